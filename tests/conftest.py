@@ -8,15 +8,22 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
 
 from graph import migrate
+from graph.app import create_app
 from graph.database import embedded_postgres
+from graph.settings import Settings
 
-os.environ.setdefault("FISIOFLOW_JWT_SECRET", "test-secret-" + "x" * 40)
+JWT_SECRET = "test-secret-" + "x" * 40
+os.environ["FISIOFLOW_JWT_SECRET"] = JWT_SECRET
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +83,62 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(plain_dsn(database_url))
     yield connection
     await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[Starlette]:
+    application = create_app(Settings(database_url=database_url, jwt_secret=JWT_SECRET))
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fisioflow.test") as c:
+        yield c
+
+
+class StatementCounter:
+    """Counts the SQL statements the app's engine sends while `counting` is on."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+        self.statements.append(str(args[2]))
+
+    def reset(self) -> None:
+        self.count = 0
+        self.statements.clear()
+
+
+@pytest.fixture
+def statements(app: Starlette) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    sync_engine = app.state.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(sync_engine, "before_cursor_execute", counter)
+
+
+async def graphql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL request as a client would; the decoded JSON body."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]

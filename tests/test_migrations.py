@@ -11,9 +11,7 @@ from tests.conftest import create_database, drop_database, plain_dsn
 async def _tables(url: str) -> set[str]:
     connection = await asyncpg.connect(plain_dsn(url))
     try:
-        rows = await connection.fetch(
-            "select tablename from pg_tables where schemaname = 'public'"
-        )
+        rows = await connection.fetch("select tablename from pg_tables where schemaname = 'public'")
     finally:
         await connection.close()
     return {row["tablename"] for row in rows}

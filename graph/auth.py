@@ -1,0 +1,88 @@
+"""Who is calling: JWTs in, JWTs out, and the identity they carry."""
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from graph.errors import UNAUTHENTICATED, ApiError
+
+ALGORITHM = "HS256"
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"
+    PHYSIOTHERAPIST = "physiotherapist"
+    RECEPTIONIST = "receptionist"
+    PATIENT = "patient"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller, as the JWT claims name it; every request's RLS settings come from here."""
+
+    user_id: uuid.UUID
+    clinic_id: uuid.UUID
+    role: Role
+    physiotherapist_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+
+    def claims(self) -> dict[str, Any]:
+        claims: dict[str, Any] = {
+            "sub": str(self.user_id),
+            "clinic_id": str(self.clinic_id),
+            "role": self.role.value,
+        }
+        if self.physiotherapist_id:
+            claims["physiotherapist_id"] = str(self.physiotherapist_id)
+        if self.patient_id:
+            claims["patient_id"] = str(self.patient_id)
+        return claims
+
+
+def issue_token(identity: Identity, secret: str, ttl_seconds: int) -> tuple[str, datetime]:
+    now = datetime.now(UTC)
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    claims = {**identity.claims(), "iat": now, "exp": expires_at}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at
+
+
+def _invalid() -> ApiError:
+    return ApiError(UNAUTHENTICATED, "Invalid or expired token")
+
+
+def _optional_uuid(value: Any) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
+def decode_token(token: str, secret: str) -> Identity:
+    """The identity of a valid token; UNAUTHENTICATED for an expired, forged or unsigned one."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "clinic_id", "role"]},
+        )
+        return Identity(
+            user_id=uuid.UUID(str(claims["sub"])),
+            clinic_id=uuid.UUID(str(claims["clinic_id"])),
+            role=Role(claims["role"]),
+            physiotherapist_id=_optional_uuid(claims.get("physiotherapist_id")),
+            patient_id=_optional_uuid(claims.get("patient_id")),
+        )
+    except (jwt.InvalidTokenError, ValueError, KeyError):
+        raise _invalid() from None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer ...` value; None when there is no header."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _invalid()
+    return token.strip()

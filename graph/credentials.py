@@ -1,0 +1,42 @@
+"""Looking up logins before there is an identity, through SECURITY DEFINER functions.
+
+`fisioflow_app` cannot read `users.password_hash`; `auth_user_by_email` (migrations)
+returns exactly what authentication needs.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from graph.auth import Identity, Role
+from graph.session import RequestDb
+
+_BY_EMAIL = text(
+    "select id, clinic_id, email, password_hash, role, physiotherapist_id, patient_id, active"
+    " from auth_user_by_email(:email)"
+)
+
+
+@dataclass(frozen=True)
+class StoredLogin:
+    identity: Identity
+    email: str
+    password_hash: str
+    active: bool
+
+
+def _stored(row: object) -> StoredLogin:
+    mapping = dict(row)  # type: ignore[call-overload]
+    identity = Identity(
+        user_id=mapping["id"],
+        clinic_id=mapping["clinic_id"],
+        role=Role(mapping["role"]),
+        physiotherapist_id=mapping["physiotherapist_id"],
+        patient_id=mapping["patient_id"],
+    )
+    return StoredLogin(identity, mapping["email"], mapping["password_hash"], mapping["active"])
+
+
+async def login_by_email(db: RequestDb, email: str) -> StoredLogin | None:
+    row = await db.fetch_one(_BY_EMAIL, {"email": email.strip()})
+    return _stored(row) if row else None

@@ -1,0 +1,119 @@
+"""The API's error codes (API.md), the mapping of database errors onto them, and masking.
+
+Resolvers raise `ApiError`; graphql-core copies its `extensions` onto the GraphQL error.
+Anything else that escapes a resolver is logged here and reaches the client only as
+`INTERNAL`, without message, SQL, driver name or stack trace.
+"""
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
+from strawberry.extensions import SchemaExtension
+
+log = logging.getLogger("fisioflow.errors")
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+NOT_FOUND = "NOT_FOUND"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+CONFLICT = "CONFLICT"
+INVALID_STATE = "INVALID_STATE"
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+INTERNAL = "INTERNAL"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
+class ApiError(Exception):
+    """An expected failure, shown to the client with its code (and field, for bad input)."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.extensions: dict[str, Any] = {"code": code}
+        if field is not None:
+            self.extensions["field"] = field
+
+
+def bad_input(field: str, message: str) -> ApiError:
+    return ApiError(BAD_USER_INPUT, message, field=field)
+
+
+def not_found(what: str, field: str | None = None) -> ApiError:
+    return ApiError(NOT_FOUND, f"{what} not found", field=field)
+
+
+# Constraint names → the input field a client should fix, for CONFLICT and BAD_USER_INPUT.
+CONSTRAINT_FIELDS = {
+    "patients_cpf_key": "cpf",
+    "users_email_key": "email",
+    "users_patient_key": "patientId",
+    "physiotherapists_crefito_key": "crefito",
+    "physiotherapists_email_key": "email",
+    "payments_idempotency_key": "idempotencyKey",
+    "appointments_duration_check": "durationMinutes",
+}
+
+
+def from_database_error(error: DBAPIError) -> ApiError | None:
+    """The API error for a database refusal the client can act on; None for a real fault."""
+    cause = error.orig
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(
+        getattr(cause, "__cause__", None), "sqlstate", None
+    )
+    constraint = _constraint_name(cause)
+    field = CONSTRAINT_FIELDS.get(constraint or "")
+    if sqlstate == "23505":
+        return ApiError(CONFLICT, "A record with this value already exists", field=field)
+    if sqlstate == "23P01":
+        return ApiError(SLOT_UNAVAILABLE, "This time slot is no longer available", field=field)
+    if sqlstate in ("23514", "22001", "22003", "22007", "22008", "22P02"):
+        return ApiError(BAD_USER_INPUT, "A value is out of the allowed range", field=field)
+    if sqlstate == "23503":
+        return ApiError(NOT_FOUND, "A referenced record does not exist", field=field)
+    if sqlstate == "42501":
+        return ApiError(FORBIDDEN, "Your role may not do this")
+    return None
+
+
+def _constraint_name(cause: BaseException | None) -> str | None:
+    while cause is not None:
+        name = getattr(cause, "constraint_name", None)
+        if name:
+            return str(name)
+        cause = cause.__cause__
+    return None
+
+
+def _is_variable_error(error: GraphQLError) -> bool:
+    return error.message.startswith("Variable '$")
+
+
+class MaskInternalErrors(SchemaExtension):
+    """Give every error a code; replace unexpected ones by a bare INTERNAL error."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        result.errors = [self._present(error) for error in result.errors]
+
+    def _present(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, ApiError):
+            return error
+        if original is None:
+            code = BAD_USER_INPUT if _is_variable_error(error) else VALIDATION_FAILED
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": code}
+            return error
+        log.error("unexpected error at %s", error.path, exc_info=original)
+        return GraphQLError(
+            "Internal server error",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": INTERNAL},
+        )

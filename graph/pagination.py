@@ -1,0 +1,155 @@
+"""Relay connections over keyset pagination.
+
+A cursor is the base64 of the sort key of its row (JSON), so pages stay stable while rows
+are added or removed elsewhere. Top-level lists are one statement per page; nested lists
+("first N children of every parent") are one statement per nesting level, numbering each
+parent's children with `row_number() over (partition by parent ...)`.
+"""
+
+import base64
+import binascii
+import datetime
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, false, or_, tuple_
+
+from graph.errors import bad_input
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """Validated `first/after/last/before`; hashable, so it can key a batched loader."""
+
+    limit: int
+    backward: bool
+    cursor: tuple[Any, ...] | None
+
+    @classmethod
+    def parse(
+        cls,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> "PageArgs":
+        if first is not None and last is not None:
+            raise bad_input("last", "Use either first or last, not both")
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and value < 0:
+                raise bad_input(name, f"{name} must not be negative")
+            if value is not None and value > MAX_PAGE_SIZE:
+                raise bad_input(name, f"{name} may be at most {MAX_PAGE_SIZE}")
+        backward = last is not None or (before is not None and first is None)
+        limit = (last if backward else first) or DEFAULT_PAGE_SIZE
+        if (last if backward else first) == 0:
+            limit = 0
+        raw_cursor = before if backward else after
+        field = "before" if backward else "after"
+        return cls(limit, backward, decode_cursor(raw_cursor, field) if raw_cursor else None)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | datetime.date):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    raw = orjson.dumps(list(key), default=_json_default)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: str) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise bad_input(field, "Malformed cursor") from None
+    if not isinstance(values, list):
+        raise bad_input(field, "Malformed cursor")
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """The columns a list is ordered by, ending in a unique one, with their Python types."""
+
+    columns: tuple[ColumnElement[Any], ...]
+    parsers: tuple[Callable[[Any], Any], ...]
+
+    def key_of(self, row: Any) -> tuple[Any, ...]:
+        return tuple(row[column.key] for column in self.columns)
+
+    def after(self, cursor: tuple[Any, ...], *, backward: bool, field: str) -> ColumnElement[bool]:
+        if len(cursor) != len(self.columns):
+            raise bad_input(field, "Malformed cursor")
+        try:
+            values = tuple(parse(v) for parse, v in zip(self.parsers, cursor, strict=True))
+        except (TypeError, ValueError):
+            raise bad_input(field, "Malformed cursor") from None
+        if any(value is None for value in values):
+            return self._after_with_nulls(values, backward=backward)
+        row = tuple_(*self.columns)
+        return row < tuple_(*values) if backward else row > tuple_(*values)
+
+    def _after_with_nulls(self, values: tuple[Any, ...], *, backward: bool) -> ColumnElement[bool]:
+        """Keyset condition for nullable sort columns (NULLS LAST ordering)."""
+        clauses: list[ColumnElement[bool]] = []
+        step: ColumnElement[bool]
+        for index, (column, value) in enumerate(zip(self.columns, values, strict=True)):
+            equal_before = [
+                c.is_(None) if v is None else c == v
+                for c, v in zip(self.columns[:index], values[:index], strict=True)
+            ]
+            if value is None:
+                step = column.is_not(None) if backward else false()
+            elif backward:
+                step = column < value
+            else:
+                step = or_(column > value, column.is_(None))
+            clauses.append(and_(*equal_before, step))
+        return or_(*clauses)
+
+    def order(self, *, backward: bool) -> list[ColumnElement[Any]]:
+        if backward:
+            return [column.desc().nulls_first() for column in self.columns]
+        return [column.asc().nulls_last() for column in self.columns]
+
+
+def page_select(query: Select[Any], sort: SortKey, page: PageArgs) -> Select[Any]:
+    """One page (plus one row, to know whether there is more) of a top-level list."""
+    if page.cursor is not None:
+        field = "before" if page.backward else "after"
+        query = query.where(sort.after(page.cursor, backward=page.backward, field=field))
+    return query.order_by(*sort.order(backward=page.backward)).limit(page.limit + 1)
+
+
+@dataclass
+class Page:
+    """Rows of one page in display order, with what PageInfo needs."""
+
+    rows: list[Any]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def make_page(rows: Sequence[Any], sort: SortKey, page: PageArgs) -> Page:
+    has_more = len(rows) > page.limit
+    kept = list(rows[: page.limit])
+    if page.backward:
+        kept.reverse()
+    cursors = [encode_cursor(sort.key_of(row)) for row in kept]
+    if page.backward:
+        return Page(kept, cursors, page.cursor is not None, has_more)
+    return Page(kept, cursors, has_more, page.cursor is not None)
+
+
+CountFn = Callable[[], Awaitable[int]]

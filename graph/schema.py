@@ -1,0 +1,62 @@
+"""The schema: every area's queries and mutations, assembled in one place."""
+
+import strawberry
+from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from graph.auth_gate import RequireIdentity
+from graph.errors import MaskInternalErrors
+from graph.relay import Connection, Node
+from resolvers import accounts, staff
+from resolvers import node as node_resolvers
+from resolvers import patients as patient_resolvers
+
+
+@strawberry.type
+class Query:
+    node: Node | None = strawberry.field(resolver=node_resolvers.node)
+    nodes: list[Node | None] = strawberry.field(resolver=node_resolvers.nodes)
+    me: accounts.Viewer = strawberry.field(resolver=accounts.me)
+    patients: Connection[patient_resolvers.Patient] = strawberry.field(
+        resolver=patient_resolvers.list_patients
+    )
+    physiotherapists: Connection[staff.Physiotherapist] = strawberry.field(
+        resolver=staff.list_physiotherapists
+    )
+
+
+@strawberry.type
+class Mutation:
+    login: accounts.AuthPayload = strawberry.field(resolver=accounts.log_in)
+    create_physiotherapist: staff.Physiotherapist = strawberry.field(
+        resolver=staff.create_physiotherapist
+    )
+    create_staff_user: accounts.StaffUser = strawberry.field(resolver=accounts.create_staff_user)
+    grant_patient_access: patient_resolvers.Patient = strawberry.field(
+        resolver=patient_resolvers.grant_patient_access
+    )
+    create_patient: patient_resolvers.Patient = strawberry.field(
+        resolver=patient_resolvers.create_patient
+    )
+    update_patient: patient_resolvers.Patient = strawberry.field(
+        resolver=patient_resolvers.update_patient
+    )
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[accounts.Clinic, patient_resolvers.Patient, staff.Physiotherapist],
+    config=StrawberryConfig(auto_camel_case=True),
+    extensions=[
+        ParserCache,
+        ValidationCache,
+        lambda: QueryDepthLimiter(max_depth=12),
+        RequireIdentity,
+        MaskInternalErrors,
+    ],
+)
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"

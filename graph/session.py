@@ -1,0 +1,101 @@
+"""One connection and one transaction per request, opened on first use, run under RLS.
+
+Strawberry resolves sibling fields concurrently, so the request's connection is guarded by
+a lock: one statement at a time, whichever resolver or dataloader asks.
+"""
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Executable, RowMapping, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from graph.auth import Identity
+from graph.errors import ApiError, from_database_error
+
+# `set_config('role', ..., true)` is `SET LOCAL ROLE`: RLS applies whatever role the pool
+# logged in as, and like the identity settings it ends with the transaction.
+IDENTITY_SQL = text(
+    "select set_config('role', 'fisioflow_app', true),"
+    " set_config('app.user_id', :user_id, true),"
+    " set_config('app.clinic_id', :clinic_id, true),"
+    " set_config('app.role', :role, true),"
+    " set_config('app.physiotherapist_id', :physiotherapist_id, true),"
+    " set_config('app.patient_id', :patient_id, true)"
+)
+
+
+def identity_settings(identity: Identity | None) -> dict[str, str]:
+    if identity is None:
+        return dict.fromkeys(
+            ("user_id", "clinic_id", "role", "physiotherapist_id", "patient_id"), ""
+        )
+    return {
+        "user_id": str(identity.user_id),
+        "clinic_id": str(identity.clinic_id),
+        "role": identity.role.value,
+        "physiotherapist_id": str(identity.physiotherapist_id or ""),
+        "patient_id": str(identity.patient_id or ""),
+    }
+
+
+class RequestDb:
+    """The request's database transaction, as the caller's identity."""
+
+    def __init__(self, engine: AsyncEngine, identity: Identity | None) -> None:
+        self._engine = engine
+        self._identity = identity
+        self._lock = asyncio.Lock()
+        self._connection: AsyncConnection | None = None
+        self._failed = False
+
+    async def _connection_for_use(self) -> AsyncConnection:
+        if self._failed:
+            raise ApiError("INTERNAL", "An earlier error aborted this request's transaction")
+        if self._connection is None:
+            connection = await self._engine.connect()
+            try:
+                await connection.begin()
+                await connection.execute(IDENTITY_SQL, identity_settings(self._identity))
+            except BaseException:
+                await connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    async def fetch(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[RowMapping]:
+        async with self._lock:
+            connection = await self._connection_for_use()
+            try:
+                result = await connection.execute(statement, params)
+                return result.mappings().all() if result.returns_rows else []
+            except DBAPIError as error:
+                self._failed = True
+                api_error = from_database_error(error)
+                if api_error is None:
+                    raise
+                raise api_error from None
+
+    async def fetch_one(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> RowMapping | None:
+        rows = await self.fetch(statement, params)
+        return rows[0] if rows else None
+
+    async def finish(self, *, commit: bool) -> None:
+        """End the transaction (commit if asked and nothing failed); free the connection."""
+        async with self._lock:
+            connection, self._connection = self._connection, None
+            if connection is None:
+                return
+            try:
+                if commit and not self._failed:
+                    await connection.commit()
+                else:
+                    await connection.rollback()
+            finally:
+                await connection.close()

@@ -1,0 +1,76 @@
+"""Validation of Brazilian identifiers and contact data; each failure names its input field."""
+
+import re
+
+from graph.errors import bad_input
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CREFITO = re.compile(r"^(?:CREFITO-?)?(\d{1,2})/(\d{3,7})-?(F|TO)$", re.IGNORECASE)
+MIN_PASSWORD_LENGTH = 8
+
+
+def digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def cpf_is_valid(cpf: str) -> bool:
+    """Eleven digits, not all the same, and both check digits right."""
+    if len(cpf) != 11 or not cpf.isdigit() or len(set(cpf)) == 1:
+        return False
+    numbers = [int(ch) for ch in cpf]
+    for position in (9, 10):
+        total = sum(
+            n * w for n, w in zip(numbers[:position], range(position + 1, 1, -1), strict=True)
+        )
+        check = (total * 10) % 11 % 10
+        if numbers[position] != check:
+            return False
+    return True
+
+
+def normalize_cpf(value: str, field: str = "cpf") -> str:
+    """The CPF as its 11 digits ("123.456.789-09" is accepted); BAD_USER_INPUT if invalid."""
+    if re.search(r"[^\d.\-\s]", value):
+        raise bad_input(field, "CPF must contain only digits, dots and a dash")
+    cpf = digits(value)
+    if not cpf_is_valid(cpf):
+        raise bad_input(field, "Invalid CPF")
+    return cpf
+
+
+def normalize_cns(value: str, field: str = "cns") -> str:
+    cns = digits(value)
+    if len(cns) != 15 or re.search(r"[^\d\s]", value):
+        raise bad_input(field, "CNS must have 15 digits")
+    return cns
+
+
+def normalize_email(value: str, field: str = "email") -> str:
+    email = value.strip()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise bad_input(field, "Invalid e-mail address")
+    return email
+
+
+def normalize_crefito(value: str, field: str = "crefito") -> str:
+    """CREFITO as "CREFITO-<region>/<number>-<F|TO>"."""
+    match = _CREFITO.match(value.strip())
+    if not match:
+        raise bad_input(field, "CREFITO must look like CREFITO-3/123456-F")
+    region, number, category = match.groups()
+    return f"CREFITO-{int(region)}/{number}-{category.upper()}"
+
+
+def required_text(value: str, field: str, max_length: int = 200) -> str:
+    text = value.strip()
+    if not text:
+        raise bad_input(field, f"{field} must not be empty")
+    if len(text) > max_length:
+        raise bad_input(field, f"{field} may have at most {max_length} characters")
+    return text
+
+
+def check_password(password: str, field: str = "password") -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise bad_input(field, f"Password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return password

@@ -1,0 +1,59 @@
+"""Clinics, staff logins and physiotherapists."""
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Table, Text, Uuid, column, table, text
+
+from models.base import metadata
+
+clinics = Table(
+    "clinics",
+    metadata,
+    Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("name", Text, nullable=False),
+    Column("cnpj", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+physiotherapists = Table(
+    "physiotherapists",
+    metadata,
+    Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("crefito", Text, nullable=False),
+    Column("specialty", Text),
+    Column("phone", Text),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# password_hash is not here on purpose: fisioflow_app may not read it; login goes through the
+# SECURITY DEFINER function auth_user_by_email().
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("physiotherapist_id", Uuid, ForeignKey("physiotherapists.id")),
+    Column("patient_id", Uuid, ForeignKey("patients.id")),
+    Column("active", Boolean, nullable=False),
+    Column("last_login_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The columns a new login is written with (INSERT only: nobody reads password_hash back).
+user_credentials = table(
+    "users",
+    column("id", Uuid),
+    column("clinic_id", Uuid),
+    column("email", Text),
+    column("password_hash", Text),
+    column("role", Text),
+    column("physiotherapist_id", Uuid),
+    column("patient_id", Uuid),
+)

@@ -1,0 +1,42 @@
+"""`node(id:)` and `nodes(ids:)`: any global ID the caller may see, else null."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import strawberry
+
+from graph.context import Info
+from graph.errors import ApiError
+from graph.ids import parse_global_id
+from graph.relay import Node
+from resolvers.accounts import load_clinic
+from resolvers.patients import load_patient
+from resolvers.staff import load_physiotherapist
+
+NodeLoader = Callable[[Info, uuid.UUID], Awaitable[Node | None]]
+
+NODE_LOADERS: dict[str, NodeLoader] = {
+    "Clinic": load_clinic,
+    "Patient": load_patient,
+    "Physiotherapist": load_physiotherapist,
+}
+
+
+async def resolve_node(info: Info, global_id: str) -> Node | None:
+    info.context.require_identity()
+    try:
+        type_name, local_id = parse_global_id(global_id)
+        loader = NODE_LOADERS.get(type_name)
+        return await loader(info, uuid.UUID(local_id)) if loader else None
+    except (ApiError, ValueError):
+        return None
+
+
+async def node(info: Info, id: strawberry.ID) -> Node | None:
+    return await resolve_node(info, id)
+
+
+async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    import asyncio
+
+    return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

@@ -1,0 +1,279 @@
+"""Patients: the type, the `patients` list, and create / update / grant app access."""
+
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from sqlalchemy import ColumnElement, RowMapping, String, cast, func, or_, select
+from strawberry.types.unset import UNSET, UnsetType
+
+from graph.auth import Role
+from graph.context import Info
+from graph.errors import FORBIDDEN, ApiError, bad_input, not_found
+from graph.ids import parse_uuid_id, to_global_id
+from graph.loaders import ChildList, count_rows
+from graph.pagination import PageArgs, SortKey, make_page, page_select
+from graph.relay import Connection, Node
+from graph.validators import (
+    check_password,
+    normalize_cns,
+    normalize_cpf,
+    normalize_email,
+    required_text,
+)
+from graph.writes import insert_row, update_row
+from models.accounts import physiotherapists
+from models.patients import patients
+from resolvers.accounts import Login, create_login
+from resolvers.enums import PatientStatus
+
+if TYPE_CHECKING:
+    from resolvers.staff import Physiotherapist
+
+PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff")]
+
+PATIENT_SORT = SortKey((patients.c.name, patients.c.id), (str, uuid.UUID))
+
+
+@strawberry.input
+class PatientFilter:
+    search: str | None = None
+    status: PatientStatus | None = None
+    physiotherapist_id: strawberry.ID | None = None
+
+
+def _filter_conditions(filter: PatientFilter | None) -> list[ColumnElement[bool]]:
+    if filter is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if filter.search and filter.search.strip():
+        term = filter.search.strip().lower()
+        name = func.immutable_unaccent(func.lower(patients.c.name))
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matches = [name.like(func.immutable_unaccent(pattern)), patients.c.email.ilike(pattern)]
+        term_digits = "".join(ch for ch in term if ch.isdigit())
+        if len(term_digits) >= 3:
+            matches.append(cast(patients.c.cpf, String).like(term_digits + "%"))
+        conditions.append(or_(*matches))
+    if filter.status is not None:
+        conditions.append(patients.c.status == filter.status.value)
+    if filter.physiotherapist_id is not None:
+        physio = parse_uuid_id(
+            filter.physiotherapist_id, "Physiotherapist", field="filter.physiotherapistId"
+        )
+        conditions.append(patients.c.physiotherapist_id == physio)
+    return conditions
+
+
+@strawberry.type
+class Patient(Node):
+    id: strawberry.ID
+    name: str
+    email: str | None
+    phone: str | None
+    birth_date: date | None
+    cpf: str | None
+    cns: str | None
+    address: str | None
+    status: PatientStatus
+    created_at: datetime
+    updated_at: datetime
+    anonymized_at: datetime | None
+    db_id: strawberry.Private[uuid.UUID]
+    physiotherapist_db_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "Patient":
+        return cls(
+            id=strawberry.ID(to_global_id("Patient", row["id"])),
+            name=row["name"],
+            email=row["email"],
+            phone=row["phone"],
+            birth_date=row["birth_date"],
+            cpf=row["cpf"],
+            cns=row["cns"],
+            address=row["address"],
+            status=PatientStatus(row["status"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            anonymized_at=row["anonymized_at"],
+            db_id=row["id"],
+            physiotherapist_db_id=row["physiotherapist_id"],
+        )
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef | None:
+        from resolvers.staff import load_physiotherapist
+
+        if self.physiotherapist_db_id is None:
+            return None
+        return await load_physiotherapist(info, self.physiotherapist_db_id)
+
+
+async def load_patient(info: Info, patient_id: uuid.UUID) -> Patient | None:
+    row = await info.context.loaders.by_id(patients).load(patient_id)
+    return Patient.from_row(row) if row else None
+
+
+PATIENTS_OF_PHYSIOTHERAPIST = ChildList(patients, "physiotherapist_id", PATIENT_SORT)
+
+
+async def patients_of_physiotherapist(
+    info: Info, physiotherapist_id: uuid.UUID, page: PageArgs
+) -> Connection[Patient]:
+    loaders = info.context.loaders
+    result = await loaders.children(PATIENTS_OF_PHYSIOTHERAPIST, page).load(physiotherapist_id)
+
+    async def count() -> int:
+        return await loaders.child_counts(PATIENTS_OF_PHYSIOTHERAPIST).load(physiotherapist_id)
+
+    return Connection.of(result, Patient.from_row, count)
+
+
+async def list_patients(
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: PatientFilter | None = None,
+) -> Connection[Patient]:
+    info.context.require_identity()
+    page = PageArgs.parse(first, after, last, before)
+    conditions = _filter_conditions(filter)
+    db = info.context.db
+    rows = await db.fetch(page_select(select(patients).where(*conditions), PATIENT_SORT, page))
+    count = count_rows(db, patients, conditions)
+    return Connection.of(make_page(rows, PATIENT_SORT, page), Patient.from_row, count)
+
+
+@strawberry.input
+class CreatePatientInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    birth_date: date | None = None
+    cpf: str | None = None
+    cns: str | None = None
+    address: str | None = None
+    physiotherapist_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class UpdatePatientInput:
+    id: strawberry.ID
+    name: str | UnsetType | None = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+    birth_date: date | UnsetType | None = UNSET
+    cpf: str | UnsetType | None = UNSET
+    cns: str | UnsetType | None = UNSET
+    address: str | UnsetType | None = UNSET
+    status: PatientStatus | UnsetType | None = UNSET
+    physiotherapist_id: strawberry.ID | UnsetType | None = UNSET
+
+
+@strawberry.input
+class GrantPatientAccessInput:
+    patient_id: strawberry.ID
+    password: str
+
+
+def _optional(value: str | None, normalize: Any, field: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    result: str = normalize(value, field)
+    return result
+
+
+def _patient_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validated column values for the input fields given (snake_case names)."""
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "name":
+            if value is None:
+                raise bad_input("name", "name must not be null")
+            values["name"] = required_text(value, "name")
+        elif name == "email":
+            values["email"] = _optional(value, normalize_email, "email")
+        elif name == "cpf":
+            values["cpf"] = _optional(value, normalize_cpf, "cpf")
+        elif name == "cns":
+            values["cns"] = _optional(value, normalize_cns, "cns")
+        elif name in ("phone", "address"):
+            values[name] = value.strip() or None if value is not None else None
+        elif name == "birth_date":
+            if value is not None and value > date.today():
+                raise bad_input("birthDate", "birthDate must not be in the future")
+            values["birth_date"] = value
+        elif name == "status":
+            if value is None:
+                raise bad_input("status", "status must not be null")
+            values["status"] = value.value
+        elif name == "physiotherapist_id":
+            values["physiotherapist_id"] = (
+                None
+                if value is None
+                else parse_uuid_id(value, "Physiotherapist", field="physiotherapistId")
+            )
+    return values
+
+
+async def _check_physiotherapist_visible(info: Info, values: dict[str, Any]) -> None:
+    physio = values.get("physiotherapist_id")
+    if (
+        physio is not None
+        and await info.context.loaders.by_id(physiotherapists).load(physio) is None
+    ):
+        raise not_found("Physiotherapist", field="physiotherapistId")
+
+
+async def create_patient(info: Info, input: CreatePatientInput) -> Patient:
+    identity = info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    values = _patient_values({k: getattr(input, k) for k in CreatePatientInput.__annotations__})
+    if identity.role is Role.PHYSIOTHERAPIST and values.get("physiotherapist_id") is None:
+        values["physiotherapist_id"] = identity.physiotherapist_id
+    await _check_physiotherapist_visible(info, values)
+    row = await insert_row(info.context.db, patients, {**values, "clinic_id": identity.clinic_id})
+    return Patient.from_row(row)
+
+
+async def update_patient(info: Info, input: UpdatePatientInput) -> Patient:
+    info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    patient_id = parse_uuid_id(input.id, "Patient")
+    given = {
+        k: getattr(input, k)
+        for k in UpdatePatientInput.__annotations__
+        if k != "id" and getattr(input, k) is not UNSET
+    }
+    values = _patient_values(given)
+    if await info.context.loaders.by_id(patients).load(patient_id) is None:
+        raise not_found("Patient", field="id")
+    await _check_physiotherapist_visible(info, values)
+    if not values:
+        row = await info.context.loaders.by_id(patients).load(patient_id)
+        assert row is not None
+        return Patient.from_row(row)
+    row = await update_row(info.context.db, patients, patient_id, values)
+    if row is None:
+        raise ApiError(FORBIDDEN, "You may not change this patient")
+    return Patient.from_row(row)
+
+
+async def grant_patient_access(info: Info, input: GrantPatientAccessInput) -> Patient:
+    info.context.require_role(Role.ADMIN)
+    patient_id = parse_uuid_id(input.patient_id, "Patient", field="patientId")
+    password = check_password(input.password)
+    patient = await load_patient(info, patient_id)
+    if patient is None:
+        raise not_found("Patient", field="patientId")
+    if not patient.email:
+        raise bad_input("patientId", "The patient needs an e-mail address to log in")
+    if patient.anonymized_at is not None:
+        raise bad_input("patientId", "An anonymized patient cannot get access")
+    await create_login(
+        info,
+        Login(email=patient.email, password=password, role=Role.PATIENT, patient_id=patient_id),
+    )
+    return patient

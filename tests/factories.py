@@ -1,0 +1,109 @@
+"""Test data written straight into the database as the superuser, and tokens for its people."""
+
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from graph.auth import Identity, Role, issue_token
+from graph.passwords import hash_password
+from tests.conftest import JWT_SECRET
+
+PASSWORD = "correct horse battery"
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+# Valid CPFs (check digits right), for tests that need real ones.
+VALID_CPFS = ["52998224725", "11144477735", "39053344705", "86288366757", "71428793860"]
+
+
+@dataclass
+class ClinicWorld:
+    """A clinic with one person of each role, two physiotherapists and some patients."""
+
+    clinic_id: uuid.UUID
+    admin: Identity
+    receptionist: Identity
+    physio: Identity
+    other_physio: Identity
+    patient: Identity
+    patient_ids: list[uuid.UUID] = field(default_factory=list)
+    emails: dict[str, str] = field(default_factory=dict)
+
+    def token(self, who: Identity) -> str:
+        return issue_token(who, JWT_SECRET, 3600)[0]
+
+
+async def _user(
+    conn: asyncpg.Connection,
+    clinic_id: uuid.UUID,
+    email: str,
+    role: Role,
+    physio_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> Identity:
+    user_id = await conn.fetchval(
+        "insert into users (clinic_id, email, password_hash, role, physiotherapist_id,"
+        " patient_id) values ($1, $2, $3, $4, $5, $6) returning id",
+        clinic_id,
+        email,
+        _PASSWORD_HASH,
+        role.value,
+        physio_id,
+        patient_id,
+    )
+    return Identity(user_id, clinic_id, role, physio_id, patient_id)
+
+
+async def _physio(conn: asyncpg.Connection, clinic_id: uuid.UUID, name: str, n: int) -> uuid.UUID:
+    physio_id: uuid.UUID = await conn.fetchval(
+        "insert into physiotherapists (clinic_id, name, email, crefito)"
+        " values ($1, $2, $3, $4) returning id",
+        clinic_id,
+        name,
+        f"{name.split()[0].lower()}.{uuid.uuid4().hex[:6]}@example.com",
+        f"CREFITO-3/{100000 + n}-F",
+    )
+    return physio_id
+
+
+async def make_clinic(
+    conn: asyncpg.Connection, name: str = "Clínica Teste", patients_per_physio: int = 3
+) -> ClinicWorld:
+    tag = uuid.uuid4().hex[:8]
+    clinic_id = await conn.fetchval("insert into clinics (name) values ($1) returning id", name)
+    physio_id = await _physio(conn, clinic_id, "Ana Souza", 1)
+    other_physio_id = await _physio(conn, clinic_id, "Bruno Lima", 2)
+    patient_ids: list[uuid.UUID] = []
+    for physio in (physio_id, other_physio_id):
+        for _ in range(patients_per_physio):
+            patient_ids.append(
+                await conn.fetchval(
+                    "insert into patients (clinic_id, physiotherapist_id, name, email)"
+                    " values ($1, $2, $3, $4) returning id",
+                    clinic_id,
+                    physio,
+                    f"Paciente {len(patient_ids):03d} {tag}",
+                    f"paciente{len(patient_ids)}.{tag}@example.com",
+                )
+            )
+    emails = {
+        "admin": f"admin.{tag}@example.com",
+        "receptionist": f"recepcao.{tag}@example.com",
+        "physio": f"ana.{tag}@example.com",
+        "other_physio": f"bruno.{tag}@example.com",
+        "patient": f"paciente0.{tag}@example.com",
+    }
+    return ClinicWorld(
+        clinic_id=clinic_id,
+        admin=await _user(conn, clinic_id, emails["admin"], Role.ADMIN),
+        receptionist=await _user(conn, clinic_id, emails["receptionist"], Role.RECEPTIONIST),
+        physio=await _user(conn, clinic_id, emails["physio"], Role.PHYSIOTHERAPIST, physio_id),
+        other_physio=await _user(
+            conn, clinic_id, emails["other_physio"], Role.PHYSIOTHERAPIST, other_physio_id
+        ),
+        patient=await _user(
+            conn, clinic_id, emails["patient"], Role.PATIENT, patient_id=patient_ids[0]
+        ),
+        patient_ids=patient_ids,
+        emails=emails,
+    )
