@@ -2,8 +2,10 @@
 
 import asyncio
 import os
+import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -72,14 +74,23 @@ def serve(
         get_settings.cache_clear()
         get_settings().resolved_jwt_secret()
         console.print(f"GraphiQL: [bold]http://{host}:{port}/graphql[/]")
-        uvicorn.run(
-            "graph.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            timeout_graceful_shutdown=10,
-        )
+        # uvicorn re-raises SIGTERM/SIGINT once it has shut down; turning them into exceptions
+        # lets the `with` above stop the private PostgreSQL instead of dying with it running.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        with suppress(KeyboardInterrupt, SystemExit):
+            uvicorn.run(
+                "graph.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                timeout_graceful_shutdown=10,
+            )
+    console.print("stopped")
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @db_app.command("upgrade")

@@ -91,6 +91,14 @@ def _is_variable_error(error: GraphQLError) -> bool:
     return error.message.startswith("Variable '$")
 
 
+def _is_about_the_document(error: GraphQLError) -> bool:
+    """Parse, validation and input-coercion errors: safe to show, the client must fix them."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return True
+    return error.path is None and isinstance(original, ValueError | TypeError)
+
+
 class MaskInternalErrors(SchemaExtension):
     """Give every error a code; replace unexpected ones by a bare INTERNAL error."""
 
@@ -105,7 +113,7 @@ class MaskInternalErrors(SchemaExtension):
         original = error.original_error
         if isinstance(original, ApiError):
             return error
-        if original is None:
+        if _is_about_the_document(error):
             code = BAD_USER_INPUT if _is_variable_error(error) else VALIDATION_FAILED
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": code}

@@ -1,5 +1,6 @@
 """`node(id:)` and `nodes(ids:)`: any global ID the caller may see, else null."""
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -37,6 +38,4 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
 
 
 async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-    import asyncio
-
     return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

@@ -1,6 +1,7 @@
 """Patients: the type, the `patients` list, and create / update / grant app access."""
 
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -180,44 +181,69 @@ class GrantPatientAccessInput:
     password: str
 
 
-def _optional(value: str | None, normalize: Any, field: str) -> str | None:
-    if value is None or not value.strip():
-        return None
-    result: str = normalize(value, field)
-    return result
+Normalizer = Callable[[Any, str], Any]
 
 
-def _patient_values(fields: dict[str, Any]) -> dict[str, Any]:
-    """Validated column values for the input fields given (snake_case names)."""
+def _optional(normalize: Callable[[str, str], str]) -> Normalizer:
+    """Blank or null clears the field; anything else must pass `normalize`."""
+
+    def apply(value: str | None, field: str) -> str | None:
+        return normalize(value, field) if value is not None and value.strip() else None
+
+    return apply
+
+
+def _free_text(value: str | None, field: str) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def _name(value: str | None, field: str) -> str:
+    if value is None:
+        raise bad_input(field, "name must not be null")
+    return required_text(value, field)
+
+
+def _birth_date(value: date | None, field: str) -> date | None:
+    if value is not None and value > date.today():
+        raise bad_input(field, "birthDate must not be in the future")
+    return value
+
+
+def _status(value: PatientStatus | None, field: str) -> str:
+    if value is None:
+        raise bad_input(field, "status must not be null")
+    return value.value
+
+
+def _physiotherapist(value: str | None, field: str) -> uuid.UUID | None:
+    return None if value is None else parse_uuid_id(value, "Physiotherapist", field=field)
+
+
+# input attribute → (GraphQL field name for errors, validation/normalization)
+PATIENT_FIELDS: dict[str, tuple[str, Normalizer]] = {
+    "name": ("name", _name),
+    "email": ("email", _optional(normalize_email)),
+    "phone": ("phone", _free_text),
+    "birth_date": ("birthDate", _birth_date),
+    "cpf": ("cpf", _optional(normalize_cpf)),
+    "cns": ("cns", _optional(normalize_cns)),
+    "address": ("address", _free_text),
+    "status": ("status", _status),
+    "physiotherapist_id": ("physiotherapistId", _physiotherapist),
+}
+
+
+def _patient_values(given: dict[str, Any]) -> dict[str, Any]:
+    """Validated column values for the input fields given (input attribute names)."""
     values: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name == "name":
-            if value is None:
-                raise bad_input("name", "name must not be null")
-            values["name"] = required_text(value, "name")
-        elif name == "email":
-            values["email"] = _optional(value, normalize_email, "email")
-        elif name == "cpf":
-            values["cpf"] = _optional(value, normalize_cpf, "cpf")
-        elif name == "cns":
-            values["cns"] = _optional(value, normalize_cns, "cns")
-        elif name in ("phone", "address"):
-            values[name] = value.strip() or None if value is not None else None
-        elif name == "birth_date":
-            if value is not None and value > date.today():
-                raise bad_input("birthDate", "birthDate must not be in the future")
-            values["birth_date"] = value
-        elif name == "status":
-            if value is None:
-                raise bad_input("status", "status must not be null")
-            values["status"] = value.value
-        elif name == "physiotherapist_id":
-            values["physiotherapist_id"] = (
-                None
-                if value is None
-                else parse_uuid_id(value, "Physiotherapist", field="physiotherapistId")
-            )
+    for attribute, value in given.items():
+        field, normalize = PATIENT_FIELDS[attribute]
+        values[attribute] = normalize(value, field)
     return values
+
+
+def _given(input: object, attributes: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(input, name) for name in attributes if getattr(input, name) is not UNSET}
 
 
 async def _check_physiotherapist_visible(info: Info, values: dict[str, Any]) -> None:
@@ -231,7 +257,7 @@ async def _check_physiotherapist_visible(info: Info, values: dict[str, Any]) -> 
 
 async def create_patient(info: Info, input: CreatePatientInput) -> Patient:
     identity = info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
-    values = _patient_values({k: getattr(input, k) for k in CreatePatientInput.__annotations__})
+    values = _patient_values(_given(input, PATIENT_FIELDS.keys() - {"status"}))
     if identity.role is Role.PHYSIOTHERAPIST and values.get("physiotherapist_id") is None:
         values["physiotherapist_id"] = identity.physiotherapist_id
     await _check_physiotherapist_visible(info, values)
@@ -242,12 +268,7 @@ async def create_patient(info: Info, input: CreatePatientInput) -> Patient:
 async def update_patient(info: Info, input: UpdatePatientInput) -> Patient:
     info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
     patient_id = parse_uuid_id(input.id, "Patient")
-    given = {
-        k: getattr(input, k)
-        for k in UpdatePatientInput.__annotations__
-        if k != "id" and getattr(input, k) is not UNSET
-    }
-    values = _patient_values(given)
+    values = _patient_values(_given(input, PATIENT_FIELDS))
     if await info.context.loaders.by_id(patients).load(patient_id) is None:
         raise not_found("Patient", field="id")
     await _check_physiotherapist_visible(info, values)
