@@ -83,6 +83,22 @@ class Loaders:
 
         return self._get(("children", spec, page, filter_value), lambda: DataLoader(load))
 
+    def all_children(self, spec: ChildList) -> "DataLoader[uuid.UUID, list[RowMapping]]":
+        """Every child of each parent (short lists such as an appointment's payments)."""
+
+        async def load(parent_ids: list[uuid.UUID]) -> list[list[RowMapping]]:
+            statement = (
+                select(spec.table)
+                .where(spec.parent_column == any_(_ids_param()))
+                .order_by(*spec.sort.order(backward=False))
+            )
+            grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
+            for row in await self.db.fetch(statement, {"ids": parent_ids}):
+                grouped[row[spec.parent]].append(row)
+            return [grouped.get(p, []) for p in parent_ids]
+
+        return self._get(("all_children", spec), lambda: DataLoader(load))
+
     def child_counts(
         self, spec: ChildList, filter_value: Hashable = None
     ) -> "DataLoader[uuid.UUID, int]":

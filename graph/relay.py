@@ -1,11 +1,15 @@
 """The Relay building blocks every area shares: `Node`, connections and page info."""
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy import ColumnElement, Table, select
 
-from graph.pagination import CountFn, Page
+from graph.loaders import ChildList, Loaders, count_rows
+from graph.pagination import CountFn, Page, PageArgs, SortKey, make_page, page_select
+from graph.session import RequestDb
 
 NodeT = TypeVar("NodeT")
 
@@ -62,3 +66,33 @@ def constant_count(value: int) -> Callable[[], Awaitable[int]]:
         return value
 
     return count
+
+
+async def list_connection(
+    db: RequestDb,
+    table: Table,
+    sort: SortKey,
+    page: PageArgs,
+    convert: Callable[[Any], NodeT],
+    conditions: Sequence[ColumnElement[bool]] = (),
+) -> Connection[NodeT]:
+    """A top-level list: one statement for the page, one more if `totalCount` is asked for."""
+    rows = await db.fetch(page_select(select(table).where(*conditions), sort, page))
+    return Connection.of(make_page(rows, sort, page), convert, count_rows(db, table, conditions))
+
+
+async def child_connection(
+    loaders: Loaders,
+    spec: ChildList,
+    parent_id: uuid.UUID,
+    page: PageArgs,
+    convert: Callable[[Any], NodeT],
+    filter_value: Hashable = None,
+) -> Connection[NodeT]:
+    """A nested list: batched with every sibling parent's, one statement per level."""
+    result = await loaders.children(spec, page, filter_value).load(parent_id)
+
+    async def count() -> int:
+        return await loaders.child_counts(spec, filter_value).load(parent_id)
+
+    return Connection.of(result, convert, count)

@@ -7,9 +7,10 @@ from strawberry.schema.config import StrawberryConfig
 from graph.auth_gate import RequireIdentity
 from graph.errors import MaskInternalErrors
 from graph.relay import Connection, Node
-from resolvers import accounts, staff
+from resolvers import accounts, scheduling, staff
 from resolvers import node as node_resolvers
 from resolvers import patients as patient_resolvers
+from resolvers import payments as payment_resolvers
 
 
 @strawberry.type
@@ -22,6 +23,12 @@ class Query:
     )
     physiotherapists: Connection[staff.Physiotherapist] = strawberry.field(
         resolver=staff.list_physiotherapists
+    )
+    appointments: Connection[scheduling.Appointment] = strawberry.field(
+        resolver=scheduling.list_appointments
+    )
+    payments: Connection[payment_resolvers.Payment] = strawberry.field(
+        resolver=payment_resolvers.list_payments
     )
 
 
@@ -41,12 +48,42 @@ class Mutation:
     update_patient: patient_resolvers.Patient = strawberry.field(
         resolver=patient_resolvers.update_patient
     )
+    schedule_appointment: scheduling.Appointment = strawberry.field(
+        resolver=scheduling.schedule_appointment
+    )
+    reschedule_appointment: scheduling.Appointment = strawberry.field(
+        resolver=scheduling.reschedule_appointment
+    )
+    cancel_appointment: scheduling.Appointment = strawberry.field(
+        resolver=scheduling.cancel_appointment
+    )
+    complete_appointment: scheduling.Appointment = strawberry.field(
+        resolver=scheduling.complete_appointment
+    )
+    create_payment: payment_resolvers.Payment = strawberry.field(
+        resolver=payment_resolvers.create_payment
+    )
+    mark_payment_paid: payment_resolvers.Payment = strawberry.field(
+        resolver=payment_resolvers.mark_payment_paid
+    )
+    refund_payment: payment_resolvers.Payment = strawberry.field(
+        resolver=payment_resolvers.refund_payment
+    )
+    cancel_payment: payment_resolvers.Payment = strawberry.field(
+        resolver=payment_resolvers.cancel_payment
+    )
 
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[accounts.Clinic, patient_resolvers.Patient, staff.Physiotherapist],
+    types=[
+        accounts.Clinic,
+        patient_resolvers.Patient,
+        staff.Physiotherapist,
+        scheduling.Appointment,
+        payment_resolvers.Payment,
+    ],
     config=StrawberryConfig(auto_camel_case=True),
     extensions=[
         ParserCache,

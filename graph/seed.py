@@ -36,6 +36,7 @@ DEMO_PASSWORD = "fisioflow-demo"
 DEMO_CLINIC_NAME = "Clínica FisioFlow Demo"
 DEMO_DOMAIN = "demo.fisioflow.dev"
 DEMO_CLINIC_ID = uuid.uuid5(NAMESPACE, "demo-clinic")
+ID_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00Z, the start of seeded ids
 CHUNK_PATIENTS = 1000
 PATIENTS_PER_PHYSIO = 40
 PAST_DAYS = 273  # the year of appointments: 39 weeks back, 13 weeks ahead
@@ -705,6 +706,7 @@ class ClinicSpec:
     domain: str
     patients: int
     cpf_salt: int
+    id_epoch_ms: int  # where the clinic's increasing ids start (a Unix time in ms)
     first_patient_index: int = 0  # global patient number, for unique CPFs across clinics
     physio_names: tuple[str, ...] = ()  # empty: generated
     patient_names: tuple[str, ...] = ()  # fixed names for the first patients
@@ -746,6 +748,7 @@ class ClinicGenerator:
         self.cal = calendar
         self.password_hash = password_hash
         self.rng = random.Random(spec.key)
+        self.counter = spec.id_epoch_ms << 12
         self.cid = spec.clinic_id
         self.by_category: dict[str, list[tuple[uuid.UUID, ExerciseSpec]]] = {}
         for exercise_id, exercise in exercises:
@@ -758,7 +761,13 @@ class ClinicGenerator:
         self.admin_id = self.new_id()
 
     def new_id(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        """A UUIDv7-shaped id: a per-clinic increasing counter in the timestamp and sequence
+        fields, pseudo-random bits after it. Increasing ids land at the right edge of every
+        index on them, which makes bulk loads several times faster than random v4 ids."""
+        self.counter += 1
+        count = self.counter  # 48-bit "milliseconds" + 12-bit sequence
+        high = ((count >> 12) << 80) | (0x7 << 76) | ((count & 0xFFF) << 64) | (0b10 << 62)
+        return uuid.UUID(int=high | self.rng.getrandbits(62))
 
     def _price_table(self) -> dict[str, Decimal]:
         session = self.rng.randrange(90, 170, 10)
@@ -1380,6 +1389,7 @@ def volume_specs(seed: int, clinics: int, patients: int) -> list[ClinicSpec]:
                 domain=f"clinica{k + 1:02d}.seed{seed}.fisioflow.dev",
                 patients=count,
                 cpf_salt=seed * 7_919,
+                id_epoch_ms=ID_EPOCH_MS + k * 86_400_000,
                 first_patient_index=first,
             )
         )
@@ -1465,6 +1475,7 @@ DEMO_SPEC = ClinicSpec(
     domain=DEMO_DOMAIN,
     patients=8,
     cpf_salt=123_456_789,
+    id_epoch_ms=ID_EPOCH_MS - 86_400_000,
     physio_names=("Ana Beatriz Souza", "Carlos Eduardo Lima"),
     patient_names=(
         "Maria Oliveira Santos",

@@ -1,6 +1,8 @@
 """Validation of Brazilian identifiers and contact data; each failure names its input field."""
 
 import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from graph.errors import bad_input
 
@@ -74,3 +76,30 @@ def check_password(password: str, field: str = "password") -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise bad_input(field, f"Password must have at least {MIN_PASSWORD_LENGTH} characters")
     return password
+
+
+MAX_MONEY = Decimal("9999999999.99")  # numeric(12, 2)
+
+
+def money(value: Decimal, field: str) -> Decimal:
+    """A positive amount with at most two decimal places, as numeric(12,2) stores it."""
+    if not value.is_finite():
+        raise bad_input(field, f"{field} is not a valid amount")
+    try:
+        cents = value.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise bad_input(field, f"{field} is not a valid amount") from None
+    if cents != value:
+        raise bad_input(field, f"{field} may have at most two decimal places")
+    if cents <= 0:
+        raise bad_input(field, f"{field} must be greater than zero")
+    if cents > MAX_MONEY:
+        raise bad_input(field, f"{field} is too large")
+    return cents
+
+
+def aware(value: datetime, field: str) -> datetime:
+    """Timestamps must say their offset: a clinic's agenda cannot guess a time zone."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise bad_input(field, f"{field} must include a time zone offset, e.g. -03:00")
+    return value

@@ -4,8 +4,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, TableClause, func, insert, update
+from sqlalchemy import RowMapping, Table, TableClause, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from graph.errors import FORBIDDEN, INVALID_STATE, ApiError, not_found
 from graph.session import RequestDb
 
 
@@ -20,6 +22,59 @@ async def insert_row(
     row = await db.fetch_one(insert(table).values(**values).returning(*columns))
     assert row is not None, "INSERT ... RETURNING returns its row"
     return row
+
+
+async def insert_unless_exists(
+    db: RequestDb, table: Table, values: Mapping[str, Any], key: str
+) -> RowMapping:
+    """Insert, or return the clinic's row that already has this `key` value (idempotency).
+
+    `ON CONFLICT DO NOTHING` waits for a concurrent insert of the same key to commit, so two
+    racing requests end with one row.
+    """
+    statement = (
+        pg_insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["clinic_id", key])
+        .returning(*table.c)
+    )
+    row = await db.fetch_one(statement)
+    if row is None:
+        row = await db.fetch_one(select(table).where(table.c[key] == values[key]))
+    assert row is not None, "the conflicting row is in the caller's clinic"
+    return row
+
+
+async def update_in_state(
+    db: RequestDb,
+    table: Table,
+    row_id: uuid.UUID,
+    allowed_states: tuple[str, ...],
+    values: Mapping[str, Any],
+    what: str,
+) -> RowMapping:
+    """Change a row only if its status is one of `allowed_states`, atomically.
+
+    NOT_FOUND when the caller cannot see it, INVALID_STATE when its status forbids the
+    change, FORBIDDEN when RLS refuses the caller the write.
+    """
+    statement = (
+        update(table)
+        .where(table.c.id == row_id, table.c.status.in_(allowed_states))
+        .values(**values, updated_at=func.now())
+        .returning(*table.c)
+    )
+    row = await db.fetch_one(statement)
+    if row is not None:
+        return row
+    current = await db.fetch_one(select(table.c.status).where(table.c.id == row_id))
+    if current is None:
+        raise not_found(what, field="id")
+    if current["status"] not in allowed_states:
+        raise ApiError(
+            INVALID_STATE, f"A {current['status']} {what.lower()} cannot change this way"
+        )
+    raise ApiError(FORBIDDEN, f"You may not change this {what.lower()}")
 
 
 async def update_row(

@@ -12,6 +12,8 @@ from graph.ids import parse_global_id
 from graph.relay import Node
 from resolvers.accounts import load_clinic
 from resolvers.patients import load_patient
+from resolvers.payments import load_payment
+from resolvers.scheduling import load_appointment
 from resolvers.staff import load_physiotherapist
 
 NodeLoader = Callable[[Info, uuid.UUID], Awaitable[Node | None]]
@@ -20,6 +22,8 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Clinic": load_clinic,
     "Patient": load_patient,
     "Physiotherapist": load_physiotherapist,
+    "Appointment": load_appointment,
+    "Payment": load_payment,
 }
 
 

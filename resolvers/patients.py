@@ -6,16 +6,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import ColumnElement, RowMapping, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, RowMapping, String, cast, func, or_
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.auth import Role
 from graph.context import Info
 from graph.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.ids import parse_uuid_id, to_global_id
-from graph.loaders import ChildList, count_rows
-from graph.pagination import PageArgs, SortKey, make_page, page_select
-from graph.relay import Connection, Node
+from graph.loaders import ChildList
+from graph.pagination import PageArgs, SortKey
+from graph.relay import Connection, Node, child_connection, list_connection
 from graph.validators import (
     check_password,
     normalize_cns,
@@ -30,9 +30,14 @@ from resolvers.accounts import Login, create_login
 from resolvers.enums import PatientStatus
 
 if TYPE_CHECKING:
+    from resolvers.payments import Payment
+    from resolvers.scheduling import Appointment, AppointmentFilter
     from resolvers.staff import Physiotherapist
 
 PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff")]
+AppointmentRef = Annotated["Appointment", strawberry.lazy("resolvers.scheduling")]
+AppointmentFilterRef = Annotated["AppointmentFilter", strawberry.lazy("resolvers.scheduling")]
+PaymentRef = Annotated["Payment", strawberry.lazy("resolvers.payments")]
 
 PATIENT_SORT = SortKey((patients.c.name, patients.c.id), (str, uuid.UUID))
 
@@ -104,6 +109,35 @@ class Patient(Node):
         )
 
     @strawberry.field
+    async def appointments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: AppointmentFilterRef | None = None,
+    ) -> Connection[AppointmentRef]:
+        from resolvers.scheduling import APPOINTMENTS_OF_PATIENT, appointments_of
+
+        page = PageArgs.parse(first, after, last, before)
+        return await appointments_of(info, APPOINTMENTS_OF_PATIENT, self.db_id, page, filter)
+
+    @strawberry.field
+    async def payments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PaymentRef]:
+        from resolvers.payments import payments_of_patient
+
+        page = PageArgs.parse(first, after, last, before)
+        return await payments_of_patient(info, self.db_id, page)
+
+    @strawberry.field
     async def physiotherapist(self, info: Info) -> PhysiotherapistRef | None:
         from resolvers.staff import load_physiotherapist
 
@@ -123,13 +157,13 @@ PATIENTS_OF_PHYSIOTHERAPIST = ChildList(patients, "physiotherapist_id", PATIENT_
 async def patients_of_physiotherapist(
     info: Info, physiotherapist_id: uuid.UUID, page: PageArgs
 ) -> Connection[Patient]:
-    loaders = info.context.loaders
-    result = await loaders.children(PATIENTS_OF_PHYSIOTHERAPIST, page).load(physiotherapist_id)
-
-    async def count() -> int:
-        return await loaders.child_counts(PATIENTS_OF_PHYSIOTHERAPIST).load(physiotherapist_id)
-
-    return Connection.of(result, Patient.from_row, count)
+    return await child_connection(
+        info.context.loaders,
+        PATIENTS_OF_PHYSIOTHERAPIST,
+        physiotherapist_id,
+        page,
+        Patient.from_row,
+    )
 
 
 async def list_patients(
@@ -142,11 +176,9 @@ async def list_patients(
 ) -> Connection[Patient]:
     info.context.require_identity()
     page = PageArgs.parse(first, after, last, before)
-    conditions = _filter_conditions(filter)
-    db = info.context.db
-    rows = await db.fetch(page_select(select(patients).where(*conditions), PATIENT_SORT, page))
-    count = count_rows(db, patients, conditions)
-    return Connection.of(make_page(rows, PATIENT_SORT, page), Patient.from_row, count)
+    return await list_connection(
+        info.context.db, patients, PATIENT_SORT, page, Patient.from_row, _filter_conditions(filter)
+    )
 
 
 @strawberry.input

@@ -3,19 +3,24 @@
 import uuid
 
 import strawberry
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping
 
 from graph.auth import Role
 from graph.context import Info
 from graph.ids import to_global_id
-from graph.loaders import count_rows
-from graph.pagination import PageArgs, SortKey, make_page, page_select
-from graph.relay import Connection, Node
+from graph.pagination import PageArgs, SortKey
+from graph.relay import Connection, Node, list_connection
 from graph.validators import check_password, normalize_crefito, normalize_email, required_text
 from graph.writes import insert_row
 from models.accounts import physiotherapists
 from resolvers.accounts import Login, create_login
 from resolvers.patients import Patient, patients_of_physiotherapist
+from resolvers.scheduling import (
+    APPOINTMENTS_OF_PHYSIOTHERAPIST,
+    Appointment,
+    AppointmentFilter,
+    appointments_of,
+)
 
 PHYSIOTHERAPIST_SORT = SortKey((physiotherapists.c.name, physiotherapists.c.id), (str, uuid.UUID))
 
@@ -50,6 +55,21 @@ class Physiotherapist(Node):
     ) -> Connection[Patient]:
         return await patients_of_physiotherapist(info, self.db_id, PageArgs.parse(first, after))
 
+    @strawberry.field
+    async def appointments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: AppointmentFilter | None = None,
+    ) -> Connection[Appointment]:
+        page = PageArgs.parse(first, after, last, before)
+        return await appointments_of(
+            info, APPOINTMENTS_OF_PHYSIOTHERAPIST, self.db_id, page, filter
+        )
+
 
 async def load_physiotherapist(info: Info, physio_id: uuid.UUID) -> Physiotherapist | None:
     row = await info.context.loaders.by_id(physiotherapists).load(physio_id)
@@ -60,12 +80,12 @@ async def list_physiotherapists(
     info: Info, first: int | None = None, after: str | None = None
 ) -> Connection[Physiotherapist]:
     info.context.require_identity()
-    page = PageArgs.parse(first, after)
-    db = info.context.db
-    rows = await db.fetch(page_select(select(physiotherapists), PHYSIOTHERAPIST_SORT, page))
-    count = count_rows(db, physiotherapists)
-    return Connection.of(
-        make_page(rows, PHYSIOTHERAPIST_SORT, page), Physiotherapist.from_row, count
+    return await list_connection(
+        info.context.db,
+        physiotherapists,
+        PHYSIOTHERAPIST_SORT,
+        PageArgs.parse(first, after),
+        Physiotherapist.from_row,
     )
 
 

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -107,3 +108,48 @@ async def make_clinic(
         patient_ids=patient_ids,
         emails=emails,
     )
+
+
+async def add_appointment(
+    conn: asyncpg.Connection,
+    world: ClinicWorld,
+    patient_id: uuid.UUID,
+    physiotherapist_id: uuid.UUID,
+    starts_at: datetime,
+    minutes: int = 50,
+    status: str = "scheduled",
+) -> uuid.UUID:
+    appointment_id: uuid.UUID = await conn.fetchval(
+        "insert into appointments (clinic_id, patient_id, physiotherapist_id, starts_at,"
+        " ends_at, type, status) values ($1, $2, $3, $4, $5, 'session', $6) returning id",
+        world.clinic_id,
+        patient_id,
+        physiotherapist_id,
+        starts_at,
+        starts_at + timedelta(minutes=minutes),
+        status,
+    )
+    return appointment_id
+
+
+async def add_payment(
+    conn: asyncpg.Connection,
+    world: ClinicWorld,
+    patient_id: uuid.UUID,
+    amount: str = "120.00",
+    *,
+    appointment_id: uuid.UUID | None = None,
+    due_date: date | None = None,
+) -> uuid.UUID:
+    payment_id: uuid.UUID = await conn.fetchval(
+        "insert into payments (clinic_id, patient_id, appointment_id, amount, method, due_date,"
+        " idempotency_key, request_fingerprint) values ($1, $2, $3, $4::numeric, 'pix', $5,"
+        " $6, 'test') returning id",
+        world.clinic_id,
+        patient_id,
+        appointment_id,
+        amount,
+        due_date,
+        uuid.uuid4().hex,
+    )
+    return payment_id

@@ -53,24 +53,24 @@ ROWS: dict[str, frozenset[str]] = {
 
 # fmt: off
 # SELECT: which of clinic A's rows each role sees.
-#                            admin  physiotherapist          receptionist  patient           anonymous
+#                            admin physiotherapist    reception patient        anonymous
 READ: dict[str, tuple[Any, ...]] = {
-    "clinics":                (ALL, ALL,                     ALL,  ALL,                        NONE),
-    "users":                  (ALL, ALL,                     ALL,  {"u_patient"},              NONE),
-    "physiotherapists":       (ALL, ALL,                     ALL,  ALL,                        NONE),
-    "patients":               (ALL, ALL,                     ALL,  {"pat_x"},                  NONE),
-    "appointments":           (ALL, ALL,                     ALL,  {"appt_x"},                 NONE),
-    "prontuarios":            (ALL, {"pr_x", "pr_y"},        NONE, {"pr_x"},                   NONE),
-    "prontuario_addenda":     (ALL, {"ad_x", "ad_y"},        NONE, {"ad_x"},                   NONE),
-    "exercises":              (ALL, ALL,                     ALL,  ALL,                        NONE),
-    "exercise_prescriptions": (ALL, {"rx_x", "rx_y"},        NONE, {"rx_x"},                   NONE),
-    "exercise_executions":    (ALL, {"exe_x"},               NONE, {"exe_x"},                  NONE),
-    "payments":               (ALL, NONE,                    ALL,  {"pay_x"},                  NONE),
-    "consents":               (ALL, ALL,                     ALL,  {"con_x"},                  NONE),
-    "data_subject_requests":  (ALL, ALL,                     ALL,  {"dsr_x"},                  NONE),
-    "audit_log":              (ALL, NONE,                    NONE, NONE,                       NONE),
-    "compliance_checks":      (ALL, ALL,                     ALL,  NONE,                       NONE),
-    "compliance_issues":      (ALL, ALL,                     ALL,  NONE,                       NONE),
+    "clinics":                (ALL,  ALL,               ALL,      ALL,           NONE),
+    "users":                  (ALL,  ALL,               ALL,      {"u_patient"}, NONE),
+    "physiotherapists":       (ALL,  ALL,               ALL,      ALL,           NONE),
+    "patients":               (ALL,  ALL,               ALL,      {"pat_x"},     NONE),
+    "appointments":           (ALL,  ALL,               ALL,      {"appt_x"},    NONE),
+    "prontuarios":            (ALL,  {"pr_x", "pr_y"},  NONE,     {"pr_x"},      NONE),
+    "prontuario_addenda":     (ALL,  {"ad_x", "ad_y"},  NONE,     {"ad_x"},      NONE),
+    "exercises":              (ALL,  ALL,               ALL,      ALL,           NONE),
+    "exercise_prescriptions": (ALL,  {"rx_x", "rx_y"},  NONE,     {"rx_x"},      NONE),
+    "exercise_executions":    (ALL,  {"exe_x"},         NONE,     {"exe_x"},     NONE),
+    "payments":               (ALL,  NONE,              ALL,      {"pay_x"},     NONE),
+    "consents":               (ALL,  ALL,               ALL,      {"con_x"},     NONE),
+    "data_subject_requests":  (ALL,  ALL,               ALL,      {"dsr_x"},     NONE),
+    "audit_log":              (ALL,  NONE,              NONE,     NONE,          NONE),
+    "compliance_checks":      (ALL,  ALL,               ALL,      NONE,          NONE),
+    "compliance_issues":      (ALL,  ALL,               ALL,      NONE,          NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -95,24 +95,25 @@ INSERT: dict[str, tuple[str, ...]] = {
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
-#                            admin               physiotherapist         receptionist patient     anonymous
+EX = {"ex", "ex_spare"}  # the clinic's own exercises, not the shared library's
+#                            admin physiotherapist        reception patient     anonymous
 UPDATE: dict[str, tuple[Any, ...]] = {
-    "clinics":                (ALL,               NONE,                   NONE, NONE,         NONE),
-    "users":                  (ALL,               NONE,                   NONE, NONE,         NONE),
-    "physiotherapists":       (ALL,               NONE,                   NONE, NONE,         NONE),
-    "patients":               (ALL,               {"pat_x"},              ALL,  NONE,         NONE),
-    "appointments":           (ALL,               {"appt_x", "appt_y"},   ALL,  {"appt_x"},   NONE),
-    "prontuarios":            (PRIV,              PRIV,                   PRIV, PRIV,         PRIV),
-    "prontuario_addenda":     (PRIV,              PRIV,                   PRIV, PRIV,         PRIV),
-    "exercises":              ({"ex", "ex_spare"}, {"ex", "ex_spare"},    NONE, NONE,         NONE),
-    "exercise_prescriptions": (NONE,              {"rx_x", "rx_y"},       NONE, NONE,         NONE),
-    "exercise_executions":    (PRIV,              PRIV,                   PRIV, PRIV,         PRIV),
-    "payments":               (ALL,               NONE,                   ALL,  NONE,         NONE),
-    "consents":               (ALL,               NONE,                   ALL,  {"con_x"},    NONE),
-    "data_subject_requests":  (ALL,               NONE,                   ALL,  {"dsr_x"},    NONE),
-    "audit_log":              (PRIV,              PRIV,                   PRIV, PRIV,         PRIV),
-    "compliance_checks":      (ALL,               NONE,                   NONE, NONE,         NONE),
-    "compliance_issues":      (ALL,               NONE,                   NONE, NONE,         NONE),
+    "clinics":                (ALL,  NONE,                  NONE,     NONE,       NONE),
+    "users":                  (ALL,  NONE,                  NONE,     NONE,       NONE),
+    "physiotherapists":       (ALL,  NONE,                  NONE,     NONE,       NONE),
+    "patients":               (ALL,  {"pat_x"},             ALL,      NONE,       NONE),
+    "appointments":           (ALL,  {"appt_x", "appt_y"},  ALL,      {"appt_x"}, NONE),
+    "prontuarios":            (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "prontuario_addenda":     (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "exercises":              (EX,   EX,                    NONE,     NONE,       NONE),
+    "exercise_prescriptions": (NONE, {"rx_x", "rx_y"},      NONE,     NONE,       NONE),
+    "exercise_executions":    (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "payments":               (ALL,  NONE,                  ALL,      NONE,       NONE),
+    "consents":               (ALL,  NONE,                  ALL,      {"con_x"},  NONE),
+    "data_subject_requests":  (ALL,  NONE,                  ALL,      {"dsr_x"},  NONE),
+    "audit_log":              (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "compliance_checks":      (ALL,  NONE,                  NONE,     NONE,       NONE),
+    "compliance_issues":      (ALL,  NONE,                  NONE,     NONE,       NONE),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
@@ -209,7 +210,7 @@ async def attempt(
 
 
 def classify(error: asyncpg.PostgresError) -> str:
-    message = str(error)
+    message = error.message
     if error.sqlstate == "42501" and message.startswith("permission denied"):
         return PRIV
     if error.sqlstate == "42501" and "row-level security" in message:
@@ -322,12 +323,13 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
             " VALUES ($1, $2, $3, $4, $5)",
             k(label), clinic, f"Fisio {n}", f"{label}@{c}.test", f"CREFITO-3/{n}000-F",
         )  # fmt: skip
-    for label, physio in (("pat_x", k("physio")), ("pat_y", None), ("pat_z", k("physio2"))):
+    for label, assigned in (("pat_x", k("physio")), ("pat_y", None), ("pat_z", k("physio2"))):
         await conn.execute(
-            "INSERT INTO patients (id, clinic_id, physiotherapist_id, name) VALUES ($1, $2, $3, $4)",
-            k(label), clinic, physio, f"Paciente {label}",
+            "INSERT INTO patients (id, clinic_id, physiotherapist_id, name)"
+            " VALUES ($1, $2, $3, $4)",
+            k(label), clinic, assigned, f"Paciente {label}",
         )  # fmt: skip
-    for label, role, physio, patient in (
+    for label, role, physio_id, patient_id in (
         ("u_admin", "admin", None, None),
         ("u_physio", "physiotherapist", k("physio"), None),
         ("u_reception", "receptionist", None, None),
@@ -336,7 +338,7 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
         await conn.execute(
             "INSERT INTO users (id, clinic_id, email, password_hash, role, physiotherapist_id,"
             " patient_id) VALUES ($1, $2, $3, 'argon2-hash', $4, $5, $6)",
-            k(label), clinic, f"{label}@{c}.test", role, physio, patient,
+            k(label), clinic, f"{label}@{c}.test", role, physio_id, patient_id,
         )  # fmt: skip
     for label, patient, physio, hours in (
         ("appt_x", "pat_x", "physio", 24),
@@ -383,26 +385,26 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
             k(label), clinic, k(patient), exercise, k(physio),
         )  # fmt: skip
     for x in ("x", "z"):
-        patient = k(f"pat_{x}")
+        owner = k(f"pat_{x}")
         await conn.execute(
             "INSERT INTO exercise_executions (id, clinic_id, prescription_id, patient_id,"
             " sets_done, pain_level) VALUES ($1, $2, $3, $4, 3, 2)",
-            k(f"exe_{x}"), clinic, k(f"rx_{x}"), patient,
+            k(f"exe_{x}"), clinic, k(f"rx_{x}"), owner,
         )  # fmt: skip
         await conn.execute(
             "INSERT INTO payments (id, clinic_id, patient_id, amount, method, idempotency_key,"
             " request_fingerprint) VALUES ($1, $2, $3, 120.00, 'pix', $4, 'fp')",
-            k(f"pay_{x}"), clinic, patient, f"seed-{x}",
+            k(f"pay_{x}"), clinic, owner, f"seed-{x}",
         )  # fmt: skip
         await conn.execute(
             "INSERT INTO consents (id, clinic_id, patient_id, purpose, legal_basis,"
             " policy_version) VALUES ($1, $2, $3, 'tratamento', 'tutela da saúde', 'v1')",
-            k(f"con_{x}"), clinic, patient,
+            k(f"con_{x}"), clinic, owner,
         )  # fmt: skip
         await conn.execute(
             "INSERT INTO data_subject_requests (id, clinic_id, patient_id, kind)"
             " VALUES ($1, $2, $3, 'access')",
-            k(f"dsr_{x}"), clinic, patient,
+            k(f"dsr_{x}"), clinic, owner,
         )  # fmt: skip
     await conn.execute(
         "INSERT INTO compliance_checks (id, clinic_id, framework, check_type, state, severity,"
@@ -596,7 +598,11 @@ async def test_auth_lookups_work_before_identity(conn: asyncpg.Connection) -> No
 
 
 async def test_auth_functions_are_not_public(conn: asyncpg.Connection) -> None:
-    for signature in ("auth_user_by_email(text)", "auth_user_by_id(uuid)", "auth_record_login(uuid)"):
+    for signature in (
+        "auth_user_by_email(text)",
+        "auth_user_by_id(uuid)",
+        "auth_record_login(uuid)",
+    ):
         assert not await conn.fetchval(
             "SELECT has_function_privilege('public', $1, 'EXECUTE')", signature
         )
@@ -621,13 +627,16 @@ async def test_physiotherapist_treats_assigned_and_scheduled_patients(
     conn: asyncpg.Connection,
 ) -> None:
     async def treats(c: asyncpg.Connection) -> list[bool]:
-        return list(
-            await c.fetchrow(
-                "SELECT app_treats_patient($1), app_treats_patient($2), app_treats_patient($3),"
-                " app_treats_patient($4)",
-                i("A.pat_x"), i("A.pat_y"), i("A.pat_z"), i("B.pat_x"),
-            )  # fmt: skip
+        row = await c.fetchrow(
+            "SELECT app_treats_patient($1), app_treats_patient($2), app_treats_patient($3),"
+            " app_treats_patient($4)",
+            i("A.pat_x"),
+            i("A.pat_y"),
+            i("A.pat_z"),
+            i("B.pat_x"),
         )
+        assert row is not None
+        return list(row)
 
     assert await attempt(conn, identity("physiotherapist"), treats) == [True, True, False, False]
     for role in ("admin", "receptionist", "patient", "anonymous"):
@@ -663,33 +672,40 @@ async def test_physiotherapist_writes_only_for_own_patients(conn: asyncpg.Connec
         " physiotherapist_id, sets, repetitions, frequency_per_week, starts_on)"
         " VALUES ($1, $2, $3, $4, 3, 10, 3, current_date)"
     )
-    args = (i(f"{a}.clinic"), i(f"{a}.pat_z"), i(f"{a}.ex"), i(f"{a}.physio"))
-    assert await expect_denied(conn, "physiotherapist", prescription, *args) == RLS
+    rx_args = (i(f"{a}.clinic"), i(f"{a}.pat_z"), i(f"{a}.ex"), i(f"{a}.physio"))
+    assert await expect_denied(conn, "physiotherapist", prescription, *rx_args) == RLS
     # Patients and appointments: only their own.
     assert (
         await expect_denied(
-            conn, "physiotherapist",
+            conn,
+            "physiotherapist",
             "INSERT INTO patients (clinic_id, physiotherapist_id, name) VALUES ($1, $2, 'x')",
-            i(f"{a}.clinic"), i(f"{a}.physio2"),
-        )  # fmt: skip
+            i(f"{a}.clinic"),
+            i(f"{a}.physio2"),
+        )
         == RLS
     )
     assert (
         await expect_denied(
-            conn, "physiotherapist",
+            conn,
+            "physiotherapist",
             "UPDATE patients SET physiotherapist_id = $1 WHERE id = $2",
-            i(f"{a}.physio2"), i(f"{a}.pat_x"),
-        )  # fmt: skip
+            i(f"{a}.physio2"),
+            i(f"{a}.pat_x"),
+        )
         == RLS
     )
     assert (
         await expect_denied(
-            conn, "physiotherapist",
+            conn,
+            "physiotherapist",
             "INSERT INTO appointments (clinic_id, patient_id, physiotherapist_id, starts_at,"
             " ends_at, type) VALUES ($1, $2, $3, now() + interval '40 days',"
             " now() + interval '40 days 1 hour', 'session')",
-            i(f"{a}.clinic"), i(f"{a}.pat_x"), i(f"{a}.physio2"),
-        )  # fmt: skip
+            i(f"{a}.clinic"),
+            i(f"{a}.pat_x"),
+            i(f"{a}.physio2"),
+        )
         == RLS
     )
 
@@ -698,20 +714,25 @@ async def test_patient_writes_only_their_own(conn: asyncpg.Connection) -> None:
     # An execution against another patient's prescription, filed under their own id.
     assert (
         await expect_denied(
-            conn, "patient",
+            conn,
+            "patient",
             "INSERT INTO exercise_executions (clinic_id, prescription_id, patient_id, sets_done)"
             " VALUES ($1, $2, $3, 1)",
-            i("A.clinic"), i("A.rx_z"), i("A.pat_x"),
-        )  # fmt: skip
+            i("A.clinic"),
+            i("A.rx_z"),
+            i("A.pat_x"),
+        )
         == RLS
     )
     assert (
         await expect_denied(
-            conn, "patient",
+            conn,
+            "patient",
             "INSERT INTO consents (clinic_id, patient_id, purpose, legal_basis, policy_version)"
             " VALUES ($1, $2, 'x', 'y', 'v1')",
-            i("A.clinic"), i("A.pat_z"),
-        )  # fmt: skip
+            i("A.clinic"),
+            i("A.pat_z"),
+        )
         == RLS
     )
 

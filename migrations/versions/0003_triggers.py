@@ -9,8 +9,9 @@ Create Date: 2026-11-21
   (and users, without password_hash) writes one `audit_log` row with the actor from the
   request settings. SECURITY DEFINER owned by fisioflow_owner, allowed to insert by the owner
   policy `audit_log_owner_insert` (gated on `fisioflow.definer = 'audit'`, which the function
-  sets for the duration of its insert, see 0002); fisioflow_app has no INSERT privilege on audit_log. INSERT/DELETE keep the
-  whole row; UPDATE keeps only the changed columns (old values in old_data, new in new_data).
+  sets for the duration of its insert, see 0002); fisioflow_app has no INSERT privilege on
+  audit_log. INSERT/DELETE keep the whole row; UPDATE keeps only the changed columns (old
+  values in old_data, new values in new_data).
 - `refuse_change()`: prontuarios, prontuario_addenda and audit_log are append-only. A BEFORE
   UPDATE OR DELETE OR TRUNCATE statement trigger, ENABLE ALWAYS (fires even under
   session_replication_role = replica), refuses the statement for every role, owner and
