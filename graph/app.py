@@ -1,7 +1,12 @@
-"""The ASGI application: `/graphql`, `/healthz`, `/readyz`."""
+"""The ASGI application: `/graphql` (HTTP and websockets), `/healthz`, `/readyz`."""
 
+import asyncio
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -9,10 +14,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from graph.database import create_engine
+from graph.broker import Broker
+from graph.database import create_engine, listen_dsn
 from graph.migrate import current_revision, head_revision
 from graph.settings import Settings, get_settings
 from graph.view import GraphQLView
+
+
+def close_websockets_on_exit_signal(broker: Broker) -> None:
+    """On SIGTERM/SIGINT, close websockets with 1001 (going away) before the server's own
+    shutdown closes them with 1012; then let the server's handler do the rest."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+
+        def handler(number: int, frame: FrameType | None, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(lambda: loop.create_task(broker.close_websockets(1001)))
+            if callable(previous):
+                previous(number, frame)
+
+        signal.signal(signum, handler)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -20,13 +43,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (`fisioflow serve` starts a local database)")
     engine = create_engine(settings.database_url, pool_size=settings.pool_size)
-    view = GraphQLView(settings, engine, settings.resolved_jwt_secret())
+    broker = Broker(
+        engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
+    )
+    view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await broker.start()
+        close_websockets_on_exit_signal(broker)
         try:
             yield
         finally:
+            await broker.stop()
             await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -55,4 +84,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.broker = broker
     return app

@@ -58,8 +58,9 @@ def _optional_uuid(value: Any) -> uuid.UUID | None:
     return uuid.UUID(str(value)) if value else None
 
 
-def decode_token(token: str, secret: str) -> Identity:
-    """The identity of a valid token; UNAUTHENTICATED for an expired, forged or unsigned one."""
+def verify_token(token: str, secret: str) -> tuple[Identity, datetime]:
+    """The identity of a valid token and when it expires; UNAUTHENTICATED for an expired,
+    forged or unsigned one."""
     try:
         claims = jwt.decode(
             token,
@@ -67,15 +68,20 @@ def decode_token(token: str, secret: str) -> Identity:
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub", "clinic_id", "role"]},
         )
-        return Identity(
+        identity = Identity(
             user_id=uuid.UUID(str(claims["sub"])),
             clinic_id=uuid.UUID(str(claims["clinic_id"])),
             role=Role(claims["role"]),
             physiotherapist_id=_optional_uuid(claims.get("physiotherapist_id")),
             patient_id=_optional_uuid(claims.get("patient_id")),
         )
-    except (jwt.InvalidTokenError, ValueError, KeyError):
+        return identity, datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):
         raise _invalid() from None
+
+
+def decode_token(token: str, secret: str) -> Identity:
+    return verify_token(token, secret)[0]
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -1,6 +1,12 @@
 """What every resolver gets in `info.context`: the caller, their transaction and loaders."""
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,6 +20,27 @@ from graph.loaders import Loaders
 from graph.session import RequestDb
 from graph.settings import Settings
 
+if TYPE_CHECKING:
+    from graph.broker import Broker, Event, Topic
+
+
+@dataclass
+class DataScope:
+    """A transaction under one identity, with the dataloaders bound to it."""
+
+    db: RequestDb
+    loaders: Loaders
+
+    @classmethod
+    def open(cls, engine: AsyncEngine, identity: Identity | None) -> "DataScope":
+        db = RequestDb(engine, identity)
+        return cls(db, Loaders(db))
+
+
+# A subscription event is resolved in a transaction of its own (see Context.event_scope); the
+# variable is per asyncio task, and every subscription operation runs in its own task.
+_event_scope: ContextVar[DataScope | None] = ContextVar("fisioflow_event_scope", default=None)
+
 
 @dataclass
 class Context:
@@ -24,12 +51,74 @@ class Context:
     jwt_secret: str
     identity: Identity | None
     auth_error: ApiError | None = None
-    db: RequestDb = field(init=False)
-    loaders: Loaders = field(init=False)
+    broker: "Broker | None" = None
+    connection_params: dict[str, object] | None = None
+    expires_at: datetime | None = None
+    _scope: DataScope = field(init=False)
+    _expiry_watch: "asyncio.Task[None] | None" = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.db = RequestDb(self.engine, self.identity)
-        self.loaders = Loaders(self.db)
+        self._scope = DataScope.open(self.engine, self.identity)
+
+    @property
+    def db(self) -> RequestDb:
+        return (_event_scope.get() or self._scope).db
+
+    @property
+    def loaders(self) -> Loaders:
+        return (_event_scope.get() or self._scope).loaders
+
+    @property
+    def is_websocket(self) -> bool:
+        return isinstance(self.request, WebSocket)
+
+    @asynccontextmanager
+    async def event_scope(self) -> AsyncIterator[None]:
+        """Resolve one subscription event in a fresh read-only transaction as the subscriber."""
+        scope = DataScope.open(self.engine, self.require_identity())
+        token = _event_scope.set(scope)
+        try:
+            yield
+        finally:
+            _event_scope.reset(token)
+            await scope.db.finish(commit=False)
+
+    async def events(
+        self, topic: "Topic", matches: Callable[["Event", Any], bool]
+    ) -> AsyncIterator[tuple["Event", Any]]:
+        """The caller's events of `topic`, each resolved in its own RLS transaction."""
+        identity = self.require_identity()
+        if self.broker is None:
+            raise ApiError("INTERNAL", "Subscriptions are not available here")
+        async with self.broker.subscribe(identity, topic, matches) as subscription:
+            async for item in subscription:
+                async with self.event_scope():
+                    yield item
+
+    def start_expiry_watch(self) -> None:
+        """Close the websocket (4403) when its token expires: that ends its subscriptions."""
+        if self.expires_at is None or not isinstance(self.response, WebSocket):
+            return
+        websocket = self.response
+        delay = (self.expires_at - datetime.now(UTC)).total_seconds()
+
+        async def close_when_expired() -> None:
+            await asyncio.sleep(max(delay, 0))
+            with suppress(RuntimeError):
+                await websocket.close(4403, "Token expired")
+
+        self._expiry_watch = asyncio.create_task(close_when_expired())
+
+    def stop_expiry_watch(self) -> None:
+        if self._expiry_watch is not None:
+            self._expiry_watch.cancel()
+
+    def authenticate(self, identity: Identity, expires_at: datetime | None) -> None:
+        """A websocket's identity, known once its connection_init payload is read."""
+        self.identity = identity
+        self.expires_at = expires_at
+        self.auth_error = None
+        self._scope = DataScope.open(self.engine, identity)
 
     def require_identity(self) -> Identity:
         if self.identity is None:
@@ -48,8 +137,7 @@ class Context:
         await self.db.finish(commit=True)
         self.identity = identity
         self.auth_error = None
-        self.db = RequestDb(self.engine, identity)
-        self.loaders = Loaders(self.db)
+        self._scope = DataScope.open(self.engine, identity)
 
 
 Info = strawberry.Info[Context, None]

@@ -6,7 +6,7 @@ transaction, so batching never mixes identities.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,8 @@ class ChildList:
         return self.table.c[self.parent]
 
 
-def _ids_param() -> Any:
+def ids_param() -> Any:
+    """`:ids` as a uuid[] parameter, for `id = any(:ids)` (one plan whatever the count)."""
     return bindparam("ids", type_=ARRAY(Uuid()))
 
 
@@ -60,7 +61,7 @@ class Loaders:
         """Rows by primary key; None for a row that does not exist or is not visible."""
 
         async def load(ids: list[uuid.UUID]) -> list[RowMapping | None]:
-            statement = select(table).where(table.c.id == any_(_ids_param()))
+            statement = select(table).where(table.c.id == any_(ids_param()))
             rows = await self.db.fetch(statement, {"ids": ids})
             found = {row["id"]: row for row in rows}
             return [found.get(i) for i in ids]
@@ -89,7 +90,7 @@ class Loaders:
         async def load(parent_ids: list[uuid.UUID]) -> list[list[RowMapping]]:
             statement = (
                 select(spec.table)
-                .where(spec.parent_column == any_(_ids_param()))
+                .where(spec.parent_column == any_(ids_param()))
                 .order_by(*spec.sort.order(backward=False))
             )
             grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
@@ -98,6 +99,14 @@ class Loaders:
             return [grouped.get(p, []) for p in parent_ids]
 
         return self._get(("all_children", spec), lambda: DataLoader(load))
+
+    def batch(
+        self, key: Hashable, load: Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
+    ) -> "DataLoader[Any, Any]":
+        """A loader of the caller's own batch function (one value per key, in key order),
+        made once per request under `key`: for per-parent figures no generic loader computes,
+        such as a prescription's adherence."""
+        return self._get(("batch", key), lambda: DataLoader(load))
 
     def child_counts(
         self, spec: ChildList, filter_value: Hashable = None
@@ -108,7 +117,7 @@ class Loaders:
             parent = spec.parent_column
             statement = (
                 select(parent, func.count().label("n"))
-                .where(parent == any_(_ids_param()), *spec.where(filter_value))
+                .where(parent == any_(ids_param()), *spec.where(filter_value))
                 .group_by(parent)
             )
             rows = await self.db.fetch(statement, {"ids": parent_ids})
@@ -134,7 +143,7 @@ def count_rows(
 def _children_statement(spec: ChildList, page: PageArgs, filter_value: Hashable) -> Any:
     order = spec.sort.order(backward=page.backward)
     number = func.row_number().over(partition_by=spec.parent_column, order_by=order)
-    conditions = [spec.parent_column == any_(_ids_param()), *spec.where(filter_value)]
+    conditions = [spec.parent_column == any_(ids_param()), *spec.where(filter_value)]
     if page.cursor is not None:
         field = "before" if page.backward else "after"
         conditions.append(spec.sort.after(page.cursor, backward=page.backward, field=field))

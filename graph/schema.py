@@ -1,5 +1,7 @@
 """The schema: every area's queries and mutations, assembled in one place."""
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
@@ -7,7 +9,10 @@ from strawberry.schema.config import StrawberryConfig
 from graph.auth_gate import RequireIdentity
 from graph.errors import MaskInternalErrors
 from graph.relay import Connection, Node
-from resolvers import accounts, scheduling, staff
+from graph.transport_gate import SubscriptionsOnlyOverWebsockets
+from resolvers import accounts, scheduling, staff, subscriptions
+from resolvers import clinical as clinical_resolvers
+from resolvers import exercises as exercise_resolvers
 from resolvers import node as node_resolvers
 from resolvers import patients as patient_resolvers
 from resolvers import payments as payment_resolvers
@@ -29,6 +34,15 @@ class Query:
     )
     payments: Connection[payment_resolvers.Payment] = strawberry.field(
         resolver=payment_resolvers.list_payments
+    )
+    exercises: Connection[exercise_resolvers.Exercise] = strawberry.field(
+        resolver=exercise_resolvers.list_exercises
+    )
+    exercise_categories: list[str] = strawberry.field(
+        resolver=exercise_resolvers.exercise_categories
+    )
+    prescriptions: Connection[exercise_resolvers.ExercisePrescription] = strawberry.field(
+        resolver=exercise_resolvers.list_prescriptions
     )
 
 
@@ -72,17 +86,50 @@ class Mutation:
     cancel_payment: payment_resolvers.Payment = strawberry.field(
         resolver=payment_resolvers.cancel_payment
     )
+    create_prontuario: clinical_resolvers.Prontuario = strawberry.field(
+        resolver=clinical_resolvers.create_prontuario
+    )
+    add_prontuario_addendum: clinical_resolvers.Prontuario = strawberry.field(
+        resolver=clinical_resolvers.add_prontuario_addendum
+    )
+    create_exercise: exercise_resolvers.Exercise = strawberry.field(
+        resolver=exercise_resolvers.create_exercise
+    )
+    prescribe_exercise: exercise_resolvers.ExercisePrescription = strawberry.field(
+        resolver=exercise_resolvers.prescribe_exercise
+    )
+    set_prescription_status: exercise_resolvers.ExercisePrescription = strawberry.field(
+        resolver=exercise_resolvers.set_prescription_status
+    )
+    log_exercise_execution: exercise_resolvers.ExerciseExecution = strawberry.field(
+        resolver=exercise_resolvers.log_exercise_execution
+    )
+
+
+@strawberry.type
+class Subscription:
+    appointment_changed: AsyncGenerator[subscriptions.AppointmentEvent, None] = (
+        strawberry.subscription(resolver=subscriptions.appointment_changed)
+    )
+    payment_changed: AsyncGenerator[subscriptions.PaymentEvent, None] = strawberry.subscription(
+        resolver=subscriptions.payment_changed
+    )
 
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[
         accounts.Clinic,
         patient_resolvers.Patient,
         staff.Physiotherapist,
         scheduling.Appointment,
         payment_resolvers.Payment,
+        clinical_resolvers.Prontuario,
+        exercise_resolvers.Exercise,
+        exercise_resolvers.ExercisePrescription,
+        exercise_resolvers.ExerciseExecution,
     ],
     config=StrawberryConfig(auto_camel_case=True),
     extensions=[
@@ -90,6 +137,7 @@ schema = strawberry.Schema(
         ValidationCache,
         lambda: QueryDepthLimiter(max_depth=12),
         RequireIdentity,
+        SubscriptionsOnlyOverWebsockets,
         MaskInternalErrors,
     ],
 )

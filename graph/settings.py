@@ -3,10 +3,10 @@
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -19,10 +19,49 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".fisioflow")
     pool_size: int = 10
     max_page_size: int = 100
+    # Browser origins allowed to open a websocket (same-origin and non-browser clients always
+    # may); comma-separated in FISIOFLOW_ALLOWED_ORIGINS, e.g. https://app.fisioflow.com.br
+    allowed_origins: Annotated[list[str], NoDecode] = []
+    max_subscriptions_per_connection: int = 50
+    subscription_queue_size: int = 256
+    # Safe to expose (graph/limits.py, graph/http.py, graph/persisted.py, graph/ratelimit.py).
+    # None = on in development, off in production; set true/false to force either way.
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    suggestions: bool | None = None
+    max_depth: int = 12
+    max_tokens: int = 2000
+    max_aliases: int = 30
+    max_cost: int = 10_000
+    max_batch_operations: int = 10
+    max_body_bytes: int = 1_048_576
+    statement_timeout_ms: int = 5_000
+    login_max_failures_per_email: int = 5
+    login_max_failures_per_address: int = 50
+    login_window_seconds: int = 900
+    persisted_queries: bool = True
+    persisted_queries_cache_size: int = 1_000
+    persisted_queries_file: Path | None = None
+    persisted_queries_only: bool = False
+    log_level: str = "INFO"
+
+    def enabled(self, switch: Literal["graphiql", "introspection", "suggestions"]) -> bool:
+        """A production switch: its explicit value, else on only in development."""
+        value: bool | None = getattr(self, switch)
+        return self.env == "development" if value is None else value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     def resolved_jwt_secret(self) -> str:
         """The HS256 key; in development an unset key is made once and kept in the data folder."""
         if self.jwt_secret:
+            if self.env == "production" and (reason := weak_secret_reason(self.jwt_secret)):
+                raise RuntimeError(f"FISIOFLOW_JWT_SECRET is too weak for production: {reason}")
             return self.jwt_secret
         if self.env == "production":
             raise RuntimeError("FISIOFLOW_JWT_SECRET must be set in production")
@@ -32,6 +71,21 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+PLACEHOLDER_SECRETS = ("secret", "changeme", "change-me", "password", "fisioflow", "test", "jwt")
+
+
+def weak_secret_reason(secret: str) -> str | None:
+    """Why an HS256 key is too weak to sign production tokens; None when it will do."""
+    if len(secret) < 32:
+        return "use at least 32 random characters, e.g. from secrets.token_urlsafe(48)"
+    if len(set(secret)) < 12:
+        return "too few distinct characters; use a random value"
+    lowered = secret.lower()
+    if any(lowered.startswith(word) for word in PLACEHOLDER_SECRETS):
+        return "looks like a placeholder; use a random value"
+    return None
 
 
 @lru_cache

@@ -1,18 +1,23 @@
 """The GraphQL endpoint: Strawberry's ASGI view with our context, transaction end and JSON."""
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import Identity, bearer_token, decode_token
+from graph.auth import Identity, bearer_token, decode_token, verify_token
+from graph.broker import Broker
 from graph.context import Context
 from graph.errors import ApiError
 from graph.schema import schema
@@ -26,12 +31,39 @@ def _has_errors(result: Any) -> bool:
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(
-        self, settings: Settings, engine: AsyncEngine, jwt_secret: str, **kwargs: Any
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        jwt_secret: str,
+        broker: Broker | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(schema, **kwargs)
+        super().__init__(
+            schema,
+            allowed_origins=settings.allowed_origins,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            connection_init_wait_timeout=timedelta(seconds=10),
+            **kwargs,
+        )
         self.settings = settings
         self.engine = engine
         self.jwt_secret = jwt_secret
+        self.broker = broker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive=receive, send=send)
+        context = await self.get_context(websocket, websocket)
+        if self.broker is not None:
+            self.broker.websockets.add(websocket)
+        try:
+            await self.run(websocket, context=context)
+        finally:
+            if self.broker is not None:
+                self.broker.websockets.discard(websocket)
+            context.stop_expiry_watch()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -39,7 +71,12 @@ class GraphQLView(GraphQL[Context, None]):
         identity: Identity | None = None
         auth_error: ApiError | None = None
         try:
-            token = bearer_token(request.headers.get("authorization"))
+            # A websocket authenticates in its connection_init payload (on_ws_connect).
+            token = (
+                None
+                if isinstance(request, WebSocket)
+                else bearer_token(request.headers.get("authorization"))
+            )
             if token is not None:
                 identity = decode_token(token, self.jwt_secret)
         except ApiError as error:
@@ -52,7 +89,25 @@ class GraphQLView(GraphQL[Context, None]):
             jwt_secret=self.jwt_secret,
             identity=identity,
             auth_error=auth_error,
+            broker=self.broker,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the websocket from `connection_init`; no token, no connection (4403)."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if not header and params.get("token"):
+            header = f"Bearer {params['token']}"
+        try:
+            token = bearer_token(str(header) if header else None)
+            if token is None:
+                raise ConnectionRejectionError({"message": "Authentication required"})
+            identity, expires_at = verify_token(token, self.jwt_secret)
+        except ApiError as error:
+            raise ConnectionRejectionError({"message": str(error)}) from None
+        context.authenticate(identity, expires_at)
+        context.start_expiry_watch()
+        return cast(UnsetType, UNSET)
 
     async def execute_operation(
         self,

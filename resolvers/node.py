@@ -11,6 +11,8 @@ from graph.errors import ApiError
 from graph.ids import parse_global_id
 from graph.relay import Node
 from resolvers.accounts import load_clinic
+from resolvers.clinical import load_prontuario
+from resolvers.exercises import load_execution, load_exercise, load_prescription
 from resolvers.patients import load_patient
 from resolvers.payments import load_payment
 from resolvers.scheduling import load_appointment
@@ -24,6 +26,10 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Physiotherapist": load_physiotherapist,
     "Appointment": load_appointment,
     "Payment": load_payment,
+    "Prontuario": load_prontuario,
+    "Exercise": load_exercise,
+    "ExercisePrescription": load_prescription,
+    "ExerciseExecution": load_execution,
 }
 
 

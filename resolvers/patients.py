@@ -30,6 +30,8 @@ from resolvers.accounts import Login, create_login
 from resolvers.enums import PatientStatus
 
 if TYPE_CHECKING:
+    from resolvers.clinical import Prontuario
+    from resolvers.exercises import ExercisePrescription, PrescriptionStatus
     from resolvers.payments import Payment
     from resolvers.scheduling import Appointment, AppointmentFilter
     from resolvers.staff import Physiotherapist
@@ -38,6 +40,9 @@ PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.sta
 AppointmentRef = Annotated["Appointment", strawberry.lazy("resolvers.scheduling")]
 AppointmentFilterRef = Annotated["AppointmentFilter", strawberry.lazy("resolvers.scheduling")]
 PaymentRef = Annotated["Payment", strawberry.lazy("resolvers.payments")]
+ProntuarioRef = Annotated["Prontuario", strawberry.lazy("resolvers.clinical")]
+PrescriptionRef = Annotated["ExercisePrescription", strawberry.lazy("resolvers.exercises")]
+PrescriptionStatusRef = Annotated["PrescriptionStatus", strawberry.lazy("resolvers.exercises")]
 
 PATIENT_SORT = SortKey((patients.c.name, patients.c.id), (str, uuid.UUID))
 
@@ -136,6 +141,35 @@ class Patient(Node):
 
         page = PageArgs.parse(first, after, last, before)
         return await payments_of_patient(info, self.db_id, page)
+
+    @strawberry.field
+    async def prontuarios(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ProntuarioRef]:
+        from resolvers.clinical import prontuarios_of_patient
+
+        page = PageArgs.parse(first, after, last, before)
+        return await prontuarios_of_patient(info, self.db_id, page)
+
+    @strawberry.field
+    async def prescriptions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: PrescriptionStatusRef | None = None,
+    ) -> Connection[PrescriptionRef]:
+        from resolvers.exercises import prescriptions_of_patient
+
+        page = PageArgs.parse(first, after, last, before)
+        return await prescriptions_of_patient(info, self.db_id, page, status)
 
     @strawberry.field
     async def physiotherapist(self, info: Info) -> PhysiotherapistRef | None:

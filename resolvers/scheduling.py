@@ -28,6 +28,7 @@ from models.patients import patients
 from models.scheduling import appointments
 
 if TYPE_CHECKING:
+    from resolvers.clinical import Prontuario
     from resolvers.patients import Patient
     from resolvers.payments import Payment
     from resolvers.staff import Physiotherapist
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 PatientRef = Annotated["Patient", strawberry.lazy("resolvers.patients")]
 PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff")]
 PaymentRef = Annotated["Payment", strawberry.lazy("resolvers.payments")]
+ProntuarioRef = Annotated["Prontuario", strawberry.lazy("resolvers.clinical")]
 
 MIN_MINUTES, MAX_MINUTES = 5, 480
 OPEN_STATES = ("scheduled", "confirmed")
@@ -184,6 +186,13 @@ class Appointment(Node):
         from resolvers.payments import payments_of_appointment
 
         return await payments_of_appointment(info, self.db_id)
+
+    @strawberry.field
+    async def prontuario(self, info: Info) -> ProntuarioRef | None:
+        """The session's record; null when there is none or the caller may not see it."""
+        from resolvers.clinical import prontuario_of_appointment
+
+        return await prontuario_of_appointment(info, self.db_id)
 
 
 async def load_appointment(info: Info, appointment_id: uuid.UUID) -> Appointment | None:

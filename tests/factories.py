@@ -153,3 +153,94 @@ async def add_payment(
         uuid.uuid4().hex,
     )
     return payment_id
+
+
+async def add_prontuario(
+    conn: asyncpg.Connection,
+    world: ClinicWorld,
+    patient_id: uuid.UUID,
+    author_id: uuid.UUID,
+    *,
+    kind: str = "evaluation",
+    appointment_id: uuid.UUID | None = None,
+    addendum: str | None = None,
+) -> uuid.UUID:
+    """A record (and optionally one addendum by its author). Records can never be removed."""
+    prontuario_id: uuid.UUID = await conn.fetchval(
+        "insert into prontuarios (clinic_id, patient_id, author_id, appointment_id, kind,"
+        " anamnesis, evolution, author_name, author_crefito)"
+        " select $1, $2, p.id, $4, $5, 'Dor lombar há 3 meses', 'Melhora da dor', p.name,"
+        " p.crefito from physiotherapists p where p.id = $3 returning id",
+        world.clinic_id,
+        patient_id,
+        author_id,
+        appointment_id,
+        kind,
+    )
+    if addendum is not None:
+        await conn.execute(
+            "insert into prontuario_addenda (clinic_id, prontuario_id, author_id, text)"
+            " values ($1, $2, $3, $4)",
+            world.clinic_id,
+            prontuario_id,
+            author_id,
+            addendum,
+        )
+    return prontuario_id
+
+
+async def library_exercise(conn: asyncpg.Connection, name: str = "Ponte glútea") -> uuid.UUID:
+    """An exercise of the shared library (migration 0004)."""
+    exercise_id: uuid.UUID = await conn.fetchval(
+        "select id from exercises where clinic_id is null and name = $1", name
+    )
+    assert exercise_id is not None, name
+    return exercise_id
+
+
+async def add_prescription(
+    conn: asyncpg.Connection,
+    world: ClinicWorld,
+    patient_id: uuid.UUID,
+    physiotherapist_id: uuid.UUID,
+    *,
+    exercise_id: uuid.UUID | None = None,
+    status: str = "active",
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    frequency_per_week: int = 3,
+) -> uuid.UUID:
+    prescription_id: uuid.UUID = await conn.fetchval(
+        "insert into exercise_prescriptions (clinic_id, patient_id, exercise_id,"
+        " physiotherapist_id, sets, repetitions, frequency_per_week, status, starts_on, ends_on)"
+        " values ($1, $2, $3, $4, 3, 12, $5, $6, $7, $8) returning id",
+        world.clinic_id,
+        patient_id,
+        exercise_id or await library_exercise(conn),
+        physiotherapist_id,
+        frequency_per_week,
+        status,
+        starts_on or date.today(),
+        ends_on,
+    )
+    return prescription_id
+
+
+async def add_execution(
+    conn: asyncpg.Connection,
+    world: ClinicWorld,
+    prescription_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    executed_at: datetime | None = None,
+    pain_level: int = 2,
+) -> uuid.UUID:
+    execution_id: uuid.UUID = await conn.fetchval(
+        "insert into exercise_executions (clinic_id, prescription_id, patient_id, executed_at,"
+        " sets_done, pain_level) values ($1, $2, $3, coalesce($4, now()), 3, $5) returning id",
+        world.clinic_id,
+        prescription_id,
+        patient_id,
+        executed_at,
+        pain_level,
+    )
+    return execution_id

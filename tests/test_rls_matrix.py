@@ -452,6 +452,11 @@ async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 async def visible(conn: asyncpg.Connection, table: str) -> set[str]:
     if table == "audit_log":
         rows = await conn.fetch("SELECT DISTINCT clinic_id AS id FROM audit_log")
+    elif table == "exercises":
+        # The migrated shared library (0004) is visible to every role; shared_ex stands for it.
+        rows = await conn.fetch(
+            "SELECT id FROM exercises WHERE clinic_id IS NOT NULL OR id = $1", i("shared_ex")
+        )
     else:
         rows = await conn.fetch(f"SELECT id FROM {table}")
     return {label_of(row["id"]) for row in rows}

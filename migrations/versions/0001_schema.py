@@ -182,12 +182,17 @@ CREATE TABLE prontuarios (
     author_crefito text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (clinic_id, id),
+    -- COFFITO 414/2012: an evaluation records the anamnesis; evolutions and discharges say
+    -- what happened (the API asks for the rest of an evaluation too).
+    CONSTRAINT prontuarios_content_check CHECK (
+        CASE kind WHEN 'evaluation' THEN anamnesis IS NOT NULL ELSE evolution IS NOT NULL END),
     FOREIGN KEY (clinic_id, patient_id) REFERENCES patients (clinic_id, id),
     FOREIGN KEY (clinic_id, author_id) REFERENCES physiotherapists (clinic_id, id),
     FOREIGN KEY (clinic_id, appointment_id) REFERENCES appointments (clinic_id, id)
 );
 CREATE INDEX prontuarios_patient_created_idx ON prontuarios (patient_id, created_at, id);
-CREATE INDEX prontuarios_appointment_idx ON prontuarios (appointment_id)
+-- One record per session; a correction is an addendum, not a second record.
+CREATE UNIQUE INDEX prontuarios_appointment_key ON prontuarios (appointment_id)
     WHERE appointment_id IS NOT NULL;
 
 CREATE TABLE prontuario_addenda (
@@ -219,8 +224,11 @@ CREATE TABLE exercises (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX exercises_clinic_category_idx ON exercises (clinic_id, category, name, id);
-CREATE INDEX exercises_search_idx ON exercises
-    USING gin (immutable_unaccent(lower(name || ' ' || coalesce(description, ''))) gin_trgm_ops);
+-- Accent- and case-insensitive substring search ("equilibrio" finds "Equilíbrio") over name,
+-- category and description; resolvers/exercises.py writes the same expression.
+CREATE INDEX exercises_search_idx ON exercises USING gin (
+    immutable_unaccent(lower(name || ' ' || category || ' ' || coalesce(description, '')))
+    gin_trgm_ops);
 
 CREATE TABLE exercise_prescriptions (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -349,7 +349,8 @@ CREATE POLICY exercises_delete_clinical ON exercises FOR DELETE TO fisioflow_app
     USING ((select app_role()) IN ('admin', 'physiotherapist'));
 
 -- exercise_prescriptions: admin reads; a physio reads/writes for patients they treat (and
--- prescribes as themselves); a patient reads their own.
+-- prescribes as themselves, an exercise the clinic can see: its own or the shared library's);
+-- a patient reads their own.
 CREATE POLICY exercise_prescriptions_select_admin ON exercise_prescriptions
     FOR SELECT TO fisioflow_app
     USING ((select app_role()) = 'admin');
@@ -364,16 +365,20 @@ CREATE POLICY exercise_prescriptions_insert_physio ON exercise_prescriptions
     FOR INSERT TO fisioflow_app
     WITH CHECK ((select app_role()) = 'physiotherapist'
                 AND physiotherapist_id = (select app_physiotherapist_id())
-                AND TREATS(exercise_prescriptions.patient_id));
+                AND TREATS(exercise_prescriptions.patient_id)
+                AND EXISTS (SELECT FROM exercises e
+                            WHERE e.id = exercise_prescriptions.exercise_id));
 CREATE POLICY exercise_prescriptions_update_physio ON exercise_prescriptions
     FOR UPDATE TO fisioflow_app
     USING ((select app_role()) = 'physiotherapist'
            AND TREATS(exercise_prescriptions.patient_id))
     WITH CHECK ((select app_role()) = 'physiotherapist'
-                AND TREATS(exercise_prescriptions.patient_id));
+                AND TREATS(exercise_prescriptions.patient_id)
+                AND EXISTS (SELECT FROM exercises e
+                            WHERE e.id = exercise_prescriptions.exercise_id));
 
 -- exercise_executions: admin reads; a physio reads for patients they treat; a patient reads
--- and records their own, against one of their own prescriptions.
+-- and records their own, against one of their own ACTIVE prescriptions.
 CREATE POLICY exercise_executions_select_admin ON exercise_executions
     FOR SELECT TO fisioflow_app
     USING ((select app_role()) = 'admin');
@@ -390,7 +395,8 @@ CREATE POLICY exercise_executions_insert_own ON exercise_executions
                 AND patient_id = (select app_patient_id())
                 AND EXISTS (SELECT FROM exercise_prescriptions p
                             WHERE p.id = exercise_executions.prescription_id
-                              AND p.patient_id = (select app_patient_id())));
+                              AND p.patient_id = (select app_patient_id())
+                              AND p.status = 'active'));
 
 -- payments: admin/receptionist read and write; a patient reads their own.
 CREATE POLICY payments_select_front_desk ON payments FOR SELECT TO fisioflow_app

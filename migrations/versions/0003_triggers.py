@@ -17,7 +17,9 @@ Create Date: 2026-11-21
   session_replication_role = replica), refuses the statement for every role, owner and
   superusers included, with SQLSTATE 42501 (insufficient_privilege) and the message
   "<table> is append-only: <OP> is not allowed". (fisioflow_app has no UPDATE/DELETE privilege
-  there either, which also fails with 42501, before the trigger.)
+  there either, which also fails with 42501, before the trigger.) One documented exception:
+  `anonymize_patient()` (0005_lgpd) redacts an anonymized patient's personal values in
+  audit rows (LGPD erasure); nothing else about an audit row can ever change.
 - `notify_event()`: AFTER INSERT/UPDATE/DELETE, `pg_notify('fisioflow_events', json)` with ids
   only: table, op, id, clinic_id, and patient_id / physiotherapist_id when the row has them
   (patients: patient_id = id; prontuario_addenda: prontuario_id and its prontuario's
@@ -153,6 +155,14 @@ CREATE FUNCTION refuse_change() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
 BEGIN
+    -- The one exception (LGPD erasure, see 0005_lgpd): anonymize_patient(), running as the
+    -- owner, may UPDATE audit rows to redact that patient's personal data; the row trigger
+    -- audit_log_redaction_only limits the change to replacing personal values.
+    IF TG_TABLE_NAME = 'audit_log' AND TG_OP = 'UPDATE'
+       AND current_user = 'fisioflow_owner'
+       AND current_setting('fisioflow.definer', true) = 'anonymize' THEN
+        RETURN NULL;
+    END IF;
     RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege',
               HINT = CASE WHEN TG_TABLE_NAME = 'audit_log' THEN 'Audit rows are permanent.'

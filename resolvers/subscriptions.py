@@ -1,0 +1,76 @@
+"""Subscriptions: live changes, each re-read under the subscriber's own identity (graph/broker)."""
+
+import enum
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+
+from graph.auth import Role
+from graph.broker import Event, table_topic
+from graph.context import Info
+from graph.ids import parse_uuid_id
+from models.payments import payments
+from models.scheduling import appointments
+from resolvers.payments import Payment
+from resolvers.scheduling import Appointment
+
+
+@strawberry.enum
+class ChangeOp(enum.Enum):
+    CREATED = "INSERT"
+    UPDATED = "UPDATE"
+    DELETED = "DELETE"
+
+
+@strawberry.type
+class AppointmentEvent:
+    op: ChangeOp
+    appointment: Appointment
+
+
+@strawberry.type
+class PaymentEvent:
+    op: ChangeOp
+    payment: Payment
+
+
+APPOINTMENTS = table_topic("appointmentChanged", appointments)
+PAYMENTS = table_topic("paymentChanged", payments)
+
+
+def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> uuid.UUID | None:
+    return parse_uuid_id(value, type_name, field=field) if value else None
+
+
+def row_matches(**wanted: uuid.UUID | None) -> Any:
+    """An event filter: every given column of the re-read row equals the wanted id."""
+    required = {column: value for column, value in wanted.items() if value is not None}
+
+    def matches(event: Event, row: Any) -> bool:
+        return all(row[column] == value for column, value in required.items())
+
+    return matches
+
+
+async def appointment_changed(
+    info: Info,
+    physiotherapist_id: strawberry.ID | None = None,
+    patient_id: strawberry.ID | None = None,
+) -> AsyncGenerator[AppointmentEvent, None]:
+    matches = row_matches(
+        physiotherapist_id=_optional_id(physiotherapist_id, "Physiotherapist", "physiotherapistId"),
+        patient_id=_optional_id(patient_id, "Patient", "patientId"),
+    )
+    async for event, row in info.context.events(APPOINTMENTS, matches):
+        yield AppointmentEvent(op=ChangeOp(event.op), appointment=Appointment.from_row(row))
+
+
+async def payment_changed(
+    info: Info, patient_id: strawberry.ID | None = None
+) -> AsyncGenerator[PaymentEvent, None]:
+    info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PATIENT)
+    matches = row_matches(patient_id=_optional_id(patient_id, "Patient", "patientId"))
+    async for event, row in info.context.events(PAYMENTS, matches):
+        yield PaymentEvent(op=ChangeOp(event.op), payment=Payment.from_row(row))

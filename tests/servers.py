@@ -1,0 +1,77 @@
+"""Real `fisioflow serve` processes for tests that need a running server (websockets, signals)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def stop(self) -> str:
+        """SIGTERM, as an orchestrator would; the process's output."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=60)
+        return output
+
+
+def wait_ready(base: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.communicate()[0]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not become ready")
+
+
+@contextmanager
+def running_server(database_url: str, *args: str, **env: str) -> Iterator[Server]:
+    """`fisioflow serve` on a free port against `database_url`, stopped on exit."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": database_url, **env}
+    process = subprocess.Popen(
+        [FISIOFLOW, "serve", "--port", str(port), *args],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Server(process, port)
+    try:
+        wait_ready(server.http, process)
+        yield server
+    finally:
+        server.stop()
