@@ -18,7 +18,8 @@ from graph.broker import Broker
 from graph.database import create_engine, listen_dsn
 from graph.migrate import current_revision, head_revision
 from graph.settings import Settings, get_settings
-from graph.view import GraphQLView
+from graph.http import HttpView
+from graph.operations import install
 
 
 def close_websockets_on_exit_signal(broker: Broker) -> None:
@@ -42,11 +43,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (`fisioflow serve` starts a local database)")
-    engine = create_engine(settings.database_url, pool_size=settings.pool_size)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
     broker = Broker(
         engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
     )
-    view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker)
+    view = HttpView(settings, engine, settings.resolved_jwt_secret(), broker)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -85,4 +90,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.engine = engine
     app.state.broker = broker
+    install(app, settings)  # /metrics, logs, limits, CORS, GraphiQL files
     return app

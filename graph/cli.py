@@ -137,7 +137,7 @@ def create_clinic(
         migrate.upgrade(url)
         try:
             clinic_id = asyncio.run(seed.create_clinic(url, name, admin_email, admin_password))
-        except ValueError as error:
+        except (ValueError, PermissionError) as error:
             console.print(f"[red]{error}[/]")
             raise typer.Exit(2) from None
         print(clinic_id)
@@ -157,11 +157,19 @@ def seed(
 
         def report(stage: str, done: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=None)
+                # "done" counts patients seeded; the other stages count rows copied per table.
+                total = patients if stage == "done" else None
+                tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done)
 
-        summary = asyncio.run(seed_volume(url, clinics, patients, report))
-    console.print(summary)
+        try:
+            summary = asyncio.run(seed_volume(url, clinics, patients, report))
+        except PermissionError as error:
+            console.print(f"[red]{error}[/]")
+            raise typer.Exit(2) from None
+    console.print(f"seeded {summary.total_rows:,} rows in {summary.seconds:.1f} s")
+    for table, count in summary.rows.items():
+        console.print(f"  {table}: {count:,}")
 
 
 @contextmanager

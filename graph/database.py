@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from graph.session import STATEMENT_TIMEOUT_OPTION
+
 
 def async_url(url: str) -> str:
     """`postgresql://...` as SQLAlchemy's asyncpg URL."""
@@ -22,12 +24,18 @@ def listen_dsn(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, pool_size: int = 10, statement_timeout_ms: int | None = None
+) -> AsyncEngine:
+    """The request pool; `statement_timeout_ms` bounds each statement of a request (RequestDb)."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=0,
         pool_pre_ping=False,
+        execution_options=(
+            {} if statement_timeout_ms is None else {STATEMENT_TIMEOUT_OPTION: statement_timeout_ms}
+        ),
         # JIT compilation costs more than it saves on the short statements of an API request.
         connect_args={"server_settings": {"application_name": "fisioflow", "jit": "off"}},
     )

@@ -23,6 +23,8 @@ SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
 CONFLICT = "CONFLICT"
 INVALID_STATE = "INVALID_STATE"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+RATE_LIMITED = "RATE_LIMITED"
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 INTERNAL = "INTERNAL"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
@@ -75,6 +77,10 @@ def from_database_error(error: DBAPIError) -> ApiError | None:
         return ApiError(NOT_FOUND, "A referenced record does not exist", field=field)
     if sqlstate == "42501":
         return ApiError(FORBIDDEN, "Your role may not do this")
+    if sqlstate == "57014":  # query_canceled: FISIOFLOW_STATEMENT_TIMEOUT_MS ran out
+        return ApiError(
+            QUERY_TOO_COMPLEX, "The request took too long in the database; ask for less at once"
+        )
     return None
 
 

@@ -3,16 +3,20 @@
 from collections.abc import AsyncGenerator
 
 import strawberry
-from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from graph.auth_gate import RequireIdentity
 from graph.errors import MaskInternalErrors
+from graph.limits import RequestLimits
+from graph.metrics import OperationMetrics
 from graph.relay import Connection, Node
 from graph.transport_gate import SubscriptionsOnlyOverWebsockets
 from resolvers import accounts, scheduling, staff, subscriptions
 from resolvers import clinical as clinical_resolvers
+from resolvers import compliance as compliance_resolvers
 from resolvers import exercises as exercise_resolvers
+from resolvers import lgpd as lgpd_resolvers
 from resolvers import node as node_resolvers
 from resolvers import patients as patient_resolvers
 from resolvers import payments as payment_resolvers
@@ -43,6 +47,24 @@ class Query:
     )
     prescriptions: Connection[exercise_resolvers.ExercisePrescription] = strawberry.field(
         resolver=exercise_resolvers.list_prescriptions
+    )
+    data_subject_requests: Connection[lgpd_resolvers.DataSubjectRequest] = strawberry.field(
+        resolver=lgpd_resolvers.list_data_subject_requests
+    )
+    audit_log: Connection[lgpd_resolvers.AuditEntry] = strawberry.field(
+        resolver=lgpd_resolvers.audit_log_entries
+    )
+    compliance_status: compliance_resolvers.ComplianceStatus = strawberry.field(
+        resolver=compliance_resolvers.compliance_status
+    )
+    compliance_checks: Connection[compliance_resolvers.ComplianceCheck] = strawberry.field(
+        resolver=compliance_resolvers.list_compliance_checks
+    )
+    compliance_issues: Connection[compliance_resolvers.ComplianceIssue] = strawberry.field(
+        resolver=compliance_resolvers.list_compliance_issues
+    )
+    compliance_check_types: list[compliance_resolvers.ComplianceCheckType] = strawberry.field(
+        resolver=compliance_resolvers.compliance_check_types
     )
 
 
@@ -104,6 +126,31 @@ class Mutation:
     log_exercise_execution: exercise_resolvers.ExerciseExecution = strawberry.field(
         resolver=exercise_resolvers.log_exercise_execution
     )
+    grant_consent: lgpd_resolvers.Consent = strawberry.field(resolver=lgpd_resolvers.grant_consent)
+    revoke_consent: lgpd_resolvers.Consent = strawberry.field(
+        resolver=lgpd_resolvers.revoke_consent
+    )
+    acknowledge_consent_revocation: lgpd_resolvers.Consent = strawberry.field(
+        resolver=lgpd_resolvers.acknowledge_consent_revocation
+    )
+    file_data_subject_request: lgpd_resolvers.DataSubjectRequest = strawberry.field(
+        resolver=lgpd_resolvers.file_data_subject_request
+    )
+    fulfill_data_subject_request: lgpd_resolvers.DataSubjectRequest = strawberry.field(
+        resolver=lgpd_resolvers.fulfill_data_subject_request
+    )
+    export_patient_data: lgpd_resolvers.DataExport = strawberry.field(
+        resolver=lgpd_resolvers.export_patient_data
+    )
+    anonymize_patient: patient_resolvers.Patient = strawberry.field(
+        resolver=lgpd_resolvers.anonymize_patient
+    )
+    run_compliance_check: compliance_resolvers.ComplianceCheck = strawberry.field(
+        resolver=compliance_resolvers.run_compliance_check
+    )
+    resolve_compliance_issue: compliance_resolvers.ComplianceIssue = strawberry.field(
+        resolver=compliance_resolvers.resolve_compliance_issue
+    )
 
 
 @strawberry.type
@@ -130,12 +177,18 @@ schema = strawberry.Schema(
         exercise_resolvers.Exercise,
         exercise_resolvers.ExercisePrescription,
         exercise_resolvers.ExerciseExecution,
+        lgpd_resolvers.Consent,
+        lgpd_resolvers.DataSubjectRequest,
+        lgpd_resolvers.AuditEntry,
+        compliance_resolvers.ComplianceCheck,
+        compliance_resolvers.ComplianceIssue,
     ],
     config=StrawberryConfig(auto_camel_case=True),
     extensions=[
+        OperationMetrics,
         ParserCache,
         ValidationCache,
-        lambda: QueryDepthLimiter(max_depth=12),
+        RequestLimits,
         RequireIdentity,
         SubscriptionsOnlyOverWebsockets,
         MaskInternalErrors,

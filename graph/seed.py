@@ -23,8 +23,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
 from graph.passwords import hash_password
+from graph.validators import cpf_with_check_digits, mod11_digit
 
 Row = tuple[object, ...]
 Batch = dict[str, list[Row]]
@@ -626,25 +628,6 @@ class SeedSummary:
 # ---------------------------------------------------------------------------------------------
 
 
-def _mod11_digit(digits: Sequence[int], weights: Sequence[int]) -> int:
-    rest = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-    return 0 if rest < 2 else 11 - rest
-
-
-def cpf_with_check_digits(base: int) -> str:
-    """The 11-digit CPF for a 9-digit base number (check digits by the Receita Federal rule)."""
-    digits = [int(c) for c in f"{base:09d}"]
-    digits.append(_mod11_digit(digits, range(10, 1, -1)))
-    digits.append(_mod11_digit(digits, range(11, 1, -1)))
-    return "".join(map(str, digits))
-
-
-def is_valid_cpf(cpf: str) -> bool:
-    if len(cpf) != 11 or not cpf.isdigit() or len(set(cpf)) == 1:
-        return False
-    return cpf_with_check_digits(int(cpf[:9])) == cpf
-
-
 _CPF_BAD_BASES = tuple(int(str(d) * 9) for d in range(10))  # 000000000, 111111111, ...
 _CPF_SPACE = 10**9 - len(_CPF_BAD_BASES)
 _CPF_STEP = 982_451_653  # a prime, so index -> (index * step + offset) % space is a bijection
@@ -661,8 +644,8 @@ def cpf_for_index(index: int, salt: int) -> str:
 
 def cnpj_from_base(base: int) -> str:
     digits = [int(c) for c in f"{base % 10**8:08d}0001"]
-    digits.append(_mod11_digit(digits, (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)))
-    digits.append(_mod11_digit(digits, (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)))
+    digits.append(mod11_digit(digits, (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)))
+    digits.append(mod11_digit(digits, (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)))
     return "".join(map(str, digits))
 
 
@@ -1332,6 +1315,12 @@ class Loader:
                 self.progress(table, self.rows[table])
 
 
+async def connect(dsn: str) -> asyncpg.Connection:
+    """asyncpg connection for a `postgresql://` or SQLAlchemy `postgresql+asyncpg://` URL."""
+    plain = make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
+    return await asyncpg.connect(plain)
+
+
 async def can_silence_triggers(connection: asyncpg.Connection) -> bool:
     """Whether this login may load with `session_replication_role = replica` (a superuser, or
     PostgreSQL 15+ `GRANT SET ON PARAMETER session_replication_role`). Raises PermissionError
@@ -1472,7 +1461,7 @@ async def seed_volume(
     summary = SeedSummary()
     calendar = Calendar(anchor or today())
     password_hash = await asyncio.to_thread(hash_password, SEED_PASSWORD)
-    connection = await asyncpg.connect(dsn)
+    connection = await connect(dsn)
     try:
         summary.triggers_disabled = await can_silence_triggers(connection)
         async with connection.transaction():
@@ -1563,7 +1552,7 @@ def demo_logins() -> list[DemoLogin]:
 async def seed_demo(dsn: str) -> list[DemoLogin]:
     """Seeds the demo clinic once (a second call finds it and writes nothing); returns its
     logins, all with the password `fisioflow-demo`."""
-    connection = await asyncpg.connect(dsn)
+    connection = await connect(dsn)
     try:
         async with connection.transaction():
             await connection.execute("select pg_advisory_xact_lock(hashtext('fisioflow-demo'))")
@@ -1607,7 +1596,7 @@ async def create_clinic(dsn: str, name: str, admin_email: str, admin_password: s
     validate_new_clinic(name, admin_email, admin_password)
     password_hash = await asyncio.to_thread(hash_password, admin_password)
     clinic_id, user_id = uuid.uuid4(), uuid.uuid4()
-    connection = await asyncpg.connect(dsn)
+    connection = await connect(dsn)
     try:
         await can_silence_triggers(connection)  # checks that the login bypasses RLS
         async with connection.transaction():

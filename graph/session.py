@@ -23,8 +23,13 @@ IDENTITY_SQL = text(
     " set_config('app.clinic_id', :clinic_id, true),"
     " set_config('app.role', :role, true),"
     " set_config('app.physiotherapist_id', :physiotherapist_id, true),"
-    " set_config('app.patient_id', :patient_id, true)"
+    " set_config('app.patient_id', :patient_id, true),"
+    " set_config('statement_timeout',"
+    " coalesce(:statement_timeout, current_setting('statement_timeout')), true)"
 )
+# The engine's per-statement time limit (graph.database.create_engine), in milliseconds: set in
+# the identity statement above, so it costs no round trip. SQLSTATE 57014 when it runs out.
+STATEMENT_TIMEOUT_OPTION = "fisioflow_statement_timeout_ms"
 
 
 def identity_settings(identity: Identity | None) -> dict[str, str]:
@@ -51,6 +56,10 @@ class RequestDb:
         self._connection: AsyncConnection | None = None
         self._failed = False
 
+    @property
+    def identity(self) -> Identity | None:
+        return self._identity
+
     async def _connection_for_use(self) -> AsyncConnection:
         if self._failed:
             raise ApiError("INTERNAL", "An earlier error aborted this request's transaction")
@@ -58,7 +67,16 @@ class RequestDb:
             connection = await self._engine.connect()
             try:
                 await connection.begin()
-                await connection.execute(IDENTITY_SQL, identity_settings(self._identity))
+                timeout = self._engine.sync_engine.get_execution_options().get(
+                    STATEMENT_TIMEOUT_OPTION
+                )
+                await connection.execute(
+                    IDENTITY_SQL,
+                    {
+                        **identity_settings(self._identity),
+                        "statement_timeout": None if timeout is None else str(timeout),
+                    },
+                )
             except BaseException:
                 await connection.close()
                 raise

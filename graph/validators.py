@@ -1,6 +1,7 @@
 """Validation of Brazilian identifiers and contact data; each failure names its input field."""
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -15,19 +16,25 @@ def digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
+def mod11_digit(digits: Sequence[int], weights: Sequence[int]) -> int:
+    """The Receita Federal check digit (CPF, CNPJ) of `digits` with `weights`."""
+    rest = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def cpf_with_check_digits(base: int) -> str:
+    """The 11-digit CPF for a 9-digit base number."""
+    numbers = [int(c) for c in f"{base:09d}"]
+    numbers.append(mod11_digit(numbers, range(10, 1, -1)))
+    numbers.append(mod11_digit(numbers, range(11, 1, -1)))
+    return "".join(map(str, numbers))
+
+
 def cpf_is_valid(cpf: str) -> bool:
     """Eleven digits, not all the same, and both check digits right."""
     if len(cpf) != 11 or not cpf.isdigit() or len(set(cpf)) == 1:
         return False
-    numbers = [int(ch) for ch in cpf]
-    for position in (9, 10):
-        total = sum(
-            n * w for n, w in zip(numbers[:position], range(position + 1, 1, -1), strict=True)
-        )
-        check = (total * 10) % 11 % 10
-        if numbers[position] != check:
-            return False
-    return True
+    return cpf_with_check_digits(int(cpf[:9])) == cpf
 
 
 def normalize_cpf(value: str, field: str = "cpf") -> str:

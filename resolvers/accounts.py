@@ -15,6 +15,7 @@ from graph.credentials import login_by_email
 from graph.errors import UNAUTHENTICATED, ApiError, bad_input, not_found
 from graph.ids import to_global_id
 from graph.passwords import hash_password_async, verify_password_async
+from graph.ratelimit import login_attempt
 from graph.relay import Node
 from graph.validators import check_password, normalize_email
 from graph.writes import insert_row
@@ -160,10 +161,13 @@ async def create_login(info: Info, login: Login) -> uuid.UUID:
 
 
 async def log_in(info: Info, input: LoginInput) -> AuthPayload:
+    attempt = login_attempt(info.context, input.email)  # RATE_LIMITED after too many failures
     stored = await login_by_email(info.context.db, input.email)
     valid = await verify_password_async(stored.password_hash if stored else None, input.password)
     if stored is None or not valid or not stored.active:
+        attempt.failed()
         raise ApiError(UNAUTHENTICATED, LOGIN_FAILED)
+    attempt.succeeded()
     settings = info.context.settings
     token, expires_at = issue_token(
         stored.identity, info.context.jwt_secret, settings.jwt_ttl_seconds

@@ -12,7 +12,9 @@ from graph.ids import parse_global_id
 from graph.relay import Node
 from resolvers.accounts import load_clinic
 from resolvers.clinical import load_prontuario
+from resolvers.compliance import load_compliance_check, load_compliance_issue
 from resolvers.exercises import load_execution, load_exercise, load_prescription
+from resolvers.lgpd import load_audit_entry, load_consent, load_data_subject_request
 from resolvers.patients import load_patient
 from resolvers.payments import load_payment
 from resolvers.scheduling import load_appointment
@@ -30,6 +32,14 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Exercise": load_exercise,
     "ExercisePrescription": load_prescription,
     "ExerciseExecution": load_execution,
+    "Consent": load_consent,
+    "DataSubjectRequest": load_data_subject_request,
+    "ComplianceCheck": load_compliance_check,
+    "ComplianceIssue": load_compliance_issue,
+}
+# Types whose local id is not a uuid (audit_log ids are bigint).
+INT_NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
+    "AuditEntry": load_audit_entry,
 }
 
 
@@ -37,6 +47,9 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     info.context.require_identity()
     try:
         type_name, local_id = parse_global_id(global_id)
+        int_loader = INT_NODE_LOADERS.get(type_name)
+        if int_loader is not None:
+            return await int_loader(info, int(local_id))
         loader = NODE_LOADERS.get(type_name)
         return await loader(info, uuid.UUID(local_id)) if loader else None
     except (ApiError, ValueError):

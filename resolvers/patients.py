@@ -32,6 +32,7 @@ from resolvers.enums import PatientStatus
 if TYPE_CHECKING:
     from resolvers.clinical import Prontuario
     from resolvers.exercises import ExercisePrescription, PrescriptionStatus
+    from resolvers.lgpd import Consent
     from resolvers.payments import Payment
     from resolvers.scheduling import Appointment, AppointmentFilter
     from resolvers.staff import Physiotherapist
@@ -43,6 +44,7 @@ PaymentRef = Annotated["Payment", strawberry.lazy("resolvers.payments")]
 ProntuarioRef = Annotated["Prontuario", strawberry.lazy("resolvers.clinical")]
 PrescriptionRef = Annotated["ExercisePrescription", strawberry.lazy("resolvers.exercises")]
 PrescriptionStatusRef = Annotated["PrescriptionStatus", strawberry.lazy("resolvers.exercises")]
+ConsentRef = Annotated["Consent", strawberry.lazy("resolvers.lgpd")]
 
 PATIENT_SORT = SortKey((patients.c.name, patients.c.id), (str, uuid.UUID))
 
@@ -178,6 +180,12 @@ class Patient(Node):
         if self.physiotherapist_db_id is None:
             return None
         return await load_physiotherapist(info, self.physiotherapist_db_id)
+
+    @strawberry.field  # every consent the patient gave, revoked ones included
+    async def consents(self, info: Info) -> list[ConsentRef]:
+        from resolvers.lgpd import consents_of_patient
+
+        return await consents_of_patient(info, self.db_id)
 
 
 async def load_patient(info: Info, patient_id: uuid.UUID) -> Patient | None:

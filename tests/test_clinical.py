@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from graph.ids import to_global_id
-from tests.conftest import error_codes, graphql
+from tests.conftest import StatementCounter, error_codes, graphql
 from tests.factories import ClinicWorld, add_appointment, add_prontuario, make_clinic
 
 CREATE = """mutation($input: CreateProntuarioInput!) {
@@ -28,8 +28,8 @@ ADDENDUM = """mutation($input: AddProntuarioAddendumInput!) {
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 PATIENT_RECORDS = """query {
-  patients(first: 100) { edges { node { id
-    prontuarios(first: 50) { totalCount edges { node { id kind addenda { text } } } }
+  patients(first: 20) { edges { node { id
+    prontuarios(first: 5) { totalCount edges { node { id kind addenda { text } } } }
   } } }
 }"""
 APPOINTMENT_RECORDS = """query {
@@ -296,9 +296,7 @@ async def test_database_refuses_edits_even_to_the_owner(
         ) == 1, sql  # fmt: skip
 
 
-async def _read_everything(
-    client: httpx.AsyncClient, token: str, ids: list[str]
-) -> dict[str, Any]:
+async def _read_everything(client: httpx.AsyncClient, token: str, ids: list[str]) -> dict[str, Any]:
     """What one caller gets through each path to clinical records."""
     listed = await graphql(client, PATIENT_RECORDS, token=token)
     assert "errors" not in listed, listed
@@ -366,7 +364,10 @@ async def test_who_reads_records_through_every_path(
 
     admin = await _read_everything(client, world.token(world.admin), [a, b])
     assert all(admin[path] == {a, b} for path in everything), admin
-    assert admin["counted"] == 2 and sorted(admin["addenda"]) == ["Adendo da Ana", "Adendo do Bruno"]
+    assert admin["counted"] == 2 and sorted(admin["addenda"]) == [
+        "Adendo da Ana",
+        "Adendo do Bruno",
+    ]
 
     # A receptionist sees no clinical data at all, by any path.
     reception = await _read_everything(client, world.token(world.receptionist), [a, b])
@@ -401,22 +402,22 @@ async def test_who_reads_records_through_every_path(
 
 
 async def test_nested_records_cost_one_statement_per_level(
-    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: Any
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
 ) -> None:
     counts: dict[int, int] = {}
     for n in (2, 12):
         world = await make_clinic(superuser, patients_per_physio=n)
         for patient_id in world.patient_ids[:n]:
-            await add_prontuario(
-                superuser, world, patient_id, _physio(world), addendum="Adendo"
-            )
+            await add_prontuario(superuser, world, patient_id, _physio(world), addendum="Adendo")
         statements.reset()
         body = await graphql(
             client,
-            """{ patients(first: 50) { edges { node { prontuarios { edges { node {
-                 author { name } appointment { id } addenda { text author { name } } } } } } } } }""",
+            """{ patients(first: 15) { edges { node { prontuarios(first: 3) { edges { node {
+                 author { name } appointment { id } addenda { text author { name } }
+            } } } } } } }""",
             token=world.token(world.physio),
         )
         assert "errors" not in body, body
         counts[n] = statements.count
     assert counts[2] == counts[12], statements.statements
+    assert counts[12] <= 6, statements.statements  # identity, patients, records, authors, addenda

@@ -273,3 +273,22 @@ async def test_shutdown_closes_sockets_going_away(
         stopping = asyncio.get_running_loop().run_in_executor(None, doomed.stop)
         assert await ws.closed_with(timeout=20) == 1001
         await stopping
+
+
+async def test_several_workers_serve_and_deliver(
+    database_url: str, superuser: asyncpg.Connection
+) -> None:
+    """`--workers 2`: whichever worker takes a mutation, the subscriber's worker delivers it."""
+    world = await make_clinic(superuser)
+    with running_server(database_url, "--workers", "2") as workers:
+        ws = await _subscribed(workers, world.token(world.admin), APPOINTMENT_CHANGED)
+        created = []
+        for _ in range(6):
+            async with httpx.AsyncClient(base_url=workers.http) as fresh_connection:
+                created.append(await _schedule(fresh_connection, world))
+        received = [
+            (await ws.next_data())["data"]["appointmentChanged"]["appointment"]["id"]
+            for _ in created
+        ]
+        assert received == created
+        await ws.close()

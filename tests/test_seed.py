@@ -23,10 +23,10 @@ from graph.seed import (
     cpf_for_index,
     create_clinic,
     is_valid_cns,
-    is_valid_cpf,
     seed_demo,
     seed_volume,
 )
+from graph.validators import cpf_is_valid
 from tests.conftest import create_database, drop_database, plain_dsn
 
 CLINICS, PATIENTS = 2, 60
@@ -73,14 +73,14 @@ def test_conditions_prescribe_library_exercises() -> None:
 
 
 def test_cpf_helpers() -> None:
-    assert is_valid_cpf("52998224725")
-    assert not is_valid_cpf("52998224724")
-    assert not is_valid_cpf("11111111111")
+    assert cpf_is_valid("52998224725")
+    assert not cpf_is_valid("52998224724")
+    assert not cpf_is_valid("11111111111")
     cpfs = [cpf_for_index(i, 7) for i in range(20_000)]
-    assert len(set(cpfs)) == len(cpfs) and all(map(is_valid_cpf, cpfs))
+    assert len(set(cpfs)) == len(cpfs) and all(map(cpf_is_valid, cpfs))
     # Salts that land on and around an all-same-digit base still give valid, distinct CPFs.
     near_bad = [cpf_for_index(0, salt) for salt in range(111_111_100, 111_111_125)]
-    assert len(set(near_bad)) == len(near_bad) and all(map(is_valid_cpf, near_bad))
+    assert len(set(near_bad)) == len(near_bad) and all(map(cpf_is_valid, near_bad))
 
 
 async def test_row_counts(seeded: tuple[str, SeedSummary], db: asyncpg.Connection) -> None:
@@ -136,7 +136,7 @@ async def test_every_reference_resolves(db: asyncpg.Connection) -> None:
 async def test_identifiers_valid_and_unique(db: asyncpg.Connection) -> None:
     rows = await db.fetch("select cpf, cns from patients")
     cpfs = [r["cpf"] for r in rows]
-    assert all(map(is_valid_cpf, cpfs)) and len(set(cpfs)) == len(cpfs)
+    assert all(map(cpf_is_valid, cpfs)) and len(set(cpfs)) == len(cpfs)
     assert all(is_valid_cns(r["cns"]) for r in rows if r["cns"] is not None)
     crefitos = await db.fetch("select crefito from physiotherapists")
     assert all(re.fullmatch(r"CREFITO-\d{1,2}/\d{6}-F", r["crefito"]) for r in crefitos)
@@ -185,7 +185,8 @@ async def test_seeding_is_deterministic_and_rerun_skips(
         await drop_database(server_url, other)
 
     before = await count(db, "appointments")
-    again = await seed_volume(plain_dsn(seeded[0]), CLINICS, PATIENTS, anchor=ANCHOR)
+    sqlalchemy_url = seeded[0].replace("postgresql://", "postgresql+asyncpg://")  # also taken
+    again = await seed_volume(sqlalchemy_url, CLINICS, PATIENTS, anchor=ANCHOR)
     assert again.clinic_ids == [] and len(again.skipped_clinic_ids) == CLINICS
     assert await count(db, "appointments") == before
 
