@@ -16,10 +16,10 @@ from starlette.routing import Route, WebSocketRoute
 
 from graph.broker import Broker
 from graph.database import create_engine, listen_dsn
-from graph.migrate import current_revision, head_revision
-from graph.settings import Settings, get_settings
 from graph.http import HttpView
+from graph.migrate import current_revision, head_revision
 from graph.operations import install
+from graph.settings import Settings, get_settings
 
 
 def close_websockets_on_exit_signal(broker: Broker) -> None:

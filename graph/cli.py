@@ -25,6 +25,8 @@ from graph import migrate
 from graph.auth import issue_token
 from graph.credentials import login_by_email
 from graph.database import create_engine, embedded_postgres
+from graph.logging import logging_config
+from graph.production import preflight
 from graph.session import RequestDb
 from graph.settings import get_settings
 
@@ -62,9 +64,13 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Serve /graphql (GraphiQL in a browser), /healthz and /readyz."""
+    """Serve /graphql (GraphiQL in a browser), /healthz, /readyz and /metrics."""
     from graph.seed import seed_demo
 
+    if problems := preflight(get_settings()):
+        for problem in problems:
+            console.print(f"[red]{problem}[/]")
+        raise typer.Exit(2)
     with database_url() as url:
         migrate.upgrade(url)
         if not get_settings().database_url:
@@ -85,6 +91,8 @@ def serve(
                 port=port,
                 workers=workers,
                 timeout_graceful_shutdown=10,
+                log_config=logging_config(get_settings().log_level),  # JSON lines
+                access_log=False,  # uvicorn's has the query string; graph/logging.py writes ours
             )
     console.print("stopped")
 

@@ -22,7 +22,7 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -172,6 +172,16 @@ class HttpView(GraphQLView):
         return HTMLResponse(GRAPHIQL_PAGE, headers=GRAPHIQL_HEADERS)
 
     # -- the request -------------------------------------------------------------------
+
+    @overload
+    async def run(
+        self, request: Request, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response: ...
+
+    @overload
+    async def run(
+        self, request: WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> WebSocket: ...
 
     async def run(
         self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
@@ -366,7 +376,9 @@ class HttpView(GraphQLView):
             return _request_error(error.reason, BAD_USER_INPUT)
         return HttpError(error.status_code, error.reason)
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
         if is_request_error(result):
             response.pop("data", None)

@@ -1,6 +1,6 @@
 """Limits on what one GraphQL document may ask for, each answered with `QUERY_TOO_COMPLEX`.
 
-- tokens: the parser stops after `max_tokens` lexical tokens (and as many comments);
+- tokens: the parser stops after `max_tokens` tokens (comments included);
 - depth: nesting of fields, through fragments, introspection excluded;
 - aliases: counted through fragment spreads, each spread counting its fragment's aliases
   again (a fragment with 10 aliases spread 10 times is 100 aliases: GHSA-fr49-mhgj-crfc);
@@ -50,7 +50,7 @@ from graphql import (
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from graph.errors import QUERY_TOO_COMPLEX
+from graph.errors import QUERY_TOO_COMPLEX, VALIDATION_FAILED
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from graph.settings import Settings
 
@@ -268,7 +268,7 @@ def query_cost(
             size = _int_argument(node, ("first", "last"), values)
             size = DEFAULT_PAGE_SIZE if size is None else min(max(size, 0), MAX_PAGE_SIZE)
             return 1 + size * children
-        if is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
+        if is_list_type(get_nullable_type(definition.type)):
             if in_connection:  # `edges` of a connection: the connection counted its size
                 return 1 + children
             ids = next((a for a in node.arguments or () if a.name.value == "ids"), None)
@@ -333,12 +333,23 @@ class RequestLimits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         execution = self.execution_context
         settings = request_settings(execution.context)
-        execution.parse_options["max_lexical_tokens"] = settings.max_tokens
-        execution.parse_options["max_comments"] = settings.max_tokens
+        # graphql-core's `max_tokens` counts comments too: one bound on what the parser reads.
+        execution.parse_options["max_tokens"] = settings.max_tokens
         execution.validation_rules = execution.validation_rules + validation_rules(
             settings.max_depth, settings.max_aliases, settings.enabled("introspection")
         )
-        yield
+        try:
+            yield
+        except GraphQLSyntaxError as error:
+            # ParserCache parses in its `on_parse` hook, so a syntax error leaves the operation
+            # as an exception (Strawberry answers it as the request's only error): give it a code.
+            if _is_parser_limit(error):
+                raise too_complex(
+                    f"The document is too large (the limit is {settings.max_tokens} tokens)"
+                ) from None
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+            raise
         result = execution.result
         if result is None or not result.errors:
             return

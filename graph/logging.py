@@ -111,7 +111,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers") or []:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex

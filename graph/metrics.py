@@ -153,7 +153,9 @@ class Metrics:
     def finish_request(self, scope: Scope, info: RequestInfo, status: int, seconds: float) -> None:
         """Called by the request middleware once the response is sent."""
         path = info.path
-        route = path if path in ROUTES else "/graphiql" if path.startswith("/graphiql/") else "other"
+        route = (
+            path if path in ROUTES else "/graphiql" if path.startswith("/graphiql/") else "other"
+        )
         if scope["type"] == "http":
             self.http_requests.labels(route, info.method, str(status)).inc()
             self.http_seconds.labels(route).observe(seconds)
@@ -220,7 +222,7 @@ class OperationMetrics(SchemaExtension):
                 if document is not None:
                     try:
                         operation = selected_operation(document, execution.operation_name)
-                    except Exception:  # noqa: BLE001 - metrics must never fail a request
+                    except Exception:
                         operation = None
                     if operation is not None:
                         name = operation.name.value if operation.name else "anonymous"

@@ -161,6 +161,9 @@ class Subscription:
     payment_changed: AsyncGenerator[subscriptions.PaymentEvent, None] = strawberry.subscription(
         resolver=subscriptions.payment_changed
     )
+    exercise_execution_logged: AsyncGenerator[exercise_resolvers.ExerciseExecution, None] = (
+        strawberry.subscription(resolver=subscriptions.exercise_execution_logged)
+    )
 
 
 schema = strawberry.Schema(

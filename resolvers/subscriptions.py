@@ -11,8 +11,10 @@ from graph.auth import Role
 from graph.broker import Event, table_topic
 from graph.context import Info
 from graph.ids import parse_uuid_id
+from models.exercises import exercise_executions
 from models.payments import payments
 from models.scheduling import appointments
+from resolvers.exercises import ExerciseExecution
 from resolvers.payments import Payment
 from resolvers.scheduling import Appointment
 
@@ -38,6 +40,7 @@ class PaymentEvent:
 
 APPOINTMENTS = table_topic("appointmentChanged", appointments)
 PAYMENTS = table_topic("paymentChanged", payments)
+EXECUTIONS = table_topic("exerciseExecutionLogged", exercise_executions)
 
 
 def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> uuid.UUID | None:
@@ -74,3 +77,14 @@ async def payment_changed(
     matches = row_matches(patient_id=_optional_id(patient_id, "Patient", "patientId"))
     async for event, row in info.context.events(PAYMENTS, matches):
         yield PaymentEvent(op=ChangeOp(event.op), payment=Payment.from_row(row))
+
+
+async def exercise_execution_logged(
+    info: Info, patient_id: strawberry.ID | None = None
+) -> AsyncGenerator[ExerciseExecution, None]:
+    """New home-exercise logs; a receptionist has no access to clinical data at all."""
+    info.context.require_role(Role.ADMIN, Role.PHYSIOTHERAPIST, Role.PATIENT)
+    matches = row_matches(patient_id=_optional_id(patient_id, "Patient", "patientId"))
+    async for event, row in info.context.events(EXECUTIONS, matches):
+        if event.op == "INSERT":
+            yield ExerciseExecution.from_row(row)

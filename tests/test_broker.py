@@ -63,7 +63,7 @@ async def test_one_reread_per_cohort(broker: Broker, superuser: asyncpg.Connecti
     for subscription in admins:
         assert subscription.queue.qsize() == 2
     for subscription in patients:
-        event, row = subscription.queue.get_nowait()
+        _, row = subscription.queue.get_nowait()
         assert row["id"] == own
         assert subscription.queue.empty()
     assert all(s.queue.empty() for s in outsiders)

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -13,7 +13,14 @@ from websockets.exceptions import InvalidStatus
 from graph.auth import issue_token
 from graph.ids import to_global_id
 from tests.conftest import JWT_SECRET
-from tests.factories import ClinicWorld, make_clinic
+from tests.factories import (
+    ClinicWorld,
+    add_appointment,
+    add_prescription,
+    add_prontuario,
+    library_exercise,
+    make_clinic,
+)
 from tests.servers import Server, running_server
 from tests.wsclient import LEGACY_WS, GraphQLWebSocket
 
@@ -159,6 +166,73 @@ async def test_roles_without_access_cannot_subscribe(
     await ws.close()
 
 
+EXECUTION_LOGGED = """subscription { exerciseExecutionLogged {
+  id painLevel patient { name } prescription { id } } }"""
+LOG = """mutation($input: LogExerciseExecutionInput!) {
+  logExerciseExecution(input: $input) { id } }"""
+
+
+async def test_clinical_events_reach_only_those_who_may_read_them(
+    server: Server, http: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    physio, other = world.physio.physiotherapist_id, world.other_physio.physiotherapist_id
+    assert physio is not None and other is not None
+    prescription = await add_prescription(
+        superuser,
+        world,
+        world.patient_ids[0],
+        physio,
+        exercise_id=await library_exercise(superuser),
+        starts_on=date.today() - timedelta(days=7),
+    )
+    treating = await _subscribed(server, world.token(world.physio), EXECUTION_LOGGED)
+    not_treating = await _subscribed(server, world.token(world.other_physio), EXECUTION_LOGGED)
+    reception = await _subscribed(server, world.token(world.receptionist), EXECUTION_LOGGED)
+    refused = await reception.receive()
+    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    agenda_query = (
+        "subscription { appointmentChanged { appointment { id prontuario { diagnosis } } } }"
+    )
+    front_desk = await _subscribed(server, world.token(world.receptionist), agenda_query)
+    admin = await _subscribed(server, world.token(world.admin), agenda_query)
+
+    logged = await _mutate(
+        http,
+        LOG,
+        {
+            "input": {
+                "prescriptionId": to_global_id("ExercisePrescription", prescription),
+                "setsDone": 3,
+                "painLevel": 4,
+            }
+        },
+        world.token(world.patient),
+    )
+    event = await treating.next_data()
+    execution = event["data"]["exerciseExecutionLogged"]
+    assert execution["id"] == logged["logExerciseExecution"]["id"]
+    assert execution["painLevel"] == 4
+    assert await not_treating.silent_for(0.7)
+
+    async with superuser.transaction():
+        appointment = await add_appointment(
+            superuser, world, world.patient_ids[0], physio, datetime.now(UTC) - timedelta(hours=3)
+        )
+        await add_prontuario(
+            superuser, world, world.patient_ids[0], physio, appointment_id=appointment
+        )
+    expected_id = to_global_id("Appointment", appointment)
+    seen_by_front_desk = (await front_desk.next_data())["data"]["appointmentChanged"]
+    seen_by_admin = (await admin.next_data())["data"]["appointmentChanged"]
+    assert seen_by_front_desk["appointment"] == {"id": expected_id, "prontuario": None}
+    assert seen_by_admin["appointment"]["id"] == expected_id
+    assert seen_by_admin["appointment"]["prontuario"] is not None
+    for ws in (treating, not_treating, reception, front_desk, admin):
+        await ws.close()
+
+
 async def test_listen_connection_comes_back_after_being_killed(
     server: Server, http: httpx.AsyncClient, superuser: asyncpg.Connection
 ) -> None:
@@ -173,7 +247,7 @@ async def test_listen_connection_comes_back_after_being_killed(
     while True:
         appointment = await _schedule(http, world)
         try:
-            event = await watcher.next_data(timeout=1.5)
+            event = await watcher.next_data(within=1.5)
         except TimeoutError:
             assert asyncio.get_running_loop().time() < deadline, "no event after reconnecting"
             continue
@@ -256,7 +330,7 @@ async def test_an_expiring_token_ends_the_connection(
     world = await make_clinic(superuser)
     token = issue_token(world.admin, JWT_SECRET, 2)[0]
     ws = await _subscribed(server, token, APPOINTMENT_CHANGED)
-    assert await ws.closed_with(timeout=8) == 4403
+    assert await ws.closed_with(within=8) == 4403
 
 
 async def test_foreign_browser_origins_are_refused(server: Server) -> None:
@@ -271,7 +345,7 @@ async def test_shutdown_closes_sockets_going_away(
     with running_server(database_url) as doomed:
         ws = await _subscribed(doomed, world.token(world.admin), APPOINTMENT_CHANGED)
         stopping = asyncio.get_running_loop().run_in_executor(None, doomed.stop)
-        assert await ws.closed_with(timeout=20) == 1001
+        assert await ws.closed_with(within=20) == 1001
         await stopping
 
 

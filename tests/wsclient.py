@@ -31,8 +31,8 @@ class GraphQLWebSocket:
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
 
-    async def receive(self, timeout: float = 10) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.connection.recv(), timeout)
+    async def receive(self, within: float = 10) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), within)
         message: dict[str, Any] = json.loads(raw)
         return message
 
@@ -52,10 +52,10 @@ class GraphQLWebSocket:
             }
         )
 
-    async def next_data(self, timeout: float = 10) -> dict[str, Any]:
+    async def next_data(self, within: float = 10) -> dict[str, Any]:
         """The next `next` message's payload (pings answered on the way)."""
         while True:
-            message = await self.receive(timeout)
+            message = await self.receive(within)
             if message["type"] == "ping":
                 await self.send({"type": "pong"})
                 continue
@@ -70,10 +70,10 @@ class GraphQLWebSocket:
             return True
         raise AssertionError(f"unexpected message: {message}")
 
-    async def closed_with(self, timeout: float = 10) -> int | None:
+    async def closed_with(self, within: float = 10) -> int | None:
         try:
             while True:
-                await asyncio.wait_for(self.connection.recv(), timeout)
+                await asyncio.wait_for(self.connection.recv(), within)
         except ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else None
 

@@ -74,6 +74,12 @@ ALTER TABLE data_subject_requests
         fulfilled_at IS NULL OR length(trim(coalesce(response, ''))) > 0);
 
 CREATE INDEX audit_log_actor_idx ON audit_log (clinic_id, actor_id, at, id);
+-- For compliance_metrics(): counts per clinic without scanning every clinic's records.
+CREATE INDEX prontuarios_clinic_idx ON prontuarios (clinic_id);
+CREATE INDEX prontuarios_without_crefito_idx ON prontuarios (clinic_id)
+    WHERE trim(author_crefito) !~* '^(CREFITO-?)?[0-9]{1,2}/[0-9]{3,7}-?(F|TO)$';
+CREATE INDEX appointments_completed_idx ON appointments (clinic_id)
+    WHERE status = 'completed';
 
 -- Runs after consents_patient_guard (triggers fire in name order), so a patient still gets
 -- the guard's message first.
@@ -385,6 +391,9 @@ DROP FUNCTION IF EXISTS consent_history_rules(), data_subject_request_rules(),
     audit_redaction_only(), anonymize_patient(uuid), audit_record_reads(text, uuid[]),
     compliance_metrics(), audit_redact(jsonb, text[]), audit_is_redaction(jsonb, jsonb);
 DROP INDEX IF EXISTS audit_log_actor_idx;
+DROP INDEX IF EXISTS prontuarios_clinic_idx;
+DROP INDEX IF EXISTS prontuarios_without_crefito_idx;
+DROP INDEX IF EXISTS appointments_completed_idx;
 DROP INDEX IF EXISTS consents_unanswered_revocations_idx;
 ALTER TABLE data_subject_requests DROP CONSTRAINT IF EXISTS data_subject_requests_answered;
 ALTER TABLE consents DROP CONSTRAINT IF EXISTS consents_acknowledged_after_revocation;
