@@ -48,6 +48,7 @@ from graph.errors import (
     QUERY_TOO_COMPLEX,
     VALIDATION_FAILED,
 )
+from graph.metrics import metrics_of, record_refusal
 from graph.persisted import PersistedQueries
 from graph.view import GraphQLView
 
@@ -332,13 +333,14 @@ class HttpView(GraphQLView):
         *,
         batch: bool,
     ) -> ExecutionResult:
-        from graph.metrics import record_refusal
-
         try:
             resolved = self.persisted.resolve(request_data.query, request_data.extensions)
         except GraphQLError as error:
             record_refusal(request, error)
             return PreExecutionError(data=None, errors=[error])
+        metrics = metrics_of(request)
+        if metrics is not None and (request_data.extensions or {}).get("persistedQuery"):
+            metrics.persisted_queries.labels("hit" if request_data.query is None else "sent").inc()
         if resolved.query != request_data.query:
             request_data = dataclasses.replace(request_data, query=resolved.query)
         try:

@@ -50,7 +50,7 @@ from graphql import (
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from graph.errors import QUERY_TOO_COMPLEX, VALIDATION_FAILED
+from graph.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, VALIDATION_FAILED
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from graph.settings import Settings
 
@@ -340,33 +340,45 @@ class RequestLimits(SchemaExtension):
         )
         try:
             yield
-        except GraphQLSyntaxError as error:
+        except GraphQLSyntaxError as syntax_error:
             # ParserCache parses in its `on_parse` hook, so a syntax error leaves the operation
             # as an exception (Strawberry answers it as the request's only error): give it a code.
-            if _is_parser_limit(error):
+            if _is_parser_limit(syntax_error):
                 raise too_complex(
                     f"The document is too large (the limit is {settings.max_tokens} tokens)"
                 ) from None
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+            if not (syntax_error.extensions or {}).get("code"):
+                syntax_error.extensions = {
+                    **(syntax_error.extensions or {}),
+                    "code": VALIDATION_FAILED,
+                }
             raise
         result = execution.result
         if result is None or not result.errors:
             return
-        errors = []
+        errors: list[GraphQLError] = []
         for error in result.errors:
-            if _is_parser_limit(error):
-                error = too_complex(
+            shown = error
+            if _is_parser_limit(shown):
+                shown = too_complex(
                     f"The document is too large (the limit is {settings.max_tokens} tokens)"
                 )
             if not settings.enabled("suggestions"):
-                error = _without_suggestions(error)
-            errors.append(error)
+                shown = _without_suggestions(shown)
+            errors.append(shown)
         result.errors = errors
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         document = execution.graphql_document
+        # Strawberry runs the first operation when a document has several and the request
+        # names none; the GraphQL spec asks for a request error.
+        provided = getattr(execution, "_provided_operation_name", execution.operation_name)
+        if document is not None and provided is None and len(_operations(document)) > 1:
+            raise GraphQLError(
+                "Must provide operationName: the document holds several operations",
+                extensions={"code": BAD_USER_INPUT, "field": "operationName"},
+            )
         operation = selected_operation(document, execution.operation_name) if document else None
         if operation is not None:
             settings = request_settings(execution.context)

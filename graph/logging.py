@@ -104,6 +104,8 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             # Strawberry logs every GraphQL error, with values the client sent; the ones that
             # matter (unexpected) are logged by graph.errors.
             "strawberry.execution": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+            # /readyz reads the migration revision; Alembic would announce it every time.
+            "alembic": {"level": "WARNING"},
         },
     }
 

@@ -31,6 +31,7 @@ from starlette.types import Scope
 from strawberry.extensions import SchemaExtension
 
 from graph.errors import BAD_USER_INPUT, INTERNAL
+from graph.limits import selected_operation
 from graph.logging import RequestInfo, current_request
 
 MAX_OPERATION_NAMES = 200
@@ -204,8 +205,6 @@ class OperationMetrics(SchemaExtension):
     schema's extensions, so it sees the errors as the client will)."""
 
     def on_operation(self) -> Iterator[None]:
-        from graph.limits import selected_operation
-
         started = time.perf_counter()
         raised: BaseException | None = None
         try:

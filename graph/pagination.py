@@ -9,6 +9,7 @@ parent's children with `row_number() over (partition by parent ...)`.
 import base64
 import binascii
 import datetime
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -55,15 +56,30 @@ class PageArgs:
         return cls(limit, backward, decode_cursor(raw_cursor, field) if raw_cursor else None)
 
 
-def _json_default(value: Any) -> Any:
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return (value - EPOCH) // MICROSECOND
     if isinstance(value, uuid.UUID | datetime.date):
         return str(value)
-    raise TypeError(type(value))
+    return value
+
+
+def from_micros(value: Any) -> datetime.datetime:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("a timestamp cursor value is an integer")
+    return EPOCH + value * MICROSECOND
 
 
 def encode_cursor(key: Sequence[Any]) -> str:
-    raw = orjson.dumps(list(key), default=_json_default)
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """base64url of the sort key exactly as PostgreSQL's `json_build_array(...)::text` prints
+    it (the query compiler builds cursors in SQL): `["Maria", "…"]`, timestamps as
+    microseconds since the epoch."""
+    text = json.dumps([_cursor_value(v) for v in key], ensure_ascii=False, separators=(", ", ": "))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, field: str) -> tuple[Any, ...]:
@@ -82,7 +98,10 @@ class SortKey:
     """The columns a list is ordered by, ending in a unique one, with their Python types."""
 
     columns: tuple[ColumnElement[Any], ...]
-    parsers: tuple[Callable[[Any], Any], ...]
+    parsers: tuple[Callable[[Any], Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parsers", tuple(_parser_for(c) for c in self.columns))
 
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(row[column.key] for column in self.columns)
@@ -129,6 +148,14 @@ def page_select(query: Select[Any], sort: SortKey, page: PageArgs) -> Select[Any
         field = "before" if page.backward else "after"
         query = query.where(sort.after(page.cursor, backward=page.backward, field=field))
     return query.order_by(*sort.order(backward=page.backward)).limit(page.limit + 1)
+
+
+def _parser_for(column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """How a cursor's JSON value turns back into the column's Python value."""
+    python_type: type[Any] = column.type.python_type
+    if issubclass(python_type, datetime.datetime):
+        return from_micros
+    return python_type
 
 
 @dataclass

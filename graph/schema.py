@@ -7,6 +7,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from graph.auth_gate import RequireIdentity
+from graph.compiled_execution import CompiledQueries
 from graph.errors import MaskInternalErrors
 from graph.limits import RequestLimits
 from graph.metrics import OperationMetrics
@@ -194,6 +195,7 @@ schema = strawberry.Schema(
         RequestLimits,
         RequireIdentity,
         SubscriptionsOnlyOverWebsockets,
+        CompiledQueries,
         MaskInternalErrors,
     ],
 )

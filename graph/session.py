@@ -5,7 +5,8 @@ a lock: one statement at a time, whichever resolver or dataloader asks.
 """
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Executable, RowMapping, text
@@ -55,6 +56,7 @@ class RequestDb:
         self._lock = asyncio.Lock()
         self._connection: AsyncConnection | None = None
         self._failed = False
+        self._abort_cause: ApiError | None = None
 
     @property
     def identity(self) -> Identity | None:
@@ -62,6 +64,11 @@ class RequestDb:
 
     async def _connection_for_use(self) -> AsyncConnection:
         if self._failed:
+            cause = self._abort_cause
+            if cause is not None:  # answer as the refusal that aborted it (e.g. a timeout) did
+                error = ApiError(str(cause.extensions["code"]), str(cause))
+                error.extensions = dict(cause.extensions)
+                raise error
             raise ApiError("INTERNAL", "An earlier error aborted this request's transaction")
         if self._connection is None:
             connection = await self._engine.connect()
@@ -86,17 +93,30 @@ class RequestDb:
     async def fetch(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[RowMapping]:
-        async with self._lock:
+        async with self._lock, self._translated_errors():
             connection = await self._connection_for_use()
-            try:
-                result = await connection.execute(statement, params)
-                return result.mappings().all() if result.returns_rows else []
-            except DBAPIError as error:
-                self._failed = True
-                api_error = from_database_error(error)
-                if api_error is None:
-                    raise
-                raise api_error from None
+            result = await connection.execute(statement, params)
+            return result.mappings().all() if result.returns_rows else []
+
+    async def fetch_text(self, sql: str, params: Sequence[Any]) -> str:
+        """The one text value of a statement with `$n` parameters (the compiler's JSON)."""
+        async with self._lock, self._translated_errors():
+            connection = await self._connection_for_use()
+            result = await connection.exec_driver_sql(sql, tuple(params))
+            return str(result.scalar_one())
+
+    @asynccontextmanager
+    async def _translated_errors(self) -> AsyncIterator[None]:
+        """A failed statement aborts the transaction; refusals become API errors."""
+        try:
+            yield
+        except DBAPIError as error:
+            self._failed = True
+            api_error = from_database_error(error)
+            if api_error is None:
+                raise
+            self._abort_cause = api_error
+            raise api_error from None
 
     async def fetch_one(
         self, statement: Executable, params: Mapping[str, Any] | None = None

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".fisioflow")
     pool_size: int = 10
     max_page_size: int = 100
+    # Serve read operations the compiler understands with one SQL statement (graph/compiler).
+    compile_queries: bool = True
     # Browser origins allowed to open a websocket (same-origin and non-browser clients always
     # may); comma-separated in FISIOFLOW_ALLOWED_ORIGINS, e.g. https://app.fisioflow.com.br
     allowed_origins: Annotated[list[str], NoDecode] = []

@@ -3,6 +3,7 @@
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Table, Text, Uuid, column, table, text
 
 from models.base import metadata
+from models.graph_map import Children, GlobalId, Scalar, TypeMap
 
 clinics = Table(
     "clinics",
@@ -56,4 +57,31 @@ user_credentials = table(
     column("role", Text),
     column("physiotherapist_id", Uuid),
     column("patient_id", Uuid),
+)
+
+CLINIC = TypeMap(
+    "Clinic",
+    clinics,
+    {
+        "id": GlobalId("Clinic"),
+        "name": Scalar("name"),
+        "cnpj": Scalar("cnpj"),
+        "createdAt": Scalar("created_at", "datetime"),
+    },
+)
+
+PHYSIOTHERAPIST = TypeMap(
+    "Physiotherapist",
+    physiotherapists,
+    {
+        "id": GlobalId("Physiotherapist"),
+        "name": Scalar("name"),
+        "email": Scalar("email"),
+        "crefito": Scalar("crefito"),
+        "specialty": Scalar("specialty"),
+        "phone": Scalar("phone"),
+        "active": Scalar("active", "bool"),
+        "patients": Children("Patient", "physiotherapist_id", ("name", "id")),
+        "appointments": Children("Appointment", "physiotherapist_id", ("starts_at", "id")),
+    },
 )

@@ -3,6 +3,7 @@
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Table, Text, Uuid, text
 
 from models.base import metadata
+from models.graph_map import Children, GlobalId, Scalar, ToOne, TypeMap
 
 patients = Table(
     "patients",
@@ -21,4 +22,26 @@ patients = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("anonymized_at", DateTime(timezone=True)),
+)
+
+PATIENT = TypeMap(
+    "Patient",
+    patients,
+    {
+        "id": GlobalId("Patient"),
+        "name": Scalar("name"),
+        "email": Scalar("email"),
+        "phone": Scalar("phone"),
+        "birthDate": Scalar("birth_date", "date"),
+        "cpf": Scalar("cpf"),
+        "cns": Scalar("cns"),
+        "address": Scalar("address"),
+        "status": Scalar("status", "enum"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "updatedAt": Scalar("updated_at", "datetime"),
+        "anonymizedAt": Scalar("anonymized_at", "datetime"),
+        "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id"),
+        "appointments": Children("Appointment", "patient_id", ("starts_at", "id")),
+        "payments": Children("Payment", "patient_id", ("created_at", "id")),
+    },
 )

@@ -3,6 +3,7 @@
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Numeric, Table, Text, Uuid, text
 
 from models.base import metadata
+from models.graph_map import Computed, GlobalId, Scalar, ToOne, TypeMap
 
 payments = Table(
     "payments",
@@ -25,4 +26,27 @@ payments = Table(
     Column("request_fingerprint", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# `overdue` follows the clinic's wall calendar (resolvers/payments.clinic_today).
+PAYMENT = TypeMap(
+    "Payment",
+    payments,
+    {
+        "id": GlobalId("Payment"),
+        "amount": Scalar("amount", "decimal"),
+        "method": Scalar("method", "enum"),
+        "status": Scalar("status", "enum"),
+        "dueDate": Scalar("due_date", "date"),
+        "paidAt": Scalar("paid_at", "datetime"),
+        "overdue": Computed(
+            "({t}.status = 'pending' and {t}.due_date is not null"
+            " and {t}.due_date < (now() at time zone 'America/Sao_Paulo')::date)"
+        ),
+        "gatewayTransactionId": Scalar("gateway_transaction_id"),
+        "notes": Scalar("notes"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+        "appointment": ToOne("Appointment", "appointment_id"),
+    },
 )

@@ -3,6 +3,7 @@
 from sqlalchemy import Column, DateTime, ForeignKey, Numeric, Table, Text, Uuid, text
 
 from models.base import metadata
+from models.graph_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
 
 appointments = Table(
     "appointments",
@@ -22,4 +23,27 @@ appointments = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+APPOINTMENT = TypeMap(
+    "Appointment",
+    appointments,
+    {
+        "id": GlobalId("Appointment"),
+        "startsAt": Scalar("starts_at", "datetime"),
+        "endsAt": Scalar("ends_at", "datetime"),
+        "durationMinutes": Computed(
+            "floor(extract(epoch from {t}.ends_at - {t}.starts_at) / 60)::int"
+        ),
+        "type": Scalar("type", "enum"),
+        "status": Scalar("status", "enum"),
+        "notes": Scalar("notes"),
+        "price": Scalar("price", "decimal"),
+        "cancelReason": Scalar("cancel_reason"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "updatedAt": Scalar("updated_at", "datetime"),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+        "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id", nullable=False),
+        "payments": Children("Payment", "appointment_id", ("created_at", "id"), connection=False),
+    },
 )

@@ -19,6 +19,8 @@ from starlette.applications import Starlette
 
 from graph import migrate
 from graph.app import create_app
+from graph.compiled_execution import plans
+from graph.compiler import shape_of
 from graph.database import embedded_postgres
 from graph.settings import Settings
 
@@ -92,10 +94,30 @@ async def app(database_url: str) -> AsyncIterator[Starlette]:
     await application.state.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+async def resolver_app(database_url: str) -> AsyncIterator[Starlette]:
+    """The same server with the query compiler off: the oracle of the differential checks."""
+    settings = Settings(database_url=database_url, jwt_secret=JWT_SECRET, compile_queries=False)
+    application = create_app(settings)
+    yield application
+    await application.state.engine.dispose()
+
+
+class DifferentialClient(httpx.AsyncClient):
+    """A client of the app whose compiled read operations are also sent to the resolver-only
+    app: `graphql()` asserts that both answer the same JSON."""
+
+    oracle: httpx.AsyncClient | None = None
+
+
 @pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fisioflow.test") as c:
+async def client(app: Starlette, resolver_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    base = "http://fisioflow.test"
+    async with (
+        DifferentialClient(transport=httpx.ASGITransport(app=app), base_url=base) as c,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=resolver_app), base_url=base) as o,
+    ):
+        c.oracle = o
         yield c
 
 
@@ -132,12 +154,21 @@ async def graphql(
 ) -> dict[str, Any]:
     """POST a GraphQL request as a client would; the decoded JSON body."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-    )
+    payload = {"query": query, "variables": variables or {}}
+    response = await client.post("/graphql", json=payload, headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    oracle = getattr(client, "oracle", None)
+    if oracle is not None and _was_compiled(query, variables or {}):
+        expected = (await oracle.post("/graphql", json=payload, headers=headers)).json()
+        assert body == expected, f"compiled and resolver paths differ for {query}"
     return body
+
+
+def _was_compiled(query: str, variables: dict[str, Any]) -> bool:
+    """Whether the app has a compiled plan for this request (graph/compiled_execution)."""
+    known, plan = plans.get((query, None, shape_of(variables)))
+    return known and plan is not None
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:

@@ -173,7 +173,10 @@ async def test_get_runs_queries(client: httpx.AsyncClient, world: ClinicWorld) -
 
 
 async def test_mutation_over_get_is_405(client: httpx.AsyncClient, world: ClinicWorld) -> None:
-    mutation = 'mutation { createStaffUser(input: {email: "x@example.com", password: "p4ssw0rd-long", role: ADMIN}) { id } }'
+    mutation = (
+        'mutation { createStaffUser(input: {email: "x@example.com", password: "p4ssw0rd-long",'
+        " role: ADMIN}) { id } }"
+    )
     for accept in (GRAPHQL_RESPONSE, "application/json"):
         response = await client.get(
             "/graphql", params={"query": mutation}, headers=_auth(world, accept)
@@ -229,7 +232,8 @@ async def test_graphiql_is_served_without_cdn(client: httpx.AsyncClient) -> None
     script = await client.get("/graphiql/page.js")
     assert script.status_code == 200
     # CVE-2026-45739: header values (tokens) must never be put in the URL.
-    assert "history" not in script.text and "location.search" not in script.text
+    for url_write in ("replaceState", "pushState", "location.search", "location.hash"):
+        assert url_write not in script.text
     assert "shouldPersistHeaders: false" in script.text
     for asset in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js"):
         assert (await client.get(f"/graphiql/{asset}")).status_code == 200
@@ -248,7 +252,7 @@ async def test_production_turns_off_introspection_suggestions_and_graphiql(
         assert (await client.get("/graphql", headers={"Accept": "text/html"})).status_code == 404
         assert (await client.get("/graphiql/page.js")).status_code == 404
         introspection = await _post(client, {"query": "{ __schema { types { name } } }"})
-        assert error_codes(introspection.json()) == ["GRAPHQL_VALIDATION_FAILED"]
+        assert set(error_codes(introspection.json())) == {"GRAPHQL_VALIDATION_FAILED"}
         assert "introspection" in introspection.json()["errors"][0]["message"]
         typename = await _post(client, {"query": "{ __typename }"})
         assert typename.json() == {"data": {"__typename": "Query"}}

@@ -1,0 +1,500 @@
+"""The query compiler: a read operation → one SQL statement that returns the response JSON.
+
+It reads the field → column declarations of models/ (the same ones the resolvers use) and
+builds nested `json_build_object` / `json_agg` SQL: to-one relations as correlated subselects,
+connections as keyset pages numbered with `row_number()` (per parent for nested lists), and
+cursors, global IDs and timestamps formatted by SQL functions that match graph/pagination.py,
+graph/ids.py and Strawberry's serializers byte for byte. The statement runs in the request's
+RLS transaction, so it sees exactly what the resolvers would.
+
+Anything it does not know — a field without a declaration, arguments other than the page
+ones, directives, an argument value the resolvers would refuse — raises `Unsupported`, and the
+operation runs through the resolvers instead; those also serve as the oracle in the
+differential tests. A plan depends on the document and on which variables are null (and, for
+`node(id:)`, on the type named in the ID), never on the caller: RLS does the rest.
+"""
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from graphql import (
+    BooleanValueNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    IntValueNode,
+    NullValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+)
+from graphql.utilities import get_operation_ast
+from sqlalchemy import Table
+
+from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, from_micros
+from models.accounts import CLINIC, PHYSIOTHERAPIST
+from models.graph_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
+from models.patients import PATIENT
+from models.payments import PAYMENT
+from models.scheduling import APPOINTMENT
+
+TYPE_MAPS: dict[str, TypeMap] = {
+    m.name: m for m in (CLINIC, PATIENT, PHYSIOTHERAPIST, APPOINTMENT, PAYMENT)
+}
+
+# Top-level lists: field → (type, sort columns); the same orders as the resolvers'.
+ROOT_LISTS: dict[str, tuple[TypeMap, tuple[str, ...]]] = {
+    "patients": (PATIENT, ("name", "id")),
+    "physiotherapists": (PHYSIOTHERAPIST, ("name", "id")),
+    "appointments": (APPOINTMENT, ("starts_at", "id")),
+    "payments": (PAYMENT, ("created_at", "id")),
+}
+
+PAGE_ARGUMENTS = frozenset({"first", "after", "last", "before"})
+INTERFACES = {"Node"}
+
+# Put where a non-null relation came back null: the resolvers answer that with an error, so
+# the request goes through them instead.
+MISSING = "__fisioflow_missing__"
+
+
+class Unsupported(Exception):
+    """The operation is not compiled; the resolvers run it."""
+
+
+Variables = Mapping[str, Any]
+Getter = Callable[[Variables], Any]
+
+
+@dataclass
+class Plan:
+    """SQL with `$n` parameters, and how to compute each parameter from the variables."""
+
+    sql: str
+    getters: list[Getter]
+
+    def parameters(self, variables: Variables) -> list[Any]:
+        return [get(variables) for get in self.getters]
+
+
+def shape_of(variables: Variables) -> tuple[tuple[str, str], ...]:
+    """What of the variables a plan depends on: which are null, and the type in an ID."""
+    return tuple(sorted((name, _value_shape(value)) for name, value in variables.items()))
+
+
+def _value_shape(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "str:" + (_global_id_type(value) or "")
+    return type(value).__name__
+
+
+def _global_id_type(value: str) -> str | None:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, _, _ = raw.partition(":")
+    return type_name if type_name in TYPE_MAPS else None
+
+
+@dataclass
+class _Compiler:
+    document: DocumentNode
+    variables: Variables
+    getters: list[Getter] = field(default_factory=list)
+    aliases: int = 0
+    fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fragments = {
+            d.name.value: d
+            for d in self.document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+
+    # -- parameters and arguments -------------------------------------------------------
+
+    def param(self, getter: Getter, sql_type: str) -> str:
+        self.getters.append(getter)
+        return f"${len(self.getters)}::{sql_type}"
+
+    def alias(self) -> str:
+        self.aliases += 1
+        return f"t{self.aliases}"
+
+    def value_getter(self, node: ValueNode) -> tuple[Getter, bool]:
+        """How to read an argument at run time, and whether it is null for this plan's shape."""
+        if isinstance(node, VariableNode):
+            name = node.name.value
+            return (lambda v: v.get(name)), self.variables.get(name) is None
+        if isinstance(node, NullValueNode):
+            return (lambda v: None), True
+        if isinstance(node, IntValueNode):
+            number = int(node.value)
+            return (lambda v: number), False
+        if isinstance(node, StringValueNode):
+            text = node.value
+            return (lambda v: text), False
+        if isinstance(node, BooleanValueNode):
+            flag = node.value
+            return (lambda v: flag), False
+        raise Unsupported("argument value")
+
+    def arguments(self, node: FieldNode) -> dict[str, tuple[Getter, bool]]:
+        return {a.name.value: self.value_getter(a.value) for a in node.arguments or ()}
+
+    # -- selections -----------------------------------------------------------------------
+
+    def fields_of(
+        self, selection_set: SelectionSetNode | None, type_name: str
+    ) -> Iterator[FieldNode]:
+        if selection_set is None:
+            raise Unsupported("missing selection")
+        seen: set[str] = set()
+        for node in self._flatten(selection_set, type_name):
+            key = (node.alias or node.name).value
+            if key in seen:
+                raise Unsupported("merged fields")
+            seen.add(key)
+            yield node
+
+    def _flatten(self, selection_set: SelectionSetNode, type_name: str) -> Iterator[FieldNode]:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise Unsupported("directives")
+            if isinstance(selection, FieldNode):
+                yield selection
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = selection.selection_set
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                if fragment.directives:
+                    raise Unsupported("directives")
+                condition, inner = fragment.type_condition, fragment.selection_set
+            else:
+                raise Unsupported("selection")
+            wanted = condition.name.value if condition else type_name
+            if wanted == type_name or wanted in INTERFACES:
+                yield from self._flatten(inner, type_name)
+            elif wanted not in TYPE_MAPS and wanted != "Query":
+                raise Unsupported("fragment on an unknown type")
+
+    # -- SQL ------------------------------------------------------------------------------
+
+    def root(self, selection_set: SelectionSetNode) -> str:
+        pairs = []
+        for node in self.fields_of(selection_set, "Query"):
+            name = node.name.value
+            if name == "__typename":
+                value = "'Query'"
+            elif name == "node":
+                value = self.node(node)
+            elif name in ROOT_LISTS:
+                type_map, sort = ROOT_LISTS[name]
+                value = self.connection(type_map, sort, node, parent=None)
+            else:
+                raise Unsupported(name)
+            pairs.append(f"'{_key(node)}', {value}")
+        return f"select json_build_object({', '.join(pairs)})::text"
+
+    def node(self, node: FieldNode) -> str:
+        arguments = self.arguments(node)
+        if set(arguments) != {"id"} or arguments["id"][1]:
+            raise Unsupported("node arguments")
+        get_id, _ = arguments["id"]
+        current = get_id(self.variables)
+        type_name = _global_id_type(current) if isinstance(current, str) else None
+        if type_name is None:
+            raise Unsupported("node id")
+        type_map = TYPE_MAPS[type_name]
+
+        def row_id(variables: Variables) -> uuid.UUID:
+            value = get_id(variables)
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            name, _, local = raw.partition(":")
+            if name != type_name:
+                raise Unsupported("node id type")
+            return uuid.UUID(local)
+
+        a = self.alias()
+        key = self.param(_guarded(row_id), "uuid")
+        body = self.object(type_map, a, node.selection_set)
+        return f"(select {body} from {type_map.table.name} {a} where {a}.id = {key})"
+
+    def object(self, type_map: TypeMap, t: str, selection_set: SelectionSetNode | None) -> str:
+        pairs = []
+        for node in self.fields_of(selection_set, type_map.name):
+            name = node.name.value
+            if name == "__typename":
+                value = f"'{type_map.name}'"
+            else:
+                declared = type_map.fields.get(name)
+                if declared is None:
+                    raise Unsupported(f"{type_map.name}.{name}")
+                value = self.field(declared, t, node)
+            pairs.append(f"'{_key(node)}', {value}")
+        return f"json_build_object({', '.join(pairs)})"
+
+    def field(self, declared: Any, t: str, node: FieldNode) -> str:
+        if not isinstance(declared, Children) and node.arguments:
+            raise Unsupported("arguments")
+        if isinstance(declared, Scalar):
+            return _scalar(declared, t)
+        if isinstance(declared, GlobalId):
+            return f"gql_global_id('{declared.type_name}', {t}.id)"
+        if isinstance(declared, Computed):
+            return "(" + declared.sql.format(t=t) + ")"
+        if isinstance(declared, ToOne):
+            target = TYPE_MAPS.get(declared.target)
+            if target is None:
+                raise Unsupported(declared.target)
+            a = self.alias()
+            body = self.object(target, a, node.selection_set)
+            sql = f"(select {body} from {target.table.name} {a} where {a}.id = {t}.{declared.foreign_key})"
+            return sql if declared.nullable else f"coalesce({sql}, to_json('{MISSING}'::text))"
+        if isinstance(declared, Children):
+            target = TYPE_MAPS.get(declared.target)
+            if target is None:
+                raise Unsupported(declared.target)
+            if declared.connection:
+                return self.connection(target, declared.sort, node, parent=(declared.parent_key, t))
+            return self.plain_list(target, declared, t, node)
+        raise Unsupported("field kind")
+
+    def plain_list(self, target: TypeMap, declared: Children, t: str, node: FieldNode) -> str:
+        a = self.alias()
+        body = self.object(target, a, node.selection_set)
+        order = ", ".join(f"{a}.{c}" for c in declared.sort)
+        return (
+            f"coalesce((select json_agg({body} order by {order}) from {target.table.name} {a}"
+            f" where {a}.{declared.parent_key} = {t}.id), '[]'::json)"
+        )
+
+    def connection(
+        self,
+        type_map: TypeMap,
+        sort: tuple[str, ...],
+        node: FieldNode,
+        parent: tuple[str, str] | None,
+    ) -> str:
+        arguments = self.arguments(node)
+        if set(arguments) - PAGE_ARGUMENTS:
+            raise Unsupported("list arguments")
+        given = {name for name, (_, is_null) in arguments.items() if not is_null}
+        if {"first", "last"} <= given:
+            raise Unsupported("first and last")
+        backward = "last" in given or ("before" in given and "first" not in given)
+        size_name = "last" if backward else "first"
+        cursor_name = "before" if backward else "after"
+        if size_name in given:
+            limit = self.param(_guarded(_page_size(arguments[size_name][0])), "int")
+        else:
+            limit = str(DEFAULT_PAGE_SIZE)
+
+        table = type_map.table
+        a, b = self.alias(), self.alias()
+        conditions = []
+        if parent is not None:
+            parent_key, parent_alias = parent
+            conditions.append(f"{a}.{parent_key} = {parent_alias}.id")
+        count_conditions = [c.replace(f"{a}.", "x.") for c in conditions]
+        has_cursor = cursor_name in given
+        if has_cursor:
+            get_cursor = arguments[cursor_name][0]
+            values = [
+                self.param(
+                    _guarded(_cursor_part(get_cursor, table, sort, i, cursor_name)),
+                    _sql_type(table, c),
+                )
+                for i, c in enumerate(sort)
+            ]
+            columns = ", ".join(f"{a}.{c}" for c in sort)
+            conditions.append(f"({columns}) {'<' if backward else '>'} ({', '.join(values)})")
+        direction = "desc" if backward else "asc"
+        order = ", ".join(f"{a}.{c} {direction}" for c in sort)
+        where = f" where {' and '.join(conditions)}" if conditions else ""
+        numbered = (
+            f"select {a}.*, row_number() over (order by {order}) as _n"
+            f" from {table.name} {a}{where} order by {order} limit {limit} + 1"
+        )
+        display = ", ".join(f"{b}.{c}" for c in sort)
+        cursor = f"gql_base64url(json_build_array({', '.join(_cursor_sql(table, b, c) for c in sort)})::text)"
+        in_page = f"filter (where {b}._n <= {limit})"
+        parts = []
+        for selected in self.fields_of(node.selection_set, "Connection"):
+            name = selected.name.value
+            if name == "edges":
+                edge = self.edge(type_map, b, cursor, selected)
+                value = f"coalesce(json_agg({edge} order by {display}) {in_page}, '[]'::json)"
+            elif name == "pageInfo":
+                value = self.page_info(
+                    selected, b, cursor, display, in_page, limit, backward, has_cursor
+                )
+            elif name == "totalCount":
+                count_where = f" where {' and '.join(count_conditions)}" if count_conditions else ""
+                value = f"(select count(*) from {table.name} x{count_where})"
+            elif name == "__typename":
+                value = f"'{type_map.name}Connection'"
+            else:
+                raise Unsupported(name)
+            parts.append(f"'{_key(selected)}', {value}")
+        # `group by ()`: one row even for an empty page, whatever fields were selected.
+        return f"(select json_build_object({', '.join(parts)}) from ({numbered}) {b} group by ())"
+
+    def edge(self, type_map: TypeMap, b: str, cursor: str, node: FieldNode) -> str:
+        pairs = []
+        for selected in self.fields_of(node.selection_set, "Edge"):
+            name = selected.name.value
+            if name == "cursor":
+                value = cursor
+            elif name == "node":
+                value = self.object(type_map, b, selected.selection_set)
+            elif name == "__typename":
+                value = f"'{type_map.name}Edge'"
+            else:
+                raise Unsupported(name)
+            pairs.append(f"'{_key(selected)}', {value}")
+        return f"json_build_object({', '.join(pairs)})"
+
+    def page_info(
+        self,
+        node: FieldNode,
+        b: str,
+        cursor: str,
+        display: str,
+        in_page: str,
+        limit: str,
+        backward: bool,
+        has_cursor: bool,
+    ) -> str:
+        more = f"(count(*) > {limit})"
+        flag = "true" if has_cursor else "false"
+        descending = ", ".join(f"{part} desc" for part in display.split(", "))
+        values = {
+            "hasNextPage": flag if backward else more,
+            "hasPreviousPage": more if backward else flag,
+            "startCursor": f"(array_agg({cursor} order by {display}) {in_page})[1]",
+            "endCursor": f"(array_agg({cursor} order by {descending}) {in_page})[1]",
+            "__typename": "'PageInfo'",
+        }
+        pairs = []
+        for selected in self.fields_of(node.selection_set, "PageInfo"):
+            if selected.name.value not in values:
+                raise Unsupported(selected.name.value)
+            pairs.append(f"'{_key(selected)}', {values[selected.name.value]}")
+        return f"json_build_object({', '.join(pairs)})"
+
+
+def _key(node: FieldNode) -> str:
+    return (node.alias or node.name).value
+
+
+def _scalar(declared: Scalar, t: str) -> str:
+    column = f"{t}.{declared.name}"
+    if declared.kind == "enum":
+        return f"upper({column})"
+    if declared.kind == "datetime":
+        return f"gql_datetime({column})"
+    if declared.kind == "decimal":
+        return f"{column}::text"
+    return column
+
+
+def _sql_type(table: Table, column: str) -> str:
+    python_type = table.c[column].type.python_type
+    return {uuid.UUID: "uuid", str: "text", int: "bigint"}.get(python_type, "timestamptz")
+
+
+def _cursor_sql(table: Table, alias: str, column: str) -> str:
+    if _sql_type(table, column) == "timestamptz":
+        return f"gql_cursor_value({alias}.{column})"
+    return f"{alias}.{column}"
+
+
+def _guarded(getter: Getter) -> Getter:
+    """A getter whose refusals (bad sizes, cursors, IDs) send the request to the resolvers,
+    which answer them with the proper errors."""
+
+    def guarded(variables: Variables) -> Any:
+        try:
+            return getter(variables)
+        except (TypeError, ValueError, KeyError, UnicodeDecodeError, binascii.Error) as error:
+            raise Unsupported("argument value") from error
+
+    return guarded
+
+
+def _page_size(get: Getter) -> Getter:
+    def size(variables: Variables) -> int:
+        value = get(variables)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_PAGE_SIZE:
+            raise ValueError("page size")
+        return value
+
+    return size
+
+
+def _cursor_part(
+    get: Getter, table: Table, sort: tuple[str, ...], index: int, field: str
+) -> Getter:
+    def part(variables: Variables) -> Any:
+        value = get(variables)
+        if not isinstance(value, str):
+            raise TypeError("cursor")
+        try:
+            values = decode_cursor(value, field)
+        except Exception as error:  # a malformed cursor: the resolvers say BAD_USER_INPUT
+            raise ValueError("cursor") from error
+        if len(values) != len(sort):
+            raise ValueError("cursor")
+        kind = _sql_type(table, sort[index])
+        raw = values[index]
+        if kind == "timestamptz":
+            return from_micros(raw)
+        if kind == "uuid":
+            return uuid.UUID(str(raw))
+        if kind == "bigint":
+            if not isinstance(raw, int) or isinstance(raw, bool):
+                raise TypeError("cursor")
+            return raw
+        if not isinstance(raw, str):
+            raise TypeError("cursor")
+        return raw
+
+    return part
+
+
+def compile_operation(
+    document: DocumentNode, operation_name: str | None, variables: Variables
+) -> Plan:
+    """The plan of a query operation (raises Unsupported for anything else)."""
+    operation = get_operation_ast(document, operation_name)
+    if not isinstance(operation, OperationDefinitionNode):
+        raise Unsupported("no operation")
+    if operation.operation is not OperationType.QUERY or operation.directives:
+        raise Unsupported("not a query")
+    compiler = _Compiler(document, variables)
+    sql = compiler.root(operation.selection_set)
+    return Plan(sql, compiler.getters)
+
+
+def decode_result(text: str) -> dict[str, Any]:
+    """The response data; Unsupported if a non-null relation was missing."""
+    if MISSING in text:
+        raise Unsupported("missing non-null relation")
+    data: dict[str, Any] = orjson.loads(text)
+    return data

@@ -1,0 +1,149 @@
+"""The query compiler: which reads become one statement, and that they answer exactly what the
+resolvers answer (every `graphql()` call of the suite also compares both paths)."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from graph.ids import to_global_id
+from tests.conftest import StatementCounter, error_codes, graphql
+from tests.factories import ClinicWorld, add_appointment, add_payment, make_clinic
+
+NESTED = """{ patients(first: 50) { edges { node { id name physiotherapist { id name }
+  appointments(last: 10) { edges { node { id startsAt status payments { id amount status } } } }
+} } } }"""
+
+THREE_LEVELS = """{ physiotherapists(first: 10) { edges { node { id name patients(first: 10) {
+  edges { node { id name appointments(first: 5) { edges { node { id startsAt status } } } } }
+} } } } }"""
+
+PAGES = """query($first: Int, $after: String, $last: Int, $before: String) {
+  all: patients(first: $first, after: $after, last: $last, before: $before) {
+    __typename totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { __typename cursor node { __typename ... on Patient { id name birthDate status
+      createdAt anonymizedAt } } }
+  }
+}"""
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id ...P ... on Appointment {
+  durationMinutes price type endsAt cancelReason patient { name }
+  charges: payments { overdue dueDate } } }
+  __typename }
+fragment P on Patient { name cpf physiotherapist { crefito active } payments(first: 1) {
+  totalCount edges { cursor node { amount method paidAt } } } }"""
+
+
+async def _world_with_history(conn: asyncpg.Connection) -> ClinicWorld:
+    world = await make_clinic(conn)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    start = datetime.now(UTC).replace(microsecond=120000) - timedelta(days=20)
+    for n, patient in enumerate(world.patient_ids):
+        for k in range(4):
+            when = start + timedelta(days=k, hours=n)
+            appointment = await add_appointment(conn, world, patient, physio, when, 45)
+            if k % 2 == 0:
+                await add_payment(conn, world, patient, f"{100 + k}.50", appointment_id=appointment)
+    return world
+
+
+def _roles(world: ClinicWorld) -> list[str]:
+    return [
+        world.token(who)
+        for who in (
+            world.admin,
+            world.receptionist,
+            world.physio,
+            world.other_physio,
+            world.patient,
+        )
+    ]
+
+
+async def _compiled(
+    client: httpx.AsyncClient,
+    statements: StatementCounter,
+    query: str,
+    variables: dict[str, Any] | None,
+    token: str,
+) -> dict[str, Any]:
+    statements.reset()
+    body = await graphql(client, query, variables, token=token)
+    assert "errors" not in body, body
+    # The identity settings, then the one compiled statement.
+    assert statements.count == 2, statements.statements
+    return body
+
+
+async def test_benchmark_reads_are_one_statement_for_every_role(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    world = await _world_with_history(superuser)
+    for token in _roles(world):
+        nested = await _compiled(client, statements, NESTED, None, token)
+        await _compiled(client, statements, THREE_LEVELS, None, token)
+        edges = nested["data"]["patients"]["edges"]
+        assert edges, "every role sees at least one patient"
+        assert all(len(e["node"]["appointments"]["edges"]) <= 10 for e in edges)
+
+
+async def test_pages_and_cursors_match_the_resolvers(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    world = await _world_with_history(superuser)
+    token = world.token(world.admin)
+    first = await _compiled(client, statements, PAGES, {"first": 2}, token)
+    page = first["data"]["all"]
+    assert page["pageInfo"]["hasNextPage"] is True
+    after = page["pageInfo"]["endCursor"]
+    second = await _compiled(client, statements, PAGES, {"first": 2, "after": after}, token)
+    assert second["data"]["all"]["pageInfo"]["hasPreviousPage"] is True
+    before = second["data"]["all"]["edges"][0]["cursor"]
+    await _compiled(client, statements, PAGES, {"last": 1, "before": before}, token)
+    await _compiled(client, statements, PAGES, {"last": 3}, token)
+    await _compiled(client, statements, PAGES, {"first": 0}, token)
+    await _compiled(client, statements, PAGES, {}, token)
+
+
+async def test_nodes_fragments_and_aliases(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    world = await _world_with_history(superuser)
+    appointment = await superuser.fetchval(
+        "select id from appointments where patient_id = $1 limit 1", world.patient_ids[0]
+    )
+    for token in _roles(world):
+        for node_id in (
+            to_global_id("Patient", world.patient_ids[0]),
+            to_global_id("Appointment", appointment),
+            to_global_id("Patient", world.patient_ids[4]),
+        ):
+            await _compiled(client, statements, NODE, {"id": node_id}, token)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        ('{ patients(filter: {search: "a"}) { totalCount } }', None, None),
+        ("{ me { email } }", None, None),
+        ("query($n: Int) { patients(first: $n) { totalCount } }", {"n": 101}, "BAD_USER_INPUT"),
+        ("query($c: String) { patients(after: $c) { totalCount } }", {"c": "x"}, "BAD_USER_INPUT"),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": "bm9wZQ"}, None),
+        ("{ patients { edges { node { name @include(if: true) } } } }", None, None),
+    ],
+)
+async def test_what_it_declines_the_resolvers_answer(
+    client: httpx.AsyncClient,
+    superuser: asyncpg.Connection,
+    query: str,
+    variables: dict[str, Any] | None,
+    code: str | None,
+) -> None:
+    """Declined at compile time or at run time: `graphql()` has compared both paths."""
+    world = await make_clinic(superuser)
+    body = await graphql(client, query, variables, token=world.token(world.admin))
+    assert error_codes(body) == ([code] if code else [])

@@ -1,0 +1,115 @@
+"""Bad input at scale: hypothesis-graphql writes valid queries and mutations from the schema,
+and each is sent as every role (and anonymously). No answer may be a 500 or `INTERNAL`, and
+no error text may leak SQL, the driver or a file name.
+
+Deterministic (derandomized) so CI is stable; explore further with e.g.
+`FISIOFLOW_FUZZ_EXAMPLES=2000 FISIOFLOW_FUZZ_RANDOM=1 pytest tests/test_fuzz_queries.py`.
+"""
+
+import asyncio
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import mutations, nodes, queries
+from starlette.testclient import TestClient
+
+from graph.app import create_app
+from graph.schema import schema
+from graph.settings import Settings
+from tests.conftest import JWT_SECRET, plain_dsn
+from tests.factories import ClinicWorld, make_clinic
+
+EXAMPLES = int(os.environ.get("FISIOFLOW_FUZZ_EXAMPLES", "40"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not os.environ.get("FISIOFLOW_FUZZ_RANDOM"),
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+CUSTOM_SCALARS = {
+    "DateTime": st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)
+    ).map(lambda moment: nodes.String(moment.isoformat())),
+    "Date": st.dates().map(lambda day: nodes.String(day.isoformat())),
+    "Decimal": st.decimals(
+        min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False
+    ).map(lambda amount: nodes.String(str(amount))),
+    "JSON": st.one_of(
+        st.text(max_size=20).map(nodes.String),
+        st.integers(-1000, 1000).map(nodes.Int),
+        st.booleans().map(nodes.Boolean),
+    ),
+}
+
+# What an error message must never contain: SQL, driver and library names, paths, traces.
+LEAKS = re.compile(
+    r"asyncpg|sqlalchemy|psycopg|postgres|SQLSTATE|DETAIL|Traceback|site-packages|/work/|\.py\b"
+    r"|\b(?:SELECT|INSERT|UPDATE|DELETE)\s|\bfrom\s+\w+\s+where\b|relation \"|column \"|violates",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(scope="module")
+def world(database_url: str) -> ClinicWorld:
+    async def make() -> ClinicWorld:
+        connection = await asyncpg.connect(plain_dsn(database_url))
+        try:
+            return await make_clinic(connection, name="Clínica Fuzz")
+        finally:
+            await connection.close()
+
+    return asyncio.run(make())
+
+
+@pytest.fixture(scope="module")
+def client(database_url: str) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=database_url, jwt_secret=JWT_SECRET))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _tokens(world: ClinicWorld) -> dict[str, str | None]:
+    return {
+        "anonymous": None,
+        "admin": world.token(world.admin),
+        "receptionist": world.token(world.receptionist),
+        "physiotherapist": world.token(world.physio),
+        "patient": world.token(world.patient),
+    }
+
+
+def _check(client: TestClient, document: str, tokens: dict[str, str | None]) -> None:
+    for role, token in tokens.items():
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = client.post("/graphql", json={"query": document}, headers=headers)
+        context = f"as {role}:\n{document}\n{response.text[:2000]}"
+        assert response.status_code == 200, context
+        body: dict[str, Any] = response.json()
+        for error in body.get("errors") or []:
+            assert error.get("extensions", {}).get("code") not in (None, "INTERNAL"), context
+            assert not LEAKS.search(error["message"]), context
+
+
+@FUZZ
+@given(document=queries(schema._schema, custom_scalars=CUSTOM_SCALARS))
+def test_generated_queries_as_every_role(
+    client: TestClient, world: ClinicWorld, document: str
+) -> None:
+    _check(client, document, _tokens(world))
+
+
+@FUZZ
+@given(document=mutations(schema._schema, custom_scalars=CUSTOM_SCALARS))
+def test_generated_mutations_as_every_role(
+    client: TestClient, world: ClinicWorld, document: str
+) -> None:
+    _check(client, document, _tokens(world))
