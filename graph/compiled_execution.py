@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema
+from graphql import DocumentNode, ExecutionResult, GraphQLSchema
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
@@ -76,10 +76,10 @@ async def run_compiled(
     try:
         text = await context.db.fetch_text(plan.sql, plan.parameters(variables))
         return decode_result(text)
-    except Unsupported:
+    except (Unsupported, ApiError):
+        # A refusal (inactive login, statement timeout, ...) meets the resolvers too, and they
+        # report it with the field's path, as for any other operation.
         return None
-    except ApiError:
-        raise
     except Exception:
         # The resolvers meet the same fault and report it as the API does (masked INTERNAL).
         log.exception("compiled query failed; falling back to the resolvers")
@@ -98,13 +98,6 @@ class CompiledQueries(SchemaExtension):
             and context.settings.compile_queries
             and not context.is_websocket
         ):
-            execution.result = await self._compiled_result(context)
-        yield
-
-    async def _compiled_result(self, context: Context) -> ExecutionResult | None:
-        execution = self.execution_context
-        assert execution.graphql_document is not None and execution.query is not None
-        try:
             data = await run_compiled(
                 context,
                 execution.schema._schema,
@@ -113,9 +106,6 @@ class CompiledQueries(SchemaExtension):
                 execution.operation_name,
                 execution.variables,
             )
-        except ApiError as error:  # e.g. the statement timeout: an answer, not a fault
-            graphql_error = GraphQLError(
-                str(error), extensions=error.extensions, original_error=error
-            )
-            return ExecutionResult(data=None, errors=[graphql_error])
-        return None if data is None else ExecutionResult(data=data)
+            if data is not None:
+                execution.result = ExecutionResult(data=data)
+        yield

@@ -38,6 +38,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from graph.context import Context
@@ -343,12 +344,25 @@ class HttpView(GraphQLView):
             metrics.persisted_queries.labels("hit" if request_data.query is None else "sent").inc()
         if resolved.query != request_data.query:
             request_data = dataclasses.replace(request_data, query=resolved.query)
+        # What Strawberry's execute_single does, with the operation types this server takes
+        # over HTTP: queries (GET and POST) and mutations (POST). Subscriptions need a
+        # websocket; Strawberry would otherwise try them over HTTP and fail.
+        method = request_adapter.method
+        allowed = {OperationType.QUERY}
+        if method == "POST":
+            allowed.add(OperationType.MUTATION)
         try:
-            result = await super().execute_single(
-                request, request_adapter, sub_response, context, None, request_data
+            result = await self.schema.execute(
+                request_data.query,
+                root_value=None,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
             )
-        except HTTPException as error:
-            refusal = self._refusal(error, request_adapter.method, batch=batch)
+        except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as error:
+            refusal = self._refusal(error, method, batch=batch)
             if isinstance(refusal, HttpError):
                 raise refusal from None
             return refusal
@@ -357,26 +371,25 @@ class HttpView(GraphQLView):
         return result
 
     def _refusal(
-        self, error: HTTPException, method: str, *, batch: bool
+        self, error: Exception, method: str, *, batch: bool
     ) -> HttpError | PreExecutionError:
-        cause = error.__cause__
-        if isinstance(cause, InvalidOperationTypeError):
-            if method == "GET" and not batch:
+        if isinstance(error, InvalidOperationTypeError):
+            if error.operation_type is OperationType.MUTATION and method == "GET" and not batch:
                 return HttpError(
                     405,
                     "Only queries may be sent with GET; send mutations with POST",
                     headers={"Allow": "POST"},
                 )
-            return _request_error(
-                cause.as_http_error_reason(method), BAD_USER_INPUT, "operationName"
-            )
-        if isinstance(cause, CannotGetOperationTypeError):
-            return _request_error(cause.as_http_error_reason(), BAD_USER_INPUT, "operationName")
-        if isinstance(cause, MissingQueryError):
-            return _request_error("The request has no `query`", BAD_USER_INPUT, "query")
-        if batch:
-            return _request_error(error.reason, BAD_USER_INPUT)
-        return HttpError(error.status_code, error.reason)
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                return _request_error(
+                    "Subscriptions are served over a websocket on this path (graphql-transport-ws)",
+                    BAD_USER_INPUT,
+                    "query",
+                )
+            return _request_error(error.as_http_error_reason(method), BAD_USER_INPUT, "query")
+        if isinstance(error, CannotGetOperationTypeError):
+            return _request_error(error.as_http_error_reason(), BAD_USER_INPUT, "operationName")
+        return _request_error("The request has no `query`", BAD_USER_INPUT, "query")
 
     async def process_result(
         self, request: Request, result: ExecutionResult

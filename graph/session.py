@@ -14,10 +14,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from graph.auth import Identity
-from graph.errors import ApiError, from_database_error
+from graph.errors import UNAUTHENTICATED, ApiError, from_database_error
 
 # `set_config('role', ..., true)` is `SET LOCAL ROLE`: RLS applies whatever role the pool
-# logged in as, and like the identity settings it ends with the transaction.
+# logged in as, and like the identity settings it ends with the transaction. The same round
+# trip tells whether the caller's login is still active: a deactivated (e.g. anonymized)
+# user's unexpired token stops working at once.
 IDENTITY_SQL = text(
     "select set_config('role', 'fisioflow_app', true),"
     " set_config('app.user_id', :user_id, true),"
@@ -26,7 +28,8 @@ IDENTITY_SQL = text(
     " set_config('app.physiotherapist_id', :physiotherapist_id, true),"
     " set_config('app.patient_id', :patient_id, true),"
     " set_config('statement_timeout',"
-    " coalesce(:statement_timeout, current_setting('statement_timeout')), true)"
+    " coalesce(:statement_timeout, current_setting('statement_timeout')), true),"
+    " (select u.active from auth_user_by_id(nullif(:user_id, '')::uuid) u) as active"
 )
 # The engine's per-statement time limit (graph.database.create_engine), in milliseconds: set in
 # the identity statement above, so it costs no round trip. SQLSTATE 57014 when it runs out.
@@ -77,13 +80,15 @@ class RequestDb:
                 timeout = self._engine.sync_engine.get_execution_options().get(
                     STATEMENT_TIMEOUT_OPTION
                 )
-                await connection.execute(
+                settings = await connection.execute(
                     IDENTITY_SQL,
                     {
                         **identity_settings(self._identity),
                         "statement_timeout": None if timeout is None else str(timeout),
                     },
                 )
+                if self._identity is not None and settings.one().active is not True:
+                    raise ApiError(UNAUTHENTICATED, "This login is no longer active")
             except BaseException:
                 await connection.close()
                 raise

@@ -329,3 +329,18 @@ async def test_request_ids(client: httpx.AsyncClient) -> None:
     assert given.headers["x-request-id"] == "abc-123"
     unsafe = await _post(client, {"query": "{ __typename }"}, **{"X-Request-ID": "a b\tc"})
     assert unsafe.headers["x-request-id"] != "a b\tc"
+
+
+async def test_subscriptions_over_http_are_refused(
+    client: httpx.AsyncClient, world: ClinicWorld
+) -> None:
+    """Subscriptions need a websocket; over HTTP they are a request error, never INTERNAL."""
+    subscription = {"query": "subscription { paymentChanged { op } }"}
+    strict = await _post(client, subscription, GRAPHQL_RESPONSE, **_auth(world))
+    assert strict.status_code == 400
+    assert error_codes(strict.json()) == ["BAD_USER_INPUT"]
+    assert "websocket" in strict.json()["errors"][0]["message"]
+    legacy = await _post(client, subscription, "application/json", **_auth(world))
+    assert legacy.status_code == 200 and "data" not in legacy.json()
+    get = await client.get("/graphql", params=subscription, headers=_auth(world))
+    assert error_codes(get.json()) == ["BAD_USER_INPUT"]

@@ -295,3 +295,18 @@ async def test_concurrent_requests_under_limits_stay_healthy(
         *(graphql(client, "{ me { role } }", token=token) for _ in range(10))
     )
     assert all(b["data"]["me"]["role"] == "ADMIN" for b in bodies)
+
+
+async def test_limits_keep_the_validation_cache_effective(client: httpx.AsyncClient) -> None:
+    """ValidationCache keys on the validation rules: the limit rules are made once per limit
+    value, not once per request, or every request would miss the cache."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(128)
+    await graphql(client, "query CacheProbe { __typename }")
+    before = cache.cache_info()
+    for _ in range(3):
+        await graphql(client, "query CacheProbe { __typename }")
+    after = cache.cache_info()
+    assert after.hits - before.hits == 3
+    assert after.misses == before.misses
