@@ -554,10 +554,10 @@ def statements_per_request(
     found: dict[tuple[str, str], str] = {}
     with httpx.Client(headers=bodies.headers, timeout=60) as client:
 
-        def server_counters() -> tuple[float, float]:
+        def server_counters() -> tuple[float, float, float]:
             text = client.get(targets["server"].base + "/metrics").text
             name = "fisioflow_sql_statements_per_request"
-            return metric(text, f"{name}_sum"), metric(text, f"{name}_count")
+            return metric(text, f"{name}_sum"), metric(text, f"{name}_count"), math.nan
 
         def ceiling_counters() -> tuple[float, float, float]:
             stats = client.get(targets["ceiling"].base + "/stats").json()

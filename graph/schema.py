@@ -165,6 +165,9 @@ class Subscription:
     exercise_execution_logged: AsyncGenerator[exercise_resolvers.ExerciseExecution, None] = (
         strawberry.subscription(resolver=subscriptions.exercise_execution_logged)
     )
+    compliance_status_changed: AsyncGenerator[compliance_resolvers.ComplianceStatus, None] = (
+        strawberry.subscription(resolver=subscriptions.compliance_status_changed)
+    )
 
 
 schema = strawberry.Schema(

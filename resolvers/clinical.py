@@ -24,6 +24,7 @@ import strawberry
 from sqlalchemy import RowMapping
 from strawberry.scalars import JSON
 
+from graph.audit_reads import record_reads
 from graph.auth import Role
 from graph.context import Info
 from graph.errors import CONFLICT, FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
@@ -181,25 +182,37 @@ class Prontuario(Node):
         return [ProntuarioAddendum.from_row(row) for row in await loader.load(self.db_id)]
 
 
+# Every path that shows a prontuário logs the read (graph/audit_reads: one batched statement
+# per nesting level, whatever the number of records).
+
+
 async def load_prontuario(info: Info, prontuario_id: uuid.UUID) -> Prontuario | None:
     row = await info.context.loaders.by_id(prontuarios).load(prontuario_id)
-    return Prontuario.from_row(row) if row else None
+    if row is None:
+        return None
+    await record_reads(info, "prontuarios", [row["id"]])
+    return Prontuario.from_row(row)
 
 
 async def prontuarios_of_patient(
     info: Info, patient_id: uuid.UUID, page: PageArgs
 ) -> Connection[Prontuario]:
     """`Patient.prontuarios`, batched across patients (oldest first)."""
-    return await child_connection(
+    connection: Connection[Prontuario] = await child_connection(
         info.context.loaders, PRONTUARIOS_OF_PATIENT, patient_id, page, Prontuario.from_row
     )
+    await record_reads(info, "prontuarios", [edge.node.db_id for edge in connection.edges])
+    return connection
 
 
 async def prontuario_of_appointment(info: Info, appointment_id: uuid.UUID) -> Prontuario | None:
     """`Appointment.prontuario`, batched across appointments."""
     loader = info.context.loaders.all_children(PRONTUARIOS_OF_APPOINTMENT)
     rows = await loader.load(appointment_id)
-    return Prontuario.from_row(rows[0]) if rows else None
+    if not rows:
+        return None
+    await record_reads(info, "prontuarios", [rows[0]["id"]])
+    return Prontuario.from_row(rows[0])
 
 
 @strawberry.input

@@ -8,12 +8,14 @@ from typing import Any
 import strawberry
 
 from graph.auth import Role
-from graph.broker import Event, table_topic
+from graph.broker import Event, Topic, table_topic
 from graph.context import Info
 from graph.ids import parse_uuid_id
+from graph.session import RequestDb
 from models.exercises import exercise_executions
 from models.payments import payments
 from models.scheduling import appointments
+from resolvers.compliance import ComplianceStatus, compute_compliance_status
 from resolvers.exercises import ExerciseExecution
 from resolvers.payments import Payment
 from resolvers.scheduling import Appointment
@@ -41,6 +43,19 @@ class PaymentEvent:
 APPOINTMENTS = table_topic("appointmentChanged", appointments)
 PAYMENTS = table_topic("paymentChanged", payments)
 EXECUTIONS = table_topic("exerciseExecutionLogged", exercise_executions)
+
+
+async def _recompute_status(db: RequestDb, events: list[Event]) -> list[tuple[Event, Any]]:
+    """One fresh status per cohort and batch, however many checks and issues changed."""
+    assert db.identity is not None
+    return [(events[-1], await compute_compliance_status(db, db.identity.clinic_id))]
+
+
+COMPLIANCE = Topic(
+    "complianceStatusChanged",
+    frozenset({"compliance_checks", "compliance_issues"}),
+    _recompute_status,
+)
 
 
 def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> uuid.UUID | None:
@@ -88,3 +103,10 @@ async def exercise_execution_logged(
     async for event, row in info.context.events(EXECUTIONS, matches):
         if event.op == "INSERT":
             yield ExerciseExecution.from_row(row)
+
+
+async def compliance_status_changed(info: Info) -> AsyncGenerator[ComplianceStatus, None]:
+    """The clinic's compliance status, again, whenever a check or an issue changes."""
+    info.context.require_role(Role.ADMIN, Role.PHYSIOTHERAPIST, Role.RECEPTIONIST)
+    async for _, status in info.context.events(COMPLIANCE, lambda event, value: True):
+        yield status

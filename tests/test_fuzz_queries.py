@@ -7,6 +7,7 @@ Deterministic (derandomized) so CI is stable; explore further with e.g.
 """
 
 import asyncio
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -14,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
-from starlette.testclient import TestClient
 
 from graph.app import create_app
 from graph.schema import schema
@@ -70,11 +72,33 @@ def world(database_url: str) -> ClinicWorld:
     return asyncio.run(make())
 
 
+class Client:
+    """Sync calls into the app, which runs on an event loop of its own (an anyio portal):
+    Hypothesis drives synchronous tests."""
+
+    def __init__(self, portal: BlockingPortal, client: httpx.AsyncClient) -> None:
+        self.portal = portal
+        self.client = client
+
+    def post(self, document: str, headers: dict[str, str]) -> httpx.Response:
+        return self.portal.call(
+            functools.partial(
+                self.client.post, "/graphql", json={"query": document}, headers=headers
+            )
+        )
+
+
 @pytest.fixture(scope="module")
-def client(database_url: str) -> Iterator[TestClient]:
+def client(database_url: str) -> Iterator[Client]:
     app = create_app(Settings(database_url=database_url, jwt_secret=JWT_SECRET))
-    with TestClient(app) as test_client:
-        yield test_client
+    transport = httpx.ASGITransport(app=app)
+    with start_blocking_portal() as portal:
+        async_client = httpx.AsyncClient(transport=transport, base_url="http://fisioflow.test")
+        try:
+            yield Client(portal, async_client)
+        finally:
+            portal.call(async_client.aclose)
+            portal.call(app.state.engine.dispose)
 
 
 def _tokens(world: ClinicWorld) -> dict[str, str | None]:
@@ -87,10 +111,10 @@ def _tokens(world: ClinicWorld) -> dict[str, str | None]:
     }
 
 
-def _check(client: TestClient, document: str, tokens: dict[str, str | None]) -> None:
+def _check(client: Client, document: str, tokens: dict[str, str | None]) -> None:
     for role, token in tokens.items():
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = client.post("/graphql", json={"query": document}, headers=headers)
+        response = client.post(document, headers)
         context = f"as {role}:\n{document}\n{response.text[:2000]}"
         assert response.status_code == 200, context
         body: dict[str, Any] = response.json()
@@ -101,15 +125,13 @@ def _check(client: TestClient, document: str, tokens: dict[str, str | None]) -> 
 
 @FUZZ
 @given(document=queries(schema._schema, custom_scalars=CUSTOM_SCALARS))
-def test_generated_queries_as_every_role(
-    client: TestClient, world: ClinicWorld, document: str
-) -> None:
+def test_generated_queries_as_every_role(client: Client, world: ClinicWorld, document: str) -> None:
     _check(client, document, _tokens(world))
 
 
 @FUZZ
 @given(document=mutations(schema._schema, custom_scalars=CUSTOM_SCALARS))
 def test_generated_mutations_as_every_role(
-    client: TestClient, world: ClinicWorld, document: str
+    client: Client, world: ClinicWorld, document: str
 ) -> None:
     _check(client, document, _tokens(world))

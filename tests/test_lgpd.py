@@ -1,6 +1,5 @@
 """LGPD through the ASGI app: consents, data-subject requests, export, anonymization, audit."""
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -8,11 +7,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from starlette.applications import Starlette
 
-from graph.audit_reads import record_reads_in
 from graph.ids import parse_global_id, to_global_id
-from graph.session import RequestDb
 from tests.conftest import StatementCounter, error_codes, graphql
 from tests.factories import (
     PASSWORD,
@@ -590,27 +586,29 @@ async def test_audit_log_is_admin_only_and_filterable(
 
 
 async def test_record_reads_are_batched_per_request(
-    app: Starlette, superuser: asyncpg.Connection, statements: StatementCounter
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
 ) -> None:
+    """Opening prontuários of several patients logs every record read, in one statement."""
     world = await make_clinic(superuser)
     physio = world.physio.physiotherapist_id
     assert physio is not None
     records = [
         await add_prontuario(superuser, world, patient, physio) for patient in world.patient_ids[:3]
     ]
-    db = RequestDb(app.state.engine, world.physio)
-    try:
-        statements.reset()
-        # Three resolvers asking at once (and one id twice): one INSERT for all of them.
-        await asyncio.gather(
-            record_reads_in(db, "prontuarios", records[:1]),
-            record_reads_in(db, "prontuarios", records[1:]),
-            record_reads_in(db, "prontuarios", [records[0], None]),
-        )
-        writes = [s for s in statements.statements if "audit_record_reads" in s]
-        assert len(writes) == 1
-    finally:
-        await db.finish(commit=True)
+    statements.reset()
+    body = await graphql(
+        client,
+        "{ patients(first: 10) { edges { node { prontuarios { edges { node { id } } } } } } }",
+        token=world.token(world.physio),
+    )
+    shown = [
+        e["node"]["id"]
+        for patient in body["data"]["patients"]["edges"]
+        for e in patient["node"]["prontuarios"]["edges"]
+    ]
+    assert sorted(shown) == sorted(to_global_id("Prontuario", r) for r in records)
+    writes = [s for s in statements.statements if "audit_record_reads" in s]
+    assert len(writes) == 1
     rows = await superuser.fetch(
         "select record_id, actor_id, actor_role from audit_log"
         " where operation = 'SELECT' and record_id = any($1::uuid[])",

@@ -366,3 +366,26 @@ async def test_several_workers_serve_and_deliver(
         ]
         assert received == created
         await ws.close()
+
+
+async def test_compliance_status_follows_checks(
+    server: Server, http: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    query = "subscription { complianceStatusChanged { overallScore recentChecks { checkType } } }"
+    officer = await _subscribed(server, world.token(world.admin), query)
+    front_desk = await _subscribed(server, world.token(world.receptionist), query)
+    patient = await _subscribed(server, world.token(world.patient), query)
+    refused = await patient.receive()
+    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+    run = """mutation { runComplianceCheck(input: {framework: LGPD,
+               checkType: "consent_coverage"}) { id } }"""
+    await _mutate(http, run, {}, world.token(world.admin))
+    for watcher in (officer, front_desk):
+        status = (await watcher.next_data())["data"]["complianceStatusChanged"]
+        assert {"checkType": "consent_coverage"} in status["recentChecks"]
+        assert 0 <= status["overallScore"] <= 100
+    for ws in (officer, front_desk, patient):
+        await ws.close()
