@@ -264,7 +264,10 @@ class _Compiler:
                 raise Unsupported(declared.target)
             a = self.alias()
             body = self.object(target, a, node.selection_set)
-            sql = f"(select {body} from {target.table.name} {a} where {a}.id = {t}.{declared.foreign_key})"
+            sql = (
+                f"(select {body} from {target.table.name} {a}"
+                f" where {a}.id = {t}.{declared.foreign_key})"
+            )
             return sql if declared.nullable else f"coalesce({sql}, to_json('{MISSING}'::text))"
         if isinstance(declared, Children):
             target = TYPE_MAPS.get(declared.target)
@@ -332,7 +335,8 @@ class _Compiler:
             f" from {table.name} {a}{where} order by {order} limit {limit} + 1"
         )
         display = ", ".join(f"{b}.{c}" for c in sort)
-        cursor = f"gql_base64url(json_build_array({', '.join(_cursor_sql(table, b, c) for c in sort)})::text)"
+        key = ", ".join(_cursor_sql(table, b, c) for c in sort)
+        cursor = f"gql_base64url(json_build_array({key})::text)"
         in_page = f"filter (where {b}._n <= {limit})"
         parts = []
         for selected in self.fields_of(node.selection_set, "Connection"):

@@ -12,7 +12,7 @@ import datetime
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -98,7 +98,7 @@ class SortKey:
     """The columns a list is ordered by, ending in a unique one, with their Python types."""
 
     columns: tuple[ColumnElement[Any], ...]
-    parsers: tuple[Callable[[Any], Any], ...] = ()
+    parsers: tuple[Callable[[Any], Any], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parsers", tuple(_parser_for(c) for c in self.columns))

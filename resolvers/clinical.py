@@ -60,13 +60,8 @@ class ProntuarioKind(enum.Enum):
     DISCHARGE = "discharge"
 
 
-PRONTUARIO_SORT = SortKey(
-    (prontuarios.c.created_at, prontuarios.c.id), (datetime.fromisoformat, uuid.UUID)
-)
-ADDENDUM_SORT = SortKey(
-    (prontuario_addenda.c.created_at, prontuario_addenda.c.id),
-    (datetime.fromisoformat, uuid.UUID),
-)
+PRONTUARIO_SORT = SortKey((prontuarios.c.created_at, prontuarios.c.id))
+ADDENDUM_SORT = SortKey((prontuario_addenda.c.created_at, prontuario_addenda.c.id))
 PRONTUARIOS_OF_PATIENT = ChildList(prontuarios, "patient_id", PRONTUARIO_SORT)
 # At most one record per appointment (unique index prontuarios_appointment_key).
 PRONTUARIOS_OF_APPOINTMENT = ChildList(prontuarios, "appointment_id", PRONTUARIO_SORT)

@@ -580,12 +580,8 @@ def _evaluate_recorded(
 
 # --- GraphQL types ---------------------------------------------------------------------------
 
-CHECK_SORT = SortKey(
-    (compliance_checks.c.last_checked, compliance_checks.c.id), (datetime.fromisoformat, uuid.UUID)
-)
-ISSUE_SORT = SortKey(
-    (compliance_issues.c.created_at, compliance_issues.c.id), (datetime.fromisoformat, uuid.UUID)
-)
+CHECK_SORT = SortKey((compliance_checks.c.last_checked, compliance_checks.c.id))
+ISSUE_SORT = SortKey((compliance_issues.c.created_at, compliance_issues.c.id))
 ISSUES_OF_CHECK = ChildList(compliance_issues, "check_id", ISSUE_SORT)
 
 

@@ -90,15 +90,9 @@ TRANSITIONS: dict[PrescriptionStatus, tuple[str, ...]] = {
     PrescriptionStatus.CANCELLED: ("active", "paused"),
 }
 
-EXERCISE_SORT = SortKey((exercises.c.name, exercises.c.id), (str, uuid.UUID))
-PRESCRIPTION_SORT = SortKey(
-    (exercise_prescriptions.c.created_at, exercise_prescriptions.c.id),
-    (datetime.fromisoformat, uuid.UUID),
-)
-EXECUTION_SORT = SortKey(
-    (exercise_executions.c.executed_at, exercise_executions.c.id),
-    (datetime.fromisoformat, uuid.UUID),
-)
+EXERCISE_SORT = SortKey((exercises.c.name, exercises.c.id))
+PRESCRIPTION_SORT = SortKey((exercise_prescriptions.c.created_at, exercise_prescriptions.c.id))
+EXECUTION_SORT = SortKey((exercise_executions.c.executed_at, exercise_executions.c.id))
 
 # Exactly the expression of the index exercises_search_idx (literals, not bind parameters, so
 # the planner matches it under generic plans too).

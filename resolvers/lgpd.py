@@ -62,7 +62,7 @@ async def _patient(info: Info, global_id: str, field: str = "patientId") -> "Pat
 
 # --- consents --------------------------------------------------------------------------------
 
-CONSENT_SORT = SortKey((consents.c.created_at, consents.c.id), (datetime.fromisoformat, uuid.UUID))
+CONSENT_SORT = SortKey((consents.c.created_at, consents.c.id))
 CONSENTS_OF_PATIENT = ChildList(consents, "patient_id", CONSENT_SORT)
 
 
@@ -238,7 +238,7 @@ class DataSubjectRequestKind(enum.Enum):
 dsr = data_subject_requests.c
 _CLOSED = dsr.fulfilled_at.is_not(None).label("closed")
 # Open requests first, by deadline (so overdue ones lead), then fulfilled ones.
-REQUEST_SORT = SortKey((_CLOSED, dsr.due_at, dsr.id), (bool, datetime.fromisoformat, uuid.UUID))
+REQUEST_SORT = SortKey((_CLOSED, dsr.due_at, dsr.id))
 
 
 @strawberry.type(description="A data subject's request (LGPD art. 18), due in 15 days (art. 19).")
@@ -667,7 +667,7 @@ async def anonymize_patient(info: Info, input: AnonymizePatientInput) -> "Patien
 
 # --- audit log -------------------------------------------------------------------------------
 
-AUDIT_SORT = SortKey((audit_log.c.at, audit_log.c.id), (datetime.fromisoformat, int))
+AUDIT_SORT = SortKey((audit_log.c.at, audit_log.c.id))
 
 # The global ID type of each audited table's records.
 RECORD_TYPES = {

@@ -46,7 +46,7 @@ PrescriptionRef = Annotated["ExercisePrescription", strawberry.lazy("resolvers.e
 PrescriptionStatusRef = Annotated["PrescriptionStatus", strawberry.lazy("resolvers.exercises")]
 ConsentRef = Annotated["Consent", strawberry.lazy("resolvers.lgpd")]
 
-PATIENT_SORT = SortKey((patients.c.name, patients.c.id), (str, uuid.UUID))
+PATIENT_SORT = SortKey((patients.c.name, patients.c.id))
 
 
 @strawberry.input

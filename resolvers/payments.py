@@ -60,7 +60,7 @@ class PaymentStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
-PAYMENT_SORT = SortKey((payments.c.created_at, payments.c.id), (datetime.fromisoformat, uuid.UUID))
+PAYMENT_SORT = SortKey((payments.c.created_at, payments.c.id))
 
 
 @strawberry.input

@@ -59,9 +59,7 @@ class AppointmentStatus(enum.Enum):
     NO_SHOW = "no_show"
 
 
-APPOINTMENT_SORT = SortKey(
-    (appointments.c.starts_at, appointments.c.id), (datetime.fromisoformat, uuid.UUID)
-)
+APPOINTMENT_SORT = SortKey((appointments.c.starts_at, appointments.c.id))
 
 
 @strawberry.input

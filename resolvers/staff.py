@@ -22,7 +22,7 @@ from resolvers.scheduling import (
     appointments_of,
 )
 
-PHYSIOTHERAPIST_SORT = SortKey((physiotherapists.c.name, physiotherapists.c.id), (str, uuid.UUID))
+PHYSIOTHERAPIST_SORT = SortKey((physiotherapists.c.name, physiotherapists.c.id))
 
 
 @strawberry.type

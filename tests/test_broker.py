@@ -48,10 +48,7 @@ async def test_one_reread_per_cohort(broker: Broker, superuser: asyncpg.Connecti
         return await plain.reread(db, events)
 
     topic = Topic("counted", plain.tables, counting)
-    admins = [
-        broker.subscribe(Identity(uuid.uuid4(), world.clinic_id, Role.ADMIN), topic, _everything)
-        for _ in range(10)
-    ]
+    admins = [broker.subscribe(world.admin, topic, _everything) for _ in range(10)]
     patients = [broker.subscribe(world.patient, topic, _everything) for _ in range(10)]
     outsiders = [
         broker.subscribe(Identity(uuid.uuid4(), uuid.uuid4(), Role.ADMIN), topic, _everything)
