@@ -56,6 +56,8 @@ CONSTRAINT_FIELDS = {
     "physiotherapists_email_key": "email",
     "payments_idempotency_key": "idempotencyKey",
     "appointments_duration_check": "durationMinutes",
+    "appointments_clinic_id_patient_id_fkey": "patientId",
+    "appointments_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
 }
 
 

@@ -20,6 +20,7 @@ that asks for HTML, unless switched off (production default).
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, overload
@@ -44,6 +45,7 @@ from strawberry.types.unset import UNSET
 from graph.context import Context
 from graph.errors import (
     BAD_USER_INPUT,
+    INTERNAL,
     NOT_FOUND,
     PERSISTED_QUERY_NOT_FOUND,
     QUERY_TOO_COMPLEX,
@@ -52,6 +54,8 @@ from graph.errors import (
 from graph.metrics import metrics_of, record_refusal
 from graph.persisted import PersistedQueries
 from graph.view import GraphQLView
+
+log = logging.getLogger("fisioflow.errors")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -150,6 +154,25 @@ def _request_error(message: str, code: str, field: str | None = None) -> PreExec
     if field is not None:
         extensions["field"] = field
     return PreExecutionError(data=None, errors=[GraphQLError(message, extensions=extensions)])
+
+
+def _ensure_codes(result: ExecutionResult) -> None:
+    """Every error the client sees has a code. An exception raised by an extension hook
+    leaves the operation before MaskInternalErrors runs: such errors are masked here."""
+    if not result.errors:
+        return
+    errors: list[GraphQLError] = []
+    for error in result.errors:
+        original = error.original_error
+        if (error.extensions or {}).get("code"):
+            errors.append(error)
+        elif original is None or isinstance(original, GraphQLError):
+            error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+            errors.append(error)
+        else:
+            log.error("unexpected error outside the resolvers", exc_info=original)
+            errors.append(GraphQLError("Internal server error", extensions={"code": INTERNAL}))
+    result.errors = errors
 
 
 class HttpView(GraphQLView):
@@ -394,6 +417,7 @@ class HttpView(GraphQLView):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        _ensure_codes(result)
         response = await super().process_result(request, result)
         if is_request_error(result):
             response.pop("data", None)

@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     # Serve read operations the compiler understands with one SQL statement (graph/compiler).
     compile_queries: bool = True
     # Browser origins allowed to open a websocket (same-origin and non-browser clients always
-    # may); comma-separated in FISIOFLOW_ALLOWED_ORIGINS, e.g. https://app.fisioflow.com.br
+    # may) and to call /graphql cross-origin (CORS, graph/operations.py); comma-separated in
+    # FISIOFLOW_ALLOWED_ORIGINS, e.g. https://app.fisioflow.com.br
     allowed_origins: Annotated[list[str], NoDecode] = []
     max_subscriptions_per_connection: int = 50
     subscription_queue_size: int = 256

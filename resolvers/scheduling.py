@@ -23,8 +23,6 @@ from graph.pagination import PageArgs, SortKey
 from graph.relay import Connection, Node, child_connection, list_connection
 from graph.validators import aware, money
 from graph.writes import insert_row, update_in_state
-from models.accounts import physiotherapists
-from models.patients import patients
 from models.scheduling import appointments
 
 if TYPE_CHECKING:
@@ -287,11 +285,9 @@ async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> A
     starts_at, ends_at = _slot(input.starts_at, input.duration_minutes)
     price = money(input.price, "price") if input.price is not None else None
     _check_own_agenda(identity, physio_id)
-    loaders = info.context.loaders
-    if await loaders.by_id(patients).load(patient_id) is None:
-        raise not_found("Patient", field="patientId")
-    if await loaders.by_id(physiotherapists).load(physio_id) is None:
-        raise not_found("Physiotherapist", field="physiotherapistId")
+    # One statement: the composite foreign keys (clinic_id, patient_id) and
+    # (clinic_id, physiotherapist_id) answer NOT_FOUND for people of other clinics, and every
+    # role that may schedule sees all of its clinic's patients and physiotherapists.
     row = await insert_row(
         info.context.db,
         appointments,

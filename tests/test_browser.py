@@ -7,21 +7,15 @@ Skipped only where Chromium or ChromeDriver is not installed (.ci/run installs D
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from tests.factories import ClinicWorld, make_clinic
+from tests.servers import running_server
 
-FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
@@ -43,31 +37,8 @@ async def world(superuser: asyncpg.Connection) -> ClinicWorld:
 
 @pytest.fixture
 def server(database_url: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**os.environ, "DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [FISIOFLOW, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=60)
+    with running_server(database_url) as running:
+        yield running.http
 
 
 @pytest.fixture

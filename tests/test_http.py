@@ -344,3 +344,23 @@ async def test_subscriptions_over_http_are_refused(
     assert legacy.status_code == 200 and "data" not in legacy.json()
     get = await client.get("/graphql", params=subscription, headers=_auth(world))
     assert error_codes(get.json()) == ["BAD_USER_INPUT"]
+
+
+def test_errors_outside_the_resolvers_are_masked() -> None:
+    """An exception from an extension hook skips MaskInternalErrors; the view masks it."""
+    from graphql import GraphQLError
+    from strawberry.types import ExecutionResult
+
+    from graph.http import _ensure_codes
+
+    leaked = GraphQLError("select * from patients", original_error=RuntimeError("asyncpg"))
+    document = GraphQLError("Syntax Error: Expected Name")
+    result = ExecutionResult(data=None, errors=[leaked, document])
+    _ensure_codes(result)
+    assert [e.formatted for e in result.errors or []] == [
+        {"message": "Internal server error", "extensions": {"code": "INTERNAL"}},
+        {
+            "message": "Syntax Error: Expected Name",
+            "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+        },
+    ]

@@ -1,6 +1,7 @@
 """Operations: health, readiness, Prometheus metrics, JSON logs without personal data, and a
 graceful shutdown that finishes the requests in flight."""
 
+import asyncio
 import json
 import logging
 import os
@@ -301,3 +302,32 @@ def test_serve_refuses_a_weak_secret_in_production(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "must be set in production" in missing.stdout
+
+
+async def test_metrics_count_active_websocket_subscriptions(
+    database_url: str, superuser: asyncpg.Connection
+) -> None:
+    from tests.servers import running_server
+    from tests.wsclient import GraphQLWebSocket
+
+    world = await make_clinic(superuser)
+
+    async def gauges(base: str) -> tuple[float, float]:
+        async with httpx.AsyncClient(base_url=base) as http:
+            samples = _samples((await http.get("/metrics")).text)
+        return (
+            samples[("fisioflow_websocket_subscriptions_active", ())],
+            samples[("fisioflow_websocket_connections_active", ())],
+        )
+
+    with running_server(database_url) as server:
+        assert await gauges(server.http) == (0, 0)
+        ws = await GraphQLWebSocket.open(server.ws)
+        assert (await ws.init(world.token(world.admin)))["type"] == "connection_ack"
+        await ws.subscribe("1", "subscription { paymentChanged { op } }")
+        await ws.subscribe("2", "subscription { paymentChanged { op } }")
+        await asyncio.sleep(0.3)
+        assert await gauges(server.http) == (2, 1)
+        await ws.close()
+        await asyncio.sleep(0.3)
+        assert await gauges(server.http) == (0, 0)

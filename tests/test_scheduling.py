@@ -372,3 +372,20 @@ async def test_statement_count_is_independent_of_page_size(
         assert first[0]["node"]["payments"] == [{"amount": "120.00"}]
         counts[n] = statements.count
     assert counts[5] == counts[50], statements.statements
+
+
+async def test_scheduling_is_one_statement(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    """The write and its RETURNING serve the response (plus the identity settings)."""
+    world = await make_clinic(superuser)
+    statements.reset()
+    body = await graphql(
+        client,
+        "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) {"
+        " id startsAt status } }",
+        _schedule_input(world, _slot(11)),
+        token=world.token(world.receptionist),
+    )
+    assert body["data"]["scheduleAppointment"]["status"] == "SCHEDULED"
+    assert statements.count == 2, statements.statements
