@@ -90,5 +90,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.engine = engine
     app.state.broker = broker
+    app.state.fast_reads = view.fast_reads
     install(app, settings)  # /metrics, logs, limits, CORS, GraphiQL files
     return app

@@ -8,9 +8,10 @@ per document, operation and variable shape (graph/compiler.shape_of).
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from graphql import DocumentNode, ExecutionResult, GraphQLSchema
+from graphql import DocumentNode, ExecutionResult, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
@@ -23,27 +24,65 @@ log = logging.getLogger("fisioflow.compiler")
 
 PLAN_CACHE_SIZE = 2048
 
+V = TypeVar("V")
 
-class PlanCache:
-    """Compiled plans (or None for operations the compiler declined), least recently used out."""
+
+class LruCache(Generic[V]):
+    """A bounded map, least recently used out."""
 
     def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
         self._size = size
-        self._plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
 
-    def get(self, key: Hashable) -> tuple[bool, Plan | None]:
-        if key not in self._plans:
+    def get(self, key: Hashable) -> tuple[bool, V | None]:
+        if key not in self._items:
             return False, None
-        self._plans.move_to_end(key)
-        return True, self._plans[key]
+        self._items.move_to_end(key)
+        return True, self._items[key]
 
-    def put(self, key: Hashable, plan: Plan | None) -> None:
-        self._plans[key] = plan
-        if len(self._plans) > self._size:
-            self._plans.popitem(last=False)
+    def put(self, key: Hashable, value: V) -> None:
+        self._items[key] = value
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
 
 
-plans = PlanCache()
+@dataclass(frozen=True)
+class ValidatedOperation:
+    """A document that passed parsing, validation and the limits and was compiled."""
+
+    schema: GraphQLSchema
+    document: DocumentNode
+    operation: OperationDefinitionNode
+
+
+# Plans (None: the compiler declined) by (query, operation name, variable shape), and the
+# compiled documents by (query, operation name) for graph/fast_reads.
+plans: LruCache[Plan | None] = LruCache()
+validated: LruCache[ValidatedOperation] = LruCache()
+
+
+def coerce_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, raw: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The variables as the operation declares them; None if invalid (the resolvers say so)."""
+    coerced = get_variable_values(schema, operation.variable_definitions or (), raw or {})
+    return None if isinstance(coerced, list) else coerced.coerced
+
+
+def plan_for(
+    ready: ValidatedOperation, query: str, operation_name: str | None, variables: dict[str, Any]
+) -> Plan | None:
+    key = (query, operation_name, shape_of(variables))
+    known, plan = plans.get(key)
+    if not known:
+        try:
+            plan = compile_operation(ready.document, operation_name, variables)
+        except Unsupported:
+            plan = None
+        plans.put(key, plan)
+        if plan is not None:
+            validated.put((query, operation_name), ready)
+    return plan
 
 
 async def run_compiled(
@@ -59,18 +98,12 @@ async def run_compiled(
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
-    coerced = get_variable_values(schema, operation.variable_definitions or (), raw_variables or {})
-    if isinstance(coerced, list):
+    variables = coerce_variables(schema, operation, raw_variables)
+    if variables is None:
         return None
-    variables = coerced.coerced
-    key = (query, operation_name, shape_of(variables))
-    known, plan = plans.get(key)
-    if not known:
-        try:
-            plan = compile_operation(document, operation_name, variables)
-        except Unsupported:
-            plan = None
-        plans.put(key, plan)
+    plan = plan_for(
+        ValidatedOperation(schema, document, operation), query, operation_name, variables
+    )
     if plan is None:
         return None
     try:

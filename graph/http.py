@@ -51,6 +51,7 @@ from graph.errors import (
     QUERY_TOO_COMPLEX,
     VALIDATION_FAILED,
 )
+from graph.fast_reads import FastReads
 from graph.metrics import metrics_of, record_refusal
 from graph.persisted import PersistedQueries
 from graph.view import GraphQLView
@@ -182,6 +183,7 @@ class HttpView(GraphQLView):
         super().__init__(*args, **kwargs)
         self.graphql_ide = "graphiql" if self.settings.enabled("graphiql") else None
         self.persisted = PersistedQueries.from_settings(self.settings)
+        self.fast_reads = FastReads(self.engine, self.settings, self.jwt_secret)
 
     # -- GraphiQL ----------------------------------------------------------------------
 
@@ -213,6 +215,11 @@ class HttpView(GraphQLView):
     ) -> Response | WebSocket:
         if isinstance(request, WebSocket):
             return await super().run(request, context, root_value)
+        body = await self.fast_reads.answer(request)
+        if body is not None:
+            media_type = negotiate(request.headers.get("accept"))
+            headers = {"content-type": f"{media_type}; charset=utf-8", "vary": "Accept"}
+            return Response(body, headers=headers)
         try:
             return await super().run(request, context, root_value)
         except HTTPException as error:

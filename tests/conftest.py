@@ -132,6 +132,11 @@ class StatementCounter:
         self.count += 1
         self.statements.append(str(args[2]))
 
+    def fast_read(self, statement: str) -> None:
+        """A statement of graph/fast_reads (raw asyncpg, unseen by SQLAlchemy's events)."""
+        self.count += 1
+        self.statements.append(statement)
+
     def reset(self) -> None:
         self.count = 0
         self.statements.clear()
@@ -142,7 +147,10 @@ def statements(app: Starlette) -> Iterator[StatementCounter]:
     counter = StatementCounter()
     sync_engine = app.state.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", counter)
+    fast_reads = app.state.fast_reads.statement_listeners
+    fast_reads.append(counter.fast_read)
     yield counter
+    fast_reads.remove(counter.fast_read)
     event.remove(sync_engine, "before_cursor_execute", counter)
 
 

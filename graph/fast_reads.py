@@ -1,0 +1,149 @@
+"""The fast path: a repeat of a compiled read, answered from the HTTP request to PostgreSQL's
+JSON with no GraphQL execution machinery in between.
+
+A document reaches `compiled_execution.validated` only after the normal path parsed it,
+validated it, checked its limits and compiled it. A later POST of the same document is
+answered here: the token is verified, the variables coerced against the operation's
+definitions, the cost limit re-checked with them, and the plan's one statement runs in the
+caller's RLS transaction — three round trips in all (`BEGIN` with the identity settings and
+the active-login check in one message; the statement; `COMMIT`), as few as asyncpg allows.
+The response body is the JSON PostgreSQL built, wrapped in `{"data": ...}`.
+
+Whenever anything differs from that happy path (no token, an unknown document, invalid
+variables, a cost over the limit, a database refusal), it answers None and the request takes
+the normal path, which produces exactly the answer and errors the API documents.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from graphql import OperationDefinitionNode
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+
+from graph.auth import Identity, bearer_token, verify_token
+from graph.compiled_execution import coerce_variables, plan_for, validated
+from graph.compiler import MISSING
+from graph.errors import ApiError
+from graph.limits import query_cost
+from graph.logging import current_request
+from graph.metrics import metrics_of
+from graph.settings import Settings
+
+JSON = "application/json"
+REQUEST_KEYS = frozenset({"query", "variables", "operationName"})
+
+
+def begin_script(identity: Identity, statement_timeout_ms: int | None) -> str:
+    """`BEGIN`, the identity settings and the active-login check, as one simple-query message.
+
+    Values are inlined (the simple protocol takes no parameters); each is a UUID, a role name
+    or a number that came out of a verified token or the settings, never client text.
+    """
+    settings = {
+        "role": "fisioflow_app",
+        "app.user_id": str(identity.user_id),
+        "app.clinic_id": str(identity.clinic_id),
+        "app.role": identity.role.value,
+        "app.physiotherapist_id": str(identity.physiotherapist_id or ""),
+        "app.patient_id": str(identity.patient_id or ""),
+    }
+    if statement_timeout_ms is not None:
+        settings["statement_timeout"] = str(int(statement_timeout_ms))
+    calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
+    return (
+        f"BEGIN; SELECT {calls};"
+        " DO $$BEGIN IF NOT coalesce((SELECT u.active FROM auth_user_by_id("
+        f"'{identity.user_id}'::uuid) u), false) THEN RAISE EXCEPTION 'inactive login'"
+        " USING ERRCODE = '28000'; END IF; END$$;"
+    )
+
+
+class FastReads:
+    def __init__(self, engine: AsyncEngine, settings: Settings, jwt_secret: str) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.jwt_secret = jwt_secret
+        # Told of each statement sent (SQLAlchemy's events do not see these): metrics, tests.
+        self.statement_listeners: list[Callable[[str], None]] = []
+
+    async def answer(self, request: Request) -> bytes | None:
+        """The response body, or None: then the request takes the normal path."""
+        if not self.settings.compile_queries or request.method != "POST":
+            return None
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
+            return None
+        started = time.perf_counter()
+        try:
+            body = orjson.loads(await request.body())
+            token = bearer_token(request.headers.get("authorization"))
+        except (orjson.JSONDecodeError, ApiError):
+            return None
+        if token is None or not isinstance(body, dict) or set(body) - REQUEST_KEYS:
+            return None
+        query, operation_name = body.get("query"), body.get("operationName")
+        if not isinstance(query, str) or not isinstance(operation_name, str | None):
+            return None
+        known, ready = validated.get((query, operation_name))
+        if not known or ready is None:
+            return None
+        try:
+            identity, _ = verify_token(token, self.jwt_secret)
+        except ApiError:
+            return None
+        variables = coerce_variables(ready.schema, ready.operation, body.get("variables"))
+        if variables is None or self._too_costly(ready.operation, ready, variables):
+            return None
+        plan = plan_for(ready, query, operation_name, variables)
+        if plan is None:
+            return None
+        try:
+            parameters = plan.parameters(variables)
+        except Exception:  # an argument the resolvers refuse: they say why
+            return None
+        text = await self._run(identity, plan.sql, parameters)
+        if text is None or MISSING in text:
+            return None
+        self._record(request, ready.operation, time.perf_counter() - started)
+        return b'{"data":' + text.encode() + b"}"
+
+    def _too_costly(
+        self, operation: OperationDefinitionNode, ready: Any, variables: dict[str, Any]
+    ) -> bool:
+        cost = query_cost(ready.schema, ready.document, operation, variables)
+        return cost > self.settings.max_cost
+
+    async def _run(self, identity: Identity, sql: str, parameters: list[Any]) -> str | None:
+        try:
+            async with self.engine.connect() as connection:
+                raw: Any = (await connection.get_raw_connection()).driver_connection
+                try:
+                    script = begin_script(identity, self.settings.statement_timeout_ms)
+                    await raw.execute(script)
+                    self._sent(script)
+                    text = await raw.fetchval(sql, *parameters)
+                    self._sent(sql)
+                    await raw.execute("COMMIT")
+                except BaseException:
+                    if not raw.is_closed() and raw.is_in_transaction():
+                        await raw.execute("ROLLBACK")
+                    raise
+        except Exception:  # unreachable database, inactive login, timeout: the normal path
+            return None  # meets the same and answers it as the API documents
+        return str(text)
+
+    def _sent(self, statement: str) -> None:
+        """Counts as the normal path counts: the identity settings, then each query."""
+        info = current_request.get()
+        if info is not None:
+            info.statements += 1
+        for listener in self.statement_listeners:
+            listener(statement)
+
+    def _record(self, request: Request, operation: OperationDefinitionNode, seconds: float) -> None:
+        metrics = metrics_of(request)
+        if metrics is not None:
+            name = operation.name.value if operation.name else "anonymous"
+            metrics.record_operation(name, "query", "OK", seconds)
