@@ -152,12 +152,9 @@ class Prontuario(Node):
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
-        from resolvers.patients import load_patient
+        from resolvers.patients import required_patient
 
-        patient = await load_patient(info, self.patient_db_id)
-        if patient is None:
-            raise not_found("Patient")
-        return patient
+        return await required_patient(info, self.patient_db_id)
 
     @strawberry.field
     async def author(self, info: Info) -> PhysiotherapistRef:

@@ -98,12 +98,9 @@ class Consent(Node):
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
-        from resolvers.patients import load_patient
+        from resolvers.patients import required_patient
 
-        patient = await load_patient(info, self.patient_db_id)
-        if patient is None:
-            raise not_found("Patient")
-        return patient
+        return await required_patient(info, self.patient_db_id)
 
 
 async def load_consent(info: Info, consent_id: uuid.UUID) -> Consent | None:
@@ -275,12 +272,9 @@ class DataSubjectRequest(Node):
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
-        from resolvers.patients import load_patient
+        from resolvers.patients import required_patient
 
-        patient = await load_patient(info, self.patient_db_id)
-        if patient is None:
-            raise not_found("Patient")
-        return patient
+        return await required_patient(info, self.patient_db_id)
 
 
 async def load_data_subject_request(info: Info, request_id: uuid.UUID) -> DataSubjectRequest | None:
@@ -593,12 +587,9 @@ class DataExport:
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
-        from resolvers.patients import load_patient
+        from resolvers.patients import required_patient
 
-        patient = await load_patient(info, self.patient_db_id)
-        if patient is None:
-            raise not_found("Patient")
-        return patient
+        return await required_patient(info, self.patient_db_id)
 
 
 @strawberry.input

@@ -193,6 +193,14 @@ async def load_patient(info: Info, patient_id: uuid.UUID) -> Patient | None:
     return Patient.from_row(row) if row else None
 
 
+async def required_patient(info: Info, patient_id: uuid.UUID) -> Patient:
+    """The patient a visible row points at (a non-null field): NOT_FOUND if not visible."""
+    patient = await load_patient(info, patient_id)
+    if patient is None:
+        raise not_found("Patient")
+    return patient
+
+
 PATIENTS_OF_PHYSIOTHERAPIST = ChildList(patients, "physiotherapist_id", PATIENT_SORT)
 
 

@@ -141,12 +141,9 @@ class Payment(Node):
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
-        from resolvers.patients import load_patient
+        from resolvers.patients import required_patient
 
-        patient = await load_patient(info, self.patient_db_id)
-        if patient is None:
-            raise not_found("Patient")
-        return patient
+        return await required_patient(info, self.patient_db_id)
 
     @strawberry.field
     async def appointment(self, info: Info) -> AppointmentRef | None:

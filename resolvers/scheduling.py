@@ -161,21 +161,15 @@ class Appointment(Node):
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
-        from resolvers.patients import load_patient
+        from resolvers.patients import required_patient
 
-        patient = await load_patient(info, self.patient_db_id)
-        if patient is None:
-            raise not_found("Patient")
-        return patient
+        return await required_patient(info, self.patient_db_id)
 
     @strawberry.field
     async def physiotherapist(self, info: Info) -> PhysiotherapistRef:
-        from resolvers.staff import load_physiotherapist
+        from resolvers.staff import required_physiotherapist
 
-        physio = await load_physiotherapist(info, self.physiotherapist_db_id)
-        if physio is None:
-            raise not_found("Physiotherapist")
-        return physio
+        return await required_physiotherapist(info, self.physiotherapist_db_id)
 
     @strawberry.field
     async def payments(self, info: Info) -> list[PaymentRef]:

@@ -7,6 +7,7 @@ from sqlalchemy import RowMapping
 
 from graph.auth import Role
 from graph.context import Info
+from graph.errors import not_found
 from graph.ids import to_global_id
 from graph.pagination import PageArgs, SortKey
 from graph.relay import Connection, Node, list_connection
@@ -74,6 +75,14 @@ class Physiotherapist(Node):
 async def load_physiotherapist(info: Info, physio_id: uuid.UUID) -> Physiotherapist | None:
     row = await info.context.loaders.by_id(physiotherapists).load(physio_id)
     return Physiotherapist.from_row(row) if row else None
+
+
+async def required_physiotherapist(info: Info, physio_id: uuid.UUID) -> Physiotherapist:
+    """The physiotherapist a visible row points at (a non-null field): NOT_FOUND if not."""
+    physio = await load_physiotherapist(info, physio_id)
+    if physio is None:
+        raise not_found("Physiotherapist")
+    return physio
 
 
 async def list_physiotherapists(
