@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await broker.stop()
+            await view.fast_reads.close()
             await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:

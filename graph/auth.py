@@ -2,6 +2,7 @@
 
 import enum
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,6 +83,29 @@ def verify_token(token: str, secret: str) -> tuple[Identity, datetime]:
 
 def decode_token(token: str, secret: str) -> Identity:
     return verify_token(token, secret)[0]
+
+
+class TokenVerifier:
+    """`verify_token` with a bounded memory of tokens already verified: clients send the same
+    token with every request, and checking its signature is most of what authentication
+    costs. A remembered token is still refused once it expires."""
+
+    def __init__(self, secret: str, size: int = 10_000) -> None:
+        self.secret = secret
+        self._size = size
+        self._verified: OrderedDict[str, tuple[Identity, datetime]] = OrderedDict()
+
+    def verify(self, token: str) -> tuple[Identity, datetime]:
+        known = self._verified.get(token)
+        if known is None:
+            known = verify_token(token, self.secret)
+            self._verified[token] = known
+            if len(self._verified) > self._size:
+                self._verified.popitem(last=False)
+        if known[1] <= datetime.now(UTC):
+            del self._verified[token]
+            raise _invalid()
+        return known
 
 
 def bearer_token(authorization: str | None) -> str | None:

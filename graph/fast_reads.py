@@ -14,18 +14,26 @@ variables, a cost over the limit, a database refusal), it answers None and the r
 the normal path, which produces exactly the answer and errors the API documents.
 """
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import orjson
 from graphql import OperationDefinitionNode
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
-from graph.auth import Identity, bearer_token, verify_token
-from graph.compiled_execution import coerce_variables, plan_for, validated
+from graph.auth import Identity, TokenVerifier, bearer_token
+from graph.compiled_execution import (
+    LruCache,
+    ValidatedOperation,
+    coerce_variables,
+    plan_for,
+    validated,
+)
 from graph.compiler import MISSING
+from graph.database import listen_dsn
 from graph.errors import ApiError
 from graph.limits import query_cost
 from graph.logging import current_request
@@ -53,19 +61,27 @@ def begin_script(identity: Identity, statement_timeout_ms: int | None) -> str:
     if statement_timeout_ms is not None:
         settings["statement_timeout"] = str(int(statement_timeout_ms))
     calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
-    return (
-        f"BEGIN; SELECT {calls};"
-        " DO $$BEGIN IF NOT coalesce((SELECT u.active FROM auth_user_by_id("
-        f"'{identity.user_id}'::uuid) u), false) THEN RAISE EXCEPTION 'inactive login'"
-        " USING ERRCODE = '28000'; END IF; END$$;"
+    return f"BEGIN; SELECT {calls}, app_require_active_login('{identity.user_id}'::uuid);"
+
+
+def _cost_key(variables: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """What of the variables a query's cost depends on: numbers (page sizes), list lengths."""
+    return tuple(
+        sorted(
+            (name, len(value) if isinstance(value, list) else value)
+            for name, value in variables.items()
+            if isinstance(value, int | list)
+        )
     )
 
 
 class FastReads:
-    def __init__(self, engine: AsyncEngine, settings: Settings, jwt_secret: str) -> None:
-        self.engine = engine
+    def __init__(self, settings: Settings, tokens: TokenVerifier) -> None:
         self.settings = settings
-        self.jwt_secret = jwt_secret
+        self.tokens = tokens
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._costs: LruCache[int] = LruCache()
         # Told of each statement sent (SQLAlchemy's events do not see these): metrics, tests.
         self.statement_listeners: list[Callable[[str], None]] = []
 
@@ -90,11 +106,11 @@ class FastReads:
         if not known or ready is None:
             return None
         try:
-            identity, _ = verify_token(token, self.jwt_secret)
+            identity, _ = self.tokens.verify(token)
         except ApiError:
             return None
         variables = coerce_variables(ready.schema, ready.operation, body.get("variables"))
-        if variables is None or self._too_costly(ready.operation, ready, variables):
+        if variables is None or self._too_costly(ready, query, operation_name, variables):
             return None
         plan = plan_for(ready, query, operation_name, variables)
         if plan is None:
@@ -110,15 +126,47 @@ class FastReads:
         return b'{"data":' + text.encode() + b"}"
 
     def _too_costly(
-        self, operation: OperationDefinitionNode, ready: Any, variables: dict[str, Any]
+        self,
+        ready: ValidatedOperation,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any],
     ) -> bool:
-        cost = query_cost(ready.schema, ready.document, operation, variables)
+        key = (query, operation_name, _cost_key(variables))
+        known, cost = self._costs.get(key)
+        if not known or cost is None:
+            cost = query_cost(ready.schema, ready.document, ready.operation, variables)
+            self._costs.put(key, cost)
         return cost > self.settings.max_cost
+
+    async def _connections(self) -> asyncpg.Pool:
+        """Its own asyncpg pool: SQLAlchemy's adds a greenlet switch per call here. No reset
+        on release: every setting is transaction-local and every transaction ends here."""
+        async with self._pool_lock:
+            if self._pool is None:
+                assert self.settings.database_url is not None
+
+                async def no_reset(connection: asyncpg.Connection) -> None:
+                    return None
+
+                self._pool = await asyncpg.create_pool(
+                    listen_dsn(self.settings.database_url),
+                    min_size=1,
+                    max_size=self.settings.pool_size,
+                    reset=no_reset,
+                    server_settings={"application_name": "fisioflow-fast", "jit": "off"},
+                )
+            return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def _run(self, identity: Identity, sql: str, parameters: list[Any]) -> str | None:
         try:
-            async with self.engine.connect() as connection:
-                raw: Any = (await connection.get_raw_connection()).driver_connection
+            pool = await self._connections()
+            async with pool.acquire() as raw:
                 try:
                     script = begin_script(identity, self.settings.statement_timeout_ms)
                     await raw.execute(script)

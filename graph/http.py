@@ -183,7 +183,7 @@ class HttpView(GraphQLView):
         super().__init__(*args, **kwargs)
         self.graphql_ide = "graphiql" if self.settings.enabled("graphiql") else None
         self.persisted = PersistedQueries.from_settings(self.settings)
-        self.fast_reads = FastReads(self.engine, self.settings, self.jwt_secret)
+        self.fast_reads = FastReads(self.settings, self.tokens)
 
     # -- GraphiQL ----------------------------------------------------------------------
 

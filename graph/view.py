@@ -16,7 +16,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import Identity, bearer_token, decode_token, verify_token
+from graph.auth import Identity, TokenVerifier, bearer_token
 from graph.broker import Broker
 from graph.context import Context
 from graph.errors import ApiError
@@ -48,6 +48,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.engine = engine
         self.jwt_secret = jwt_secret
+        self.tokens = TokenVerifier(jwt_secret)
         self.broker = broker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,7 +79,7 @@ class GraphQLView(GraphQL[Context, None]):
                 else bearer_token(request.headers.get("authorization"))
             )
             if token is not None:
-                identity = decode_token(token, self.jwt_secret)
+                identity = self.tokens.verify(token)[0]
         except ApiError as error:
             auth_error = error
         return Context(
@@ -102,7 +103,7 @@ class GraphQLView(GraphQL[Context, None]):
             token = bearer_token(str(header) if header else None)
             if token is None:
                 raise ConnectionRejectionError({"message": "Authentication required"})
-            identity, expires_at = verify_token(token, self.jwt_secret)
+            identity, expires_at = self.tokens.verify(token)
         except ApiError as error:
             raise ConnectionRejectionError({"message": str(error)}) from None
         context.authenticate(identity, expires_at)

@@ -87,11 +87,17 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
+async def close_app(application: Starlette) -> None:
+    """What the app's lifespan does on shutdown (tests drive apps without one)."""
+    await application.state.fast_reads.close()
+    await application.state.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[Starlette]:
     application = create_app(Settings(database_url=database_url, jwt_secret=JWT_SECRET))
     yield application
-    await application.state.engine.dispose()
+    await close_app(application)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +106,7 @@ async def resolver_app(database_url: str) -> AsyncIterator[Starlette]:
     settings = Settings(database_url=database_url, jwt_secret=JWT_SECRET, compile_queries=False)
     application = create_app(settings)
     yield application
-    await application.state.engine.dispose()
+    await close_app(application)
 
 
 class DifferentialClient(httpx.AsyncClient):

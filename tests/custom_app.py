@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from graph.app import create_app
 from graph.settings import Settings
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, close_app
 
 
 @asynccontextmanager
@@ -19,7 +19,7 @@ async def custom_app(database_url: str, **settings: Any) -> AsyncIterator[Starle
     try:
         yield app
     finally:
-        await app.state.engine.dispose()
+        await close_app(app)
 
 
 @asynccontextmanager

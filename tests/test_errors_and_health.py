@@ -6,7 +6,7 @@ import httpx
 from graph.app import create_app
 from graph.schema import sdl
 from graph.settings import Settings
-from tests.conftest import JWT_SECRET, error_codes, graphql
+from tests.conftest import JWT_SECRET, close_app, error_codes, graphql
 from tests.factories import make_clinic
 
 LEAKS = ("asyncpg", "sqlalchemy", "SELECT", "select ", "Traceback", ".py", "5439", "refused")
@@ -22,7 +22,7 @@ async def test_database_outage_is_masked_as_internal(superuser: asyncpg.Connecti
         body = await graphql(client, "{ patients { totalCount } }", token=world.token(world.admin))
         ready = await client.get("/readyz")
         health = await client.get("/healthz")
-    await down.state.engine.dispose()
+    await close_app(down)
     assert error_codes(body) == ["INTERNAL"]
     assert body["errors"][0]["message"] == "Internal server error"
     assert not any(leak in str(body) for leak in LEAKS), body

@@ -14,7 +14,7 @@ from graph.app import create_app
 from graph.auth import Identity, Role, issue_token
 from graph.ids import parse_global_id
 from graph.settings import Settings
-from tests.conftest import JWT_SECRET, StatementCounter, graphql
+from tests.conftest import JWT_SECRET, StatementCounter, close_app, graphql
 from tests.factories import make_clinic
 
 NESTED = """query($n: Int!) {
@@ -94,7 +94,7 @@ async def single_connection_client(database_url: str) -> AsyncIterator[httpx.Asy
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fisioflow.test") as c:
         yield c
-    await app.state.engine.dispose()
+    await close_app(app)
 
 
 async def test_interleaved_identities_over_one_pooled_connection(

@@ -41,10 +41,24 @@ CREATE FUNCTION gql_cursor_value(value timestamptz) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     RETURN (extract(epoch FROM value) * 1000000)::bigint;
 
+-- Raises (28000) unless the login is active: the fast read path (graph/fast_reads) calls it
+-- in the same message as the identity settings.
+CREATE FUNCTION app_require_active_login(login uuid) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    IF NOT coalesce((SELECT u.active FROM auth_user_by_id(login) u), false) THEN
+        RAISE EXCEPTION 'inactive login' USING ERRCODE = '28000';
+    END IF;
+END
+$$;
+
 RESET ROLE;
 """
 
 DOWN = """
+DROP FUNCTION IF EXISTS app_require_active_login(uuid);
 DROP FUNCTION IF EXISTS gql_cursor_value(timestamptz);
 DROP FUNCTION IF EXISTS gql_datetime(timestamptz);
 DROP FUNCTION IF EXISTS gql_global_id(text, uuid);
