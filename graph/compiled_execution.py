@@ -136,7 +136,8 @@ class CompiledQueries(SchemaExtension):
                 execution.schema._schema,
                 execution.graphql_document,
                 execution.query,
-                execution.operation_name,
+                # As the client sent it (None when it named none), as graph/fast_reads sees it.
+                execution._provided_operation_name,
                 execution.variables,
             )
             if data is not None:

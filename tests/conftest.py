@@ -173,13 +173,13 @@ async def graphql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     oracle = getattr(client, "oracle", None)
-    if oracle is not None and _was_compiled(query, variables or {}):
+    if oracle is not None and was_compiled(query, variables or {}):
         expected = (await oracle.post("/graphql", json=payload, headers=headers)).json()
         assert body == expected, f"compiled and resolver paths differ for {query}"
     return body
 
 
-def _was_compiled(query: str, variables: dict[str, Any]) -> bool:
+def was_compiled(query: str, variables: dict[str, Any]) -> bool:
     """Whether the app has a compiled plan for this request (graph/compiled_execution)."""
     known, plan = plans.get((query, None, shape_of(variables)))
     return known and plan is not None

@@ -25,7 +25,7 @@ from hypothesis_graphql import mutations, nodes, queries
 from graph.app import create_app
 from graph.schema import schema
 from graph.settings import Settings
-from tests.conftest import JWT_SECRET, plain_dsn
+from tests.conftest import JWT_SECRET, close_app, plain_dsn, was_compiled
 from tests.factories import ClinicWorld, make_clinic
 
 EXAMPLES = int(os.environ.get("FISIOFLOW_FUZZ_EXAMPLES", "40"))
@@ -76,29 +76,40 @@ class Client:
     """Sync calls into the app, which runs on an event loop of its own (an anyio portal):
     Hypothesis drives synchronous tests."""
 
-    def __init__(self, portal: BlockingPortal, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, portal: BlockingPortal, client: httpx.AsyncClient, oracle: httpx.AsyncClient
+    ) -> None:
         self.portal = portal
         self.client = client
+        self.oracle = oracle
 
-    def post(self, document: str, headers: dict[str, str]) -> httpx.Response:
+    def post(
+        self, document: str, headers: dict[str, str], *, oracle: bool = False
+    ) -> httpx.Response:
+        client = self.oracle if oracle else self.client
         return self.portal.call(
-            functools.partial(
-                self.client.post, "/graphql", json={"query": document}, headers=headers
-            )
+            functools.partial(client.post, "/graphql", json={"query": document}, headers=headers)
         )
 
 
 @pytest.fixture(scope="module")
 def client(database_url: str) -> Iterator[Client]:
+    """The app, and the same app with the query compiler off (the differential oracle)."""
     app = create_app(Settings(database_url=database_url, jwt_secret=JWT_SECRET))
-    transport = httpx.ASGITransport(app=app)
+    resolvers_only = create_app(
+        Settings(database_url=database_url, jwt_secret=JWT_SECRET, compile_queries=False)
+    )
+    base = "http://fisioflow.test"
     with start_blocking_portal() as portal:
-        async_client = httpx.AsyncClient(transport=transport, base_url="http://fisioflow.test")
+        async_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base)
+        oracle = httpx.AsyncClient(transport=httpx.ASGITransport(app=resolvers_only), base_url=base)
         try:
-            yield Client(portal, async_client)
+            yield Client(portal, async_client, oracle)
         finally:
-            portal.call(async_client.aclose)
-            portal.call(app.state.engine.dispose)
+            for each in (async_client, oracle):
+                portal.call(each.aclose)
+            for application in (app, resolvers_only):
+                portal.call(close_app, application)
 
 
 def _tokens(world: ClinicWorld) -> dict[str, str | None]:
@@ -121,6 +132,8 @@ def _check(client: Client, document: str, tokens: dict[str, str | None]) -> None
         for error in body.get("errors") or []:
             assert error.get("extensions", {}).get("code") not in (None, "INTERNAL"), context
             assert not LEAKS.search(error["message"]), context
+        if was_compiled(document, {}):
+            assert body == client.post(document, headers, oracle=True).json(), context
 
 
 @FUZZ
