@@ -330,14 +330,19 @@ class _Compiler:
         direction = "desc" if backward else "asc"
         order = ", ".join(f"{a}.{c} {direction}" for c in sort)
         where = f" where {' and '.join(conditions)}" if conditions else ""
-        numbered = (
-            f"select {a}.*, row_number() over (order by {order}) as _n"
-            f" from {table.name} {a}{where} order by {order} limit {limit} + 1"
-        )
         display = ", ".join(f"{b}.{c}" for c in sort)
         key = ", ".join(_cursor_sql(table, b, c) for c in sort)
         cursor = f"gql_base64url(json_build_array({key})::text)"
-        in_page = f"filter (where {b}._n <= {limit})"
+        if self._asks_for_more(node, backward):
+            # One row past the page says whether there is more; it is numbered to leave it out.
+            numbered = (
+                f"select {a}.*, row_number() over (order by {order}) as _n"
+                f" from {table.name} {a}{where} order by {order} limit {limit} + 1"
+            )
+            in_page = f"filter (where {b}._n <= {limit})"
+        else:
+            numbered = f"select {a}.* from {table.name} {a}{where} order by {order} limit {limit}"
+            in_page = ""
         parts = []
         for selected in self.fields_of(node.selection_set, "Connection"):
             name = selected.name.value
@@ -358,6 +363,16 @@ class _Compiler:
             parts.append(f"'{_key(selected)}', {value}")
         # `group by ()`: one row even for an empty page, whatever fields were selected.
         return f"(select json_build_object({', '.join(parts)}) from ({numbered}) {b} group by ())"
+
+    def _asks_for_more(self, node: FieldNode, backward: bool) -> bool:
+        """Whether the selection reads hasNextPage (hasPreviousPage when paging backward)."""
+        wanted = "hasPreviousPage" if backward else "hasNextPage"
+        return any(
+            info.name.value == wanted
+            for selected in self.fields_of(node.selection_set, "Connection")
+            if selected.name.value == "pageInfo"
+            for info in self.fields_of(selected.selection_set, "PageInfo")
+        )
 
     def edge(self, type_map: TypeMap, b: str, cursor: str, node: FieldNode) -> str:
         pairs = []
