@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await broker.stop()
-            await view.fast_reads.close()
+            await view.fast_path.close()
             await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -91,6 +91,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.engine = engine
     app.state.broker = broker
-    app.state.fast_reads = view.fast_reads
+    app.state.fast_path = view.fast_path
     install(app, settings)  # /metrics, logs, limits, CORS, GraphiQL files
     return app

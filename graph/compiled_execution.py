@@ -14,7 +14,9 @@ from typing import Any, Generic, TypeVar
 from graphql import DocumentNode, ExecutionResult, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
+from strawberry import Schema
 from strawberry.extensions import SchemaExtension
+from strawberry.types.arguments import convert_argument
 
 from graph.compiler import Plan, Unsupported, compile_operation, decode_result, shape_of
 from graph.context import Context
@@ -50,13 +52,24 @@ class LruCache(Generic[V]):
 class ValidatedOperation:
     """A document that passed parsing, validation and the limits and was compiled."""
 
-    schema: GraphQLSchema
+    schema: Schema
     document: DocumentNode
     operation: OperationDefinitionNode
 
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        return self.schema._schema
+
+    def convert_input(self, value: Any, input_type: type) -> Any:
+        """A coerced input object as the resolver receives it (its Strawberry input class)."""
+        schema = self.schema
+        return convert_argument(
+            value, input_type, schema.schema_converter.scalar_registry, schema.config
+        )
+
 
 # Plans (None: the compiler declined) by (query, operation name, variable shape), and the
-# compiled documents by (query, operation name) for graph/fast_reads.
+# compiled documents by (query, operation name) for graph/fast_path.
 plans: LruCache[Plan | None] = LruCache()
 validated: LruCache[ValidatedOperation] = LruCache()
 
@@ -76,7 +89,7 @@ def plan_for(
     known, plan = plans.get(key)
     if not known:
         try:
-            plan = compile_operation(ready.document, operation_name, variables)
+            plan = compile_operation(ready.document, operation_name, variables, ready.convert_input)
         except Unsupported:
             plan = None
         plans.put(key, plan)
@@ -87,7 +100,7 @@ def plan_for(
 
 async def run_compiled(
     context: Context,
-    schema: GraphQLSchema,
+    schema: Schema,
     document: DocumentNode,
     query: str,
     operation_name: str | None,
@@ -98,13 +111,15 @@ async def run_compiled(
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
-    variables = coerce_variables(schema, operation, raw_variables)
+    variables = coerce_variables(schema._schema, operation, raw_variables)
     if variables is None:
         return None
     plan = plan_for(
         ValidatedOperation(schema, document, operation), query, operation_name, variables
     )
-    if plan is None:
+    if plan is None or plan.mutation is not None:
+        # A compiled mutation runs only on the fast path, in a transaction of its own: here
+        # the resolvers write, in the request's transaction.
         return None
     try:
         text = await context.db.fetch_text(plan.sql, plan.parameters(variables))
@@ -131,12 +146,13 @@ class CompiledQueries(SchemaExtension):
             and context.settings.compile_queries
             and not context.is_websocket
         ):
+            assert isinstance(execution.schema, Schema)
             data = await run_compiled(
                 context,
-                execution.schema._schema,
+                execution.schema,
                 execution.graphql_document,
                 execution.query,
-                # As the client sent it (None when it named none), as graph/fast_reads sees it.
+                # As the client sent it (None when it named none), as graph/fast_path sees it.
                 execution._provided_operation_name,
                 execution.variables,
             )

@@ -16,9 +16,11 @@ differential tests. A plan depends on the document and on which variables are nu
 
 import base64
 import binascii
+import datetime
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -41,6 +43,8 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from sqlalchemy import Table
 
+from graph.auth import Identity
+from graph.errors import ApiError
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, from_micros
 from models.accounts import CLINIC, PHYSIOTHERAPIST
 from models.graph_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
@@ -76,14 +80,39 @@ Variables = Mapping[str, Any]
 Getter = Callable[[Variables], Any]
 
 
+@dataclass(frozen=True)
+class CompiledMutation:
+    """A mutation the compiler runs as one `INSERT ... RETURNING` that builds the response:
+    `values` is the resolver's own validation (it raises the resolver's errors), turning the
+    caller and the `input` argument into the row to insert."""
+
+    type_map: TypeMap
+    input_type: type
+    columns: tuple[str, ...]
+    values: Callable[[Identity, Any], dict[str, Any]]
+
+
+# Root mutation fields the compiler knows (graph/schema.py registers them).
+MUTATIONS: dict[str, CompiledMutation] = {}
+
+# Where a mutation plan finds the validated row among the values its getters read.
+ROW = "__row__"
+
+
 @dataclass
 class Plan:
-    """SQL with `$n` parameters, and how to compute each parameter from the variables."""
+    """SQL with `$n` parameters, and how to compute each parameter from the variables (and,
+    for a mutation, the caller)."""
 
     sql: str
     getters: list[Getter]
+    mutation: Callable[[Identity, Variables], dict[str, Any]] | None = None
 
-    def parameters(self, variables: Variables) -> list[Any]:
+    def parameters(self, variables: Variables, identity: Identity | None = None) -> list[Any]:
+        if self.mutation is not None:
+            if identity is None:
+                raise Unsupported("a mutation needs the caller")
+            variables = {**variables, ROW: self.mutation(identity, variables)}
         return [get(variables) for get in self.getters]
 
 
@@ -210,6 +239,46 @@ class _Compiler:
                 raise Unsupported(name)
             pairs.append(f"'{_key(node)}', {value}")
         return f"select json_build_object({', '.join(pairs)})::text"
+
+    def mutation(
+        self, selection_set: SelectionSetNode, convert_input: Callable[[Any, type], Any]
+    ) -> Plan:
+        """`mutation { field(input: $input) { ... } }` → `WITH t AS (INSERT ... RETURNING *)`."""
+        fields = list(self.fields_of(selection_set, "Mutation"))
+        if len(fields) != 1 or fields[0].name.value not in MUTATIONS:
+            raise Unsupported("mutation")
+        node = fields[0]
+        declared = MUTATIONS[node.name.value]
+        arguments = node.arguments or ()
+        if len(arguments) != 1 or arguments[0].name.value != "input":
+            raise Unsupported("mutation arguments")
+        argument = arguments[0].value
+        if not isinstance(argument, VariableNode):
+            raise Unsupported("an inline input")
+        name = argument.name.value
+        table = declared.type_map.table
+
+        def row(identity: Identity, variables: Variables) -> dict[str, Any]:
+            try:
+                values = declared.values(
+                    identity, convert_input(variables[name], declared.input_type)
+                )
+            except ApiError as refusal:  # the resolvers answer it, with its path
+                raise Unsupported("refused input") from refusal
+            if set(values) != set(declared.columns):
+                raise Unsupported("unexpected columns")
+            return values
+
+        columns = declared.columns
+        values = [self.param(_row_value(column), _sql_type(table, column)) for column in columns]
+        inserted, a = self.alias(), self.alias()
+        body = self.object(declared.type_map, a, node.selection_set)
+        sql = (
+            f"with {inserted} as (insert into {table.name} ({', '.join(columns)})"
+            f" values ({', '.join(values)}) returning *)"
+            f" select json_build_object('{_key(node)}', (select {body} from {inserted} {a}))::text"
+        )
+        return Plan(sql, self.getters, row)
 
     def node(self, node: FieldNode) -> str:
         arguments = self.arguments(node)
@@ -433,9 +502,23 @@ def _scalar(declared: Scalar, t: str) -> str:
     return column
 
 
+SQL_TYPES: dict[type, str] = {
+    uuid.UUID: "uuid",
+    str: "text",
+    int: "bigint",
+    bool: "boolean",
+    Decimal: "numeric",
+    datetime.date: "date",
+    datetime.datetime: "timestamptz",
+}
+
+
 def _sql_type(table: Table, column: str) -> str:
-    python_type = table.c[column].type.python_type
-    return {uuid.UUID: "uuid", str: "text", int: "bigint"}.get(python_type, "timestamptz")
+    return SQL_TYPES[table.c[column].type.python_type]
+
+
+def _row_value(column: str) -> Getter:
+    return lambda variables: variables[ROW][column]
 
 
 def _cursor_sql(table: Table, alias: str, column: str) -> str:
@@ -498,17 +581,22 @@ def _cursor_part(
 
 
 def compile_operation(
-    document: DocumentNode, operation_name: str | None, variables: Variables
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Variables,
+    convert_input: Callable[[Any, type], Any] | None = None,
 ) -> Plan:
-    """The plan of a query operation (raises Unsupported for anything else)."""
+    """The plan of a query, or of a registered mutation (Unsupported for anything else).
+    `convert_input` turns a coerced input object into the resolver's input class."""
     operation = get_operation_ast(document, operation_name)
-    if not isinstance(operation, OperationDefinitionNode):
+    if not isinstance(operation, OperationDefinitionNode) or operation.directives:
         raise Unsupported("no operation")
-    if operation.operation is not OperationType.QUERY or operation.directives:
-        raise Unsupported("not a query")
     compiler = _Compiler(document, variables)
-    sql = compiler.root(operation.selection_set)
-    return Plan(sql, compiler.getters)
+    if operation.operation is OperationType.QUERY:
+        return Plan(compiler.root(operation.selection_set), compiler.getters)
+    if operation.operation is OperationType.MUTATION and convert_input is not None:
+        return compiler.mutation(operation.selection_set, convert_input)
+    raise Unsupported("not a query")
 
 
 def decode_result(text: str) -> dict[str, Any]:

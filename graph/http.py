@@ -51,7 +51,7 @@ from graph.errors import (
     QUERY_TOO_COMPLEX,
     VALIDATION_FAILED,
 )
-from graph.fast_reads import FastReads
+from graph.fast_path import FastPath
 from graph.metrics import metrics_of, record_refusal
 from graph.persisted import PersistedQueries
 from graph.view import GraphQLView
@@ -183,7 +183,7 @@ class HttpView(GraphQLView):
         super().__init__(*args, **kwargs)
         self.graphql_ide = "graphiql" if self.settings.enabled("graphiql") else None
         self.persisted = PersistedQueries.from_settings(self.settings)
-        self.fast_reads = FastReads(self.settings, self.tokens)
+        self.fast_path = FastPath(self.settings, self.tokens)
 
     # -- GraphiQL ----------------------------------------------------------------------
 
@@ -215,7 +215,7 @@ class HttpView(GraphQLView):
     ) -> Response | WebSocket:
         if isinstance(request, WebSocket):
             return await super().run(request, context, root_value)
-        body = await self.fast_reads.answer(request)
+        body = await self.fast_path.answer(request)
         if body is not None:
             media_type = negotiate(request.headers.get("accept"))
             headers = {"content-type": f"{media_type}; charset=utf-8", "vary": "Accept"}

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from graph import compiler
 from graph.auth_gate import RequireIdentity
 from graph.compiled_execution import CompiledQueries
 from graph.errors import MaskInternalErrors
@@ -202,6 +203,9 @@ schema = strawberry.Schema(
         MaskInternalErrors,
     ],
 )
+
+
+compiler.MUTATIONS["scheduleAppointment"] = scheduling.SCHEDULE_APPOINTMENT
 
 
 def sdl() -> str:

@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import ColumnElement, RowMapping
 
 from graph.auth import Identity, Role
+from graph.compiler import CompiledMutation
 from graph.context import Info
 from graph.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
 from graph.ids import parse_uuid_id, to_global_id
@@ -23,7 +24,7 @@ from graph.pagination import PageArgs, SortKey
 from graph.relay import Connection, Node, child_connection, list_connection
 from graph.validators import aware, money
 from graph.writes import insert_row, update_in_state
-from models.scheduling import appointments
+from models.scheduling import APPOINTMENT, appointments
 
 if TYPE_CHECKING:
     from resolvers.clinical import Prontuario
@@ -270,8 +271,13 @@ def _check_own_agenda(identity: Identity, physiotherapist_id: uuid.UUID) -> None
         raise ApiError(FORBIDDEN, "Physiotherapists schedule only on their own agenda")
 
 
-async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> Appointment:
-    identity = info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+SCHEDULE_ROLES = (Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+
+
+def new_appointment(identity: Identity, input: ScheduleAppointmentInput) -> dict[str, Any]:
+    """The validated row `scheduleAppointment` inserts (also run by the compiled mutation)."""
+    if identity.role not in SCHEDULE_ROLES:
+        raise ApiError(FORBIDDEN, "Your role may not do this")
     patient_id = parse_uuid_id(input.patient_id, "Patient", field="patientId")
     physio_id = parse_uuid_id(
         input.physiotherapist_id, "Physiotherapist", field="physiotherapistId"
@@ -279,23 +285,43 @@ async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> A
     starts_at, ends_at = _slot(input.starts_at, input.duration_minutes)
     price = money(input.price, "price") if input.price is not None else None
     _check_own_agenda(identity, physio_id)
+    return {
+        "clinic_id": identity.clinic_id,
+        "patient_id": patient_id,
+        "physiotherapist_id": physio_id,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "type": input.type.value,
+        "notes": (input.notes or "").strip() or None,
+        "price": price,
+    }
+
+
+# The compiler's version: the same validation, then one INSERT ... RETURNING that builds the
+# response JSON (graph/compiler.py).
+SCHEDULE_APPOINTMENT = CompiledMutation(
+    APPOINTMENT,
+    ScheduleAppointmentInput,
+    (
+        "clinic_id",
+        "patient_id",
+        "physiotherapist_id",
+        "starts_at",
+        "ends_at",
+        "type",
+        "notes",
+        "price",
+    ),
+    new_appointment,
+)
+
+
+async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> Appointment:
     # One statement: the composite foreign keys (clinic_id, patient_id) and
     # (clinic_id, physiotherapist_id) answer NOT_FOUND for people of other clinics, and every
     # role that may schedule sees all of its clinic's patients and physiotherapists.
-    row = await insert_row(
-        info.context.db,
-        appointments,
-        {
-            "clinic_id": identity.clinic_id,
-            "patient_id": patient_id,
-            "physiotherapist_id": physio_id,
-            "starts_at": starts_at,
-            "ends_at": ends_at,
-            "type": input.type.value,
-            "notes": (input.notes or "").strip() or None,
-            "price": price,
-        },
-    )
+    values = new_appointment(info.context.require_identity(), input)
+    row = await insert_row(info.context.db, appointments, values)
     return Appointment.from_row(row)
 
 

@@ -89,7 +89,7 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def close_app(application: Starlette) -> None:
     """What the app's lifespan does on shutdown (tests drive apps without one)."""
-    await application.state.fast_reads.close()
+    await application.state.fast_path.close()
     await application.state.engine.dispose()
 
 
@@ -139,7 +139,7 @@ class StatementCounter:
         self.statements.append(str(args[2]))
 
     def fast_read(self, statement: str) -> None:
-        """A statement of graph/fast_reads (raw asyncpg, unseen by SQLAlchemy's events)."""
+        """A statement of graph/fast_path (raw asyncpg, unseen by SQLAlchemy's events)."""
         self.count += 1
         self.statements.append(statement)
 
@@ -153,10 +153,10 @@ def statements(app: Starlette) -> Iterator[StatementCounter]:
     counter = StatementCounter()
     sync_engine = app.state.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", counter)
-    fast_reads = app.state.fast_reads.statement_listeners
-    fast_reads.append(counter.fast_read)
+    listeners = app.state.fast_path.statement_listeners
+    listeners.append(counter.fast_read)
     yield counter
-    fast_reads.remove(counter.fast_read)
+    listeners.remove(counter.fast_read)
     event.remove(sync_engine, "before_cursor_execute", counter)
 
 
@@ -182,7 +182,7 @@ async def graphql(
 def was_compiled(query: str, variables: dict[str, Any]) -> bool:
     """Whether the app has a compiled plan for this request (graph/compiled_execution)."""
     known, plan = plans.get((query, None, shape_of(variables)))
-    return known and plan is not None
+    return known and plan is not None and plan.mutation is None
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:

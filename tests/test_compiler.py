@@ -147,3 +147,60 @@ async def test_what_it_declines_the_resolvers_answer(
     world = await make_clinic(superuser)
     body = await graphql(client, query, variables, token=world.token(world.admin))
     assert error_codes(body) == ([code] if code else [])
+
+
+SCHEDULE = """mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) {
+  id startsAt status durationMinutes price patient { name } physiotherapist { crefito } } }"""
+
+
+async def test_a_compiled_mutation_answers_as_the_resolver_does(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    world = await make_clinic(superuser)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    token = world.token(world.receptionist)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=40)
+
+    def schedule(hours: int, minutes: int = 30, patient: int = 0, **extra: Any) -> dict[str, Any]:
+        return {
+            "input": {
+                "patientId": to_global_id("Patient", world.patient_ids[patient]),
+                "physiotherapistId": to_global_id("Physiotherapist", physio),
+                "startsAt": (start + timedelta(hours=hours)).isoformat(),
+                "durationMinutes": minutes,
+                "type": "SESSION",
+                **extra,
+            }
+        }
+
+    first = await graphql(client, SCHEDULE, schedule(0, price="80"), token=token)
+    statements.reset()
+    second = await graphql(client, SCHEDULE, schedule(2, price="80"), token=token)
+    assert any("insert into appointments" in s for s in statements.statements)
+    assert statements.count == 2, statements.statements
+    made = [first["data"]["scheduleAppointment"], second["data"]["scheduleAppointment"]]
+    for answer in made:
+        assert answer["status"] == "SCHEDULED"
+        assert answer["durationMinutes"] == 30
+        assert answer["price"] == "80.00"
+        assert answer["physiotherapist"]["crefito"].startswith("CREFITO-")
+    assert made[0]["patient"] == made[1]["patient"]
+    assert datetime.fromisoformat(made[1]["startsAt"]) == start + timedelta(hours=2)
+
+    taken = await graphql(client, SCHEDULE, schedule(2), token=token)
+    assert error_codes(taken) == ["SLOT_UNAVAILABLE"]
+    short = await graphql(client, SCHEDULE, schedule(5, minutes=4), token=token)
+    assert short["errors"][0]["extensions"]["field"] == "durationMinutes"
+    refused = await graphql(client, SCHEDULE, schedule(6), token=world.token(world.patient))
+    assert error_codes(refused) == ["FORBIDDEN"]
+    other = await make_clinic(superuser)
+    foreign = schedule(7)
+    foreign["input"]["patientId"] = to_global_id("Patient", other.patient_ids[0])
+    missing = await graphql(client, SCHEDULE, foreign, token=token)
+    assert error_codes(missing) == ["NOT_FOUND"]
+    assert missing["errors"][0]["extensions"]["field"] == "patientId"
+    count = await superuser.fetchval(
+        "select count(*) from appointments where physiotherapist_id = $1", physio
+    )
+    assert count == 2

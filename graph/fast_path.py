@@ -75,7 +75,7 @@ def _cost_key(variables: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     )
 
 
-class FastReads:
+class FastPath:
     def __init__(self, settings: Settings, tokens: TokenVerifier) -> None:
         self.settings = settings
         self.tokens = tokens
@@ -109,14 +109,14 @@ class FastReads:
             identity, _ = self.tokens.verify(token)
         except ApiError:
             return None
-        variables = coerce_variables(ready.schema, ready.operation, body.get("variables"))
+        variables = coerce_variables(ready.graphql_schema, ready.operation, body.get("variables"))
         if variables is None or self._too_costly(ready, query, operation_name, variables):
             return None
         plan = plan_for(ready, query, operation_name, variables)
         if plan is None:
             return None
         try:
-            parameters = plan.parameters(variables)
+            parameters = plan.parameters(variables, identity)
         except Exception:  # an argument the resolvers refuse: they say why
             return None
         text = await self._run(identity, plan.sql, parameters)
@@ -135,7 +135,7 @@ class FastReads:
         key = (query, operation_name, _cost_key(variables))
         known, cost = self._costs.get(key)
         if not known or cost is None:
-            cost = query_cost(ready.schema, ready.document, ready.operation, variables)
+            cost = query_cost(ready.graphql_schema, ready.document, ready.operation, variables)
             self._costs.put(key, cost)
         return cost > self.settings.max_cost
 
@@ -194,4 +194,4 @@ class FastReads:
         metrics = metrics_of(request)
         if metrics is not None:
             name = operation.name.value if operation.name else "anonymous"
-            metrics.record_operation(name, "query", "OK", seconds)
+            metrics.record_operation(name, operation.operation.value, "OK", seconds)
