@@ -63,13 +63,22 @@ async def make_clinic(dsn: str, physios: int) -> tuple[list[Identity], list[uuid
             clinic,
             physio_ids[0],
         )
+        # Real logins: the server re-reads events as them and checks they are active.
+        logins = [(Role.ADMIN, None), (Role.RECEPTIONIST, None)]
+        logins += [(Role.PHYSIOTHERAPIST, p) for p in physio_ids]
+        cohorts = []
+        for role, physio in logins:
+            user_id = await conn.fetchval(
+                "insert into users (clinic_id, email, password_hash, role, physiotherapist_id)"
+                " values ($1, $2, 'not-a-hash', $3, $4) returning id",
+                clinic,
+                f"{role.value}.{uuid.uuid4().hex[:8]}@bench.dev",
+                role.value,
+                physio,
+            )
+            cohorts.append(Identity(user_id, clinic, role, physio))
     finally:
         await conn.close()
-    cohorts = [
-        Identity(uuid.uuid4(), clinic, Role.ADMIN),
-        Identity(uuid.uuid4(), clinic, Role.RECEPTIONIST),
-        *(Identity(uuid.uuid4(), clinic, Role.PHYSIOTHERAPIST, p) for p in physio_ids),
-    ]
     return cohorts, physio_ids, patient
 
 

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ def free_port() -> int:
 class Server:
     process: subprocess.Popen[str]
     port: int
+    log: Path
 
     @property
     def http(self) -> str:
@@ -39,15 +41,15 @@ class Server:
         """SIGTERM, as an orchestrator would; the process's output."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=60)
-        return output
+        self.process.wait(timeout=60)
+        return self.log.read_text()
 
 
-def wait_ready(base: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
+def wait_ready(base: str, server: "Server", seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.communicate()[0]}")
+        if server.process.poll() is not None:
+            raise AssertionError(f"server exited: {server.log.read_text()}")
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                 return
@@ -62,16 +64,18 @@ def running_server(database_url: str, *args: str, **env: str) -> Iterator[Server
     """`fisioflow serve` on a free port against `database_url`, stopped on exit."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": database_url, **env}
-    process = subprocess.Popen(
-        [FISIOFLOW, "serve", "--port", str(port), *args],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = Server(process, port)
-    try:
-        wait_ready(server.http, process)
-        yield server
-    finally:
-        server.stop()
+    # Its output goes to a file: a pipe nobody reads would fill up and stall the server.
+    with tempfile.NamedTemporaryFile(prefix="fisioflow-serve-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [FISIOFLOW, "serve", "--port", str(port), *args],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        server = Server(process, port, Path(log.name))
+        try:
+            wait_ready(server.http, server)
+            yield server
+        finally:
+            server.stop()
