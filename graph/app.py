@@ -23,8 +23,8 @@ from graph.settings import Settings, get_settings
 
 
 def close_websockets_on_exit_signal(broker: Broker) -> None:
-    """On SIGTERM/SIGINT, close websockets with 1001 (going away) before the server's own
-    shutdown closes them with 1012; then let the server's handler do the rest."""
+    """On SIGTERM/SIGINT, close websockets with 1001 (going away), and only then hand the
+    signal to the server's own handler, whose shutdown would close them with 1012."""
     if threading.current_thread() is not threading.main_thread():
         return
     loop = asyncio.get_running_loop()
@@ -32,9 +32,14 @@ def close_websockets_on_exit_signal(broker: Broker) -> None:
         previous = signal.getsignal(signum)
 
         def handler(number: int, frame: FrameType | None, previous: Any = previous) -> None:
-            loop.call_soon_threadsafe(lambda: loop.create_task(broker.close_websockets(1001)))
-            if callable(previous):
-                previous(number, frame)
+            async def close_then_exit() -> None:
+                try:
+                    await broker.close_websockets(1001)
+                finally:
+                    if callable(previous):
+                        previous(number, frame)
+
+            loop.call_soon_threadsafe(lambda: loop.create_task(close_then_exit()))
 
         signal.signal(signum, handler)
 

@@ -1,5 +1,6 @@
-"""The fast path: a repeat of a compiled read, answered from the HTTP request to PostgreSQL's
-JSON with no GraphQL execution machinery in between.
+"""The fast path: a repeat of a compiled operation (a read, or a compiled mutation such as
+`scheduleAppointment`), answered from the HTTP request to PostgreSQL's JSON with no GraphQL
+execution machinery in between.
 
 A document reaches `compiled_execution.validated` only after the normal path parsed it,
 validated it, checked its limits and compiled it. A later POST of the same document is
@@ -10,8 +11,9 @@ the active-login check in one message; the statement; `COMMIT`), as few as async
 The response body is the JSON PostgreSQL built, wrapped in `{"data": ...}`.
 
 Whenever anything differs from that happy path (no token, an unknown document, invalid
-variables, a cost over the limit, a database refusal), it answers None and the request takes
-the normal path, which produces exactly the answer and errors the API documents.
+variables or input, a cost over the limit, a database refusal such as a taken slot), it rolls
+back, answers None, and the request takes the normal path, which produces exactly the answer
+and errors the API documents.
 """
 
 import asyncio
