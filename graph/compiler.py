@@ -372,10 +372,14 @@ class _Compiler:
         backward = "last" in given or ("before" in given and "first" not in given)
         size_name = "last" if backward else "first"
         cursor_name = "before" if backward else "after"
-        if size_name in given:
-            limit = self.param(_guarded(_page_size(arguments[size_name][0])), "int")
-        else:
+        if size_name not in given:
             limit = str(DEFAULT_PAGE_SIZE)
+        elif (size := _literal_int(node, size_name)) is not None:
+            # Written in the document (part of the plan's key): in the SQL, so the planner
+            # sees the page size, as it would in a hand-written statement.
+            limit = str(_guarded(_page_size(lambda _: size))({}))
+        else:
+            limit = self.param(_guarded(_page_size(arguments[size_name][0])), "int")
 
         table = type_map.table
         a, b = self.alias(), self.alias()
@@ -402,21 +406,24 @@ class _Compiler:
         display = ", ".join(f"{b}.{c}" for c in sort)
         key = ", ".join(_cursor_sql(table, b, c) for c in sort)
         cursor = f"gql_base64url(json_build_array({key})::text)"
-        if self._asks_for_more(node, backward):
-            # One row past the page says whether there is more; it is numbered to leave it out.
-            numbered = (
-                f"select {a}.*, row_number() over (order by {order}) as _n"
-                f" from {table.name} {a}{where} order by {order} limit {limit} + 1"
-            )
-            in_page = f"filter (where {b}._n <= {limit})"
-        else:
-            numbered = f"select {a}.* from {table.name} {a}{where} order by {order} limit {limit}"
-            in_page = ""
+        more = self._asks_for_more(node, backward)
+        in_page = f"filter (where {b}._n <= {limit})" if more else ""
+        # The page's rows carry only their sort key and the nodes' JSON, built on the row.
+        row_columns = [f"{a}.{c}" for c in sort]
+
+        def node_column(selection_set: SelectionSetNode | None) -> str:
+            name = f"_node{len(row_columns)}"
+            row_columns.append(f"{self.object(type_map, a, selection_set)} as {name}")
+            return f"{b}.{name}"
+
         parts = []
+        aggregated = ("edges", "pageInfo")
+        selected_names = set()
         for selected in self.fields_of(node.selection_set, "Connection"):
             name = selected.name.value
+            selected_names.add(name)
             if name == "edges":
-                edge = self.edge(type_map, b, cursor, selected)
+                edge = self.edge(type_map, node_column, cursor, selected)
                 value = f"coalesce(json_agg({edge} order by {display}) {in_page}, '[]'::json)"
             elif name == "pageInfo":
                 value = self.page_info(
@@ -430,8 +437,17 @@ class _Compiler:
             else:
                 raise Unsupported(name)
             parts.append(f"'{_key(selected)}', {value}")
-        # `group by ()`: one row even for an empty page, whatever fields were selected.
-        return f"(select json_build_object({', '.join(parts)}) from ({numbered}) {b} group by ())"
+        if more:
+            # One row past the page says whether there is more; it is numbered to leave it out.
+            row_columns.append(f"row_number() over (order by {order}) as _n")
+        numbered = (
+            f"select {', '.join(row_columns)} from {table.name} {a}{where}"
+            f" order by {order} limit {limit}{' + 1' if more else ''}"
+        )
+        # Aggregates give one row even for an empty page; without any (only totalCount or
+        # __typename asked for), `group by ()` does.
+        grouped = "" if any(n in aggregated for n in selected_names) else " group by ()"
+        return f"(select json_build_object({', '.join(parts)}) from ({numbered}) {b}{grouped})"
 
     def _asks_for_more(self, node: FieldNode, backward: bool) -> bool:
         """Whether the selection reads hasNextPage (hasPreviousPage when paging backward)."""
@@ -443,14 +459,20 @@ class _Compiler:
             for info in self.fields_of(selected.selection_set, "PageInfo")
         )
 
-    def edge(self, type_map: TypeMap, b: str, cursor: str, node: FieldNode) -> str:
+    def edge(
+        self,
+        type_map: TypeMap,
+        node_column: Callable[[SelectionSetNode | None], str],
+        cursor: str,
+        node: FieldNode,
+    ) -> str:
         pairs = []
         for selected in self.fields_of(node.selection_set, "Edge"):
             name = selected.name.value
             if name == "cursor":
                 value = cursor
             elif name == "node":
-                value = self.object(type_map, b, selected.selection_set)
+                value = node_column(selected.selection_set)
             elif name == "__typename":
                 value = f"'{type_map.name}Edge'"
             else:
@@ -485,6 +507,13 @@ class _Compiler:
                 raise Unsupported(selected.name.value)
             pairs.append(f"'{_key(selected)}', {values[selected.name.value]}")
         return f"json_build_object({', '.join(pairs)})"
+
+
+def _literal_int(node: FieldNode, argument: str) -> int | None:
+    for given in node.arguments or ():
+        if given.name.value == argument and isinstance(given.value, IntValueNode):
+            return int(given.value.value)
+    return None
 
 
 def _key(node: FieldNode) -> str:

@@ -29,8 +29,9 @@ CREATE FUNCTION gql_global_id(type_name text, id uuid) RETURNS text
     RETURN gql_base64url(type_name || ':' || id::text);
 
 -- Python's datetime.isoformat() of a UTC value: microseconds only when there are some.
+-- Not STRICT: with a CASE in its body, a strict function could not be inlined into the query.
 CREATE FUNCTION gql_datetime(value timestamptz) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE STRICT
+    LANGUAGE sql STABLE PARALLEL SAFE
     RETURN to_char(value AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
         || CASE WHEN date_part('microseconds', value)::bigint % 1000000 <> 0
                 THEN to_char(value AT TIME ZONE 'UTC', '.US') ELSE '' END
