@@ -63,7 +63,8 @@ def begin_script(identity: Identity, statement_timeout_ms: int | None) -> str:
     if statement_timeout_ms is not None:
         settings["statement_timeout"] = str(int(statement_timeout_ms))
     calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
-    return f"BEGIN; SELECT {calls}, app_require_active_login('{identity.user_id}'::uuid);"
+    # Two statements: the check runs once the settings are in force.
+    return f"BEGIN; SELECT {calls}; SELECT app_require_active_login('{identity.user_id}'::uuid);"
 
 
 def _cost_key(variables: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -204,3 +204,18 @@ async def test_a_compiled_mutation_answers_as_the_resolver_does(
         "select count(*) from appointments where physiotherapist_id = $1", physio
     )
     assert count == 2
+
+
+async def test_the_fast_path_refuses_a_deactivated_login(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    token = world.token(world.receptionist)
+    query = "{ patients(first: 3) { totalCount edges { node { id } } } }"
+    for _ in range(2):  # the second one is answered by graph/fast_path
+        assert "errors" not in await graphql(client, query, token=token)
+    await superuser.execute(
+        "update users set active = false where id = $1", world.receptionist.user_id
+    )
+    refused = await graphql(client, query, token=token)
+    assert error_codes(refused) == ["UNAUTHENTICATED"]

@@ -42,14 +42,15 @@ CREATE FUNCTION gql_cursor_value(value timestamptz) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     RETURN (extract(epoch FROM value) * 1000000)::bigint;
 
--- Raises (28000) unless the login is active: the fast read path (graph/fast_reads) calls it
--- in the same message as the identity settings.
+-- Raises (28000) unless the login is active. The fast path (graph/fast_path) calls it right
+-- after the identity settings, in the same message: as fisioflow_app, whose RLS shows every
+-- user their own row.
 CREATE FUNCTION app_require_active_login(login uuid) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = public, pg_temp
 AS $$
 BEGIN
-    IF NOT coalesce((SELECT u.active FROM auth_user_by_id(login) u), false) THEN
+    IF NOT coalesce((SELECT u.active FROM users u WHERE u.id = login), false) THEN
         RAISE EXCEPTION 'inactive login' USING ERRCODE = '28000';
     END IF;
 END
