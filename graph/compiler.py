@@ -2,10 +2,12 @@
 
 It reads the field → column declarations of models/ (the same ones the resolvers use) and
 builds nested `json_build_object` / `json_agg` SQL: to-one relations as correlated subselects,
-connections as keyset pages numbered with `row_number()` (per parent for nested lists), and
-cursors, global IDs and timestamps formatted by SQL functions that match graph/pagination.py,
-graph/ids.py and Strawberry's serializers byte for byte. The statement runs in the request's
-RLS transaction, so it sees exactly what the resolvers would.
+connections as keyset pages (per parent for nested lists; one row more, numbered with
+`row_number()`, only when hasNextPage/hasPreviousPage is asked for), and cursors, global IDs
+and timestamps formatted by SQL functions that match graph/pagination.py, graph/ids.py and
+Strawberry's serializers byte for byte. The statement runs in the caller's RLS transaction,
+so it sees exactly what the resolvers would. Registered mutations (`MUTATIONS`) compile to
+`WITH t AS (INSERT ... RETURNING *)` after the resolver's own validation of the input.
 
 Anything it does not know — a field without a declaration, arguments other than the page
 ones, directives, an argument value the resolvers would refuse — raises `Unsupported`, and the
