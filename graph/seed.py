@@ -73,10 +73,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "evolution", "vital_signs", "author_name", "author_crefito", "created_at",
     ),
     "prontuario_addenda": ("id", "clinic_id", "prontuario_id", "author_id", "text", "created_at"),
-    "exercises": (
-        "id", "clinic_id", "name", "description", "category", "difficulty", "duration_seconds",
-        "instructions", "video_url", "image_url", "created_at", "updated_at",
-    ),
     "exercise_prescriptions": (
         "id", "clinic_id", "patient_id", "exercise_id", "physiotherapist_id", "sets",
         "repetitions", "duration_seconds", "frequency_per_week", "notes", "status", "starts_on",
@@ -112,10 +108,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 # Tables in foreign-key order (COPY checks references row by row when triggers are on).
-TABLE_ORDER: tuple[str, ...] = tuple(name for name in COLUMNS if name != "exercises")
+TABLE_ORDER: tuple[str, ...] = tuple(COLUMNS)
 
 # ---------------------------------------------------------------------------------------------
-# Reference data: names, places, clinical templates, the shared exercise library
+# Reference data: names, places, clinical templates
 # ---------------------------------------------------------------------------------------------
 
 FEMALE_NAMES = (
@@ -458,143 +454,12 @@ COMPLIANCE_ISSUES = (
 )  # fmt: skip
 
 
-class ExerciseSpec(NamedTuple):
+class LibraryExercise(NamedTuple):
+    """What the seed needs of an exercise of the shared library (migration 0004)."""
+
     name: str
-    category: str
-    difficulty: str
     duration_seconds: int | None
-    description: str
-    instructions: tuple[str, ...]
 
-
-def _ex(
-    name: str, category: str, difficulty: str, seconds: int | None, description: str, *steps: str
-) -> ExerciseSpec:
-    return ExerciseSpec(name, category, difficulty, seconds, description, steps)
-
-
-EXERCISES = (
-    _ex("Alongamento de isquiotibiais em pé", "Alongamento", "easy", 30,
-        "Alonga a musculatura posterior da coxa.", "Apoie o calcanhar em um degrau baixo.",
-        "Incline o tronco à frente com a coluna reta.", "Mantenha 30 segundos sem balançar."),
-    _ex("Alongamento de quadríceps em pé", "Alongamento", "easy", 30,
-        "Alonga a musculatura anterior da coxa.", "Apoie-se na parede.",
-        "Segure o tornozelo e leve o calcanhar ao glúteo.", "Mantenha os joelhos alinhados."),
-    _ex("Alongamento de panturrilha na parede", "Alongamento", "easy", 30,
-        "Alonga gastrocnêmio e sóleo.", "Mãos na parede, uma perna atrás.",
-        "Calcanhar de trás no chão, joelho estendido.", "Incline o corpo até sentir alongar."),
-    _ex("Alongamento do piriforme deitado", "Alongamento", "easy", 30,
-        "Alivia tensão glútea profunda.", "Deite de costas e cruze o tornozelo sobre o joelho.",
-        "Puxe a coxa de baixo em direção ao peito."),
-    _ex("Alongamento de trapézio superior", "Alongamento", "easy", 30,
-        "Reduz tensão cervical.", "Sentado, incline a cabeça para o lado.",
-        "Com a mão, aumente levemente a inclinação.", "Mantenha o ombro oposto relaxado."),
-    _ex("Alongamento de peitoral na porta", "Alongamento", "easy", 30,
-        "Abre a região anterior do ombro.", "Apoie os antebraços no batente da porta.",
-        "Dê um passo à frente até sentir alongar o peito."),
-    _ex("Alongamento de flexores do quadril em afundo", "Alongamento", "medium", 30,
-        "Alonga iliopsoas.", "Ajoelhe com uma perna à frente.",
-        "Contraia o glúteo e leve o quadril à frente.", "Mantenha o tronco ereto."),
-    _ex("Alongamento da fáscia plantar", "Alongamento", "easy", 30,
-        "Indicado na fascite plantar.", "Sentado, cruze o pé sobre o joelho.",
-        "Puxe os dedos do pé em direção à canela."),
-    _ex("Ponte glútea", "Fortalecimento", "easy", None,
-        "Fortalece glúteos e estabilizadores do tronco.", "Deite de costas, joelhos dobrados.",
-        "Eleve o quadril até alinhar tronco e coxas.", "Desça devagar."),
-    _ex("Agachamento na parede", "Fortalecimento", "medium", 45,
-        "Fortalece quadríceps com baixo impacto.", "Costas apoiadas na parede.",
-        "Deslize até os joelhos formarem cerca de 60°.", "Mantenha a posição."),
-    _ex("Prancha abdominal", "Fortalecimento", "medium", 30,
-        "Estabilização do core.", "Apoie antebraços e pontas dos pés.",
-        "Mantenha o corpo alinhado, sem elevar o quadril."),
-    _ex("Rotação externa de ombro com faixa elástica", "Fortalecimento", "easy", None,
-        "Fortalece o manguito rotador.", "Cotovelo a 90° junto ao corpo.",
-        "Gire o antebraço para fora contra a faixa.", "Volte devagar."),
-    _ex("Extensão de joelho sentado com caneleira", "Fortalecimento", "easy", None,
-        "Fortalece quadríceps.", "Sentado, com caneleira no tornozelo.",
-        "Estenda o joelho completamente e segure 2 segundos."),
-    _ex("Abdução de quadril em decúbito lateral", "Fortalecimento", "easy", None,
-        "Fortalece glúteo médio.", "Deite de lado com as pernas estendidas.",
-        "Eleve a perna de cima sem girar o quadril."),
-    _ex("Elevação de panturrilha", "Fortalecimento", "easy", None,
-        "Fortalece tríceps sural.", "Em pé, apoie as mãos na parede.",
-        "Suba na ponta dos pés e desça devagar."),
-    _ex("Remada com faixa elástica", "Fortalecimento", "medium", None,
-        "Fortalece estabilizadores da escápula.", "Prenda a faixa à frente na altura do peito.",
-        "Puxe levando os cotovelos para trás.", "Aproxime as escápulas."),
-    _ex("Contração do assoalho pélvico (Kegel)", "Fortalecimento", "easy", 10,
-        "Fortalece a musculatura do assoalho pélvico.", "Contraia como se segurasse a urina.",
-        "Mantenha 5 a 10 segundos e relaxe o mesmo tempo."),
-    _ex("Gato-camelo", "Mobilidade", "easy", 60,
-        "Mobilidade da coluna em quatro apoios.", "Fique em quatro apoios.",
-        "Arredonde as costas e depois afunde suavemente.", "Acompanhe com a respiração."),
-    _ex("Rotação torácica em quatro apoios", "Mobilidade", "medium", None,
-        "Melhora a rotação da coluna torácica.", "Em quatro apoios, mão atrás da cabeça.",
-        "Gire o tronco levando o cotovelo ao teto."),
-    _ex("Círculos de ombro", "Mobilidade", "easy", 45,
-        "Aquecimento e mobilidade do ombro.", "Em pé, braços relaxados.",
-        "Faça círculos amplos para trás e para frente."),
-    _ex("Mobilização de tornozelo na parede", "Mobilidade", "easy", None,
-        "Ganho de dorsiflexão.", "Pé a um palmo da parede.",
-        "Leve o joelho até a parede sem tirar o calcanhar do chão."),
-    _ex("Flexão e extensão cervical ativa", "Mobilidade", "easy", 45,
-        "Mobilidade do pescoço.", "Sentado com a coluna ereta.",
-        "Olhe para baixo e para cima devagar, sem dor."),
-    _ex("Deslizamento neural do nervo ciático", "Mobilidade", "medium", None,
-        "Mobilização neural para ciatalgia.", "Sentado na beira da cadeira.",
-        "Estenda o joelho enquanto olha para cima.", "Flexione o joelho olhando para baixo."),
-    _ex("Pêndulo de Codman", "Mobilidade", "easy", 60,
-        "Mobilidade suave do ombro.", "Apoie uma mão na mesa e incline o tronco.",
-        "Deixe o outro braço pendente e faça pequenos círculos."),
-    _ex("Báscula pélvica", "Mobilidade", "easy", None,
-        "Consciência e mobilidade lombopélvica.", "Deite de costas com joelhos dobrados.",
-        "Encoste a lombar no chão e depois arqueie levemente."),
-    _ex("Apoio unipodal", "Equilíbrio", "easy", 30,
-        "Equilíbrio estático.", "Fique em um pé só perto de um apoio.",
-        "Mantenha 30 segundos; troque de perna."),
-    _ex("Apoio unipodal em superfície instável", "Equilíbrio", "hard", 30,
-        "Propriocepção de tornozelo e joelho.", "Fique em um pé sobre almofada ou disco.",
-        "Mantenha o joelho levemente flexionado."),
-    _ex("Marcha em tandem", "Equilíbrio", "medium", 60,
-        "Equilíbrio dinâmico.", "Caminhe em linha reta encostando o calcanhar na ponta do pé.",
-        "Use um corredor com apoio por perto."),
-    _ex("Alcance funcional em pé", "Equilíbrio", "medium", None,
-        "Controle postural anterior.", "Em pé, braços estendidos à frente.",
-        "Alcance o mais longe possível sem mover os pés."),
-    _ex("Sentar e levantar da cadeira", "Equilíbrio", "easy", None,
-        "Força e equilíbrio funcional.", "Sente na ponta de uma cadeira firme.",
-        "Levante sem usar as mãos e sente devagar."),
-    _ex("Transferência de peso lateral", "Equilíbrio", "easy", 60,
-        "Controle de carga entre os membros.", "Pés afastados na largura do quadril.",
-        "Transfira o peso de um lado para o outro devagar."),
-    _ex("Step-up no degrau", "Equilíbrio", "medium", None,
-        "Força e equilíbrio em subida.", "Suba no degrau com uma perna.",
-        "Estenda o joelho totalmente e desça controlando."),
-    _ex("Marcha com obstáculos", "Equilíbrio", "hard", 120,
-        "Equilíbrio dinâmico e prevenção de quedas.", "Distribua objetos baixos no chão.",
-        "Caminhe passando por cima deles com atenção."),
-    _ex("Respiração diafragmática", "Respiratório", "easy", 120,
-        "Reeducação do padrão respiratório.", "Deite com uma mão no abdome.",
-        "Inspire pelo nariz expandindo o abdome.", "Expire devagar pela boca."),
-    _ex("Respiração com lábios semicerrados", "Respiratório", "easy", 120,
-        "Reduz a dispneia.", "Inspire pelo nariz contando até 2.",
-        "Expire com os lábios semicerrados contando até 4."),
-    _ex("Inspiração fracionada em tempos", "Respiratório", "medium", 90,
-        "Expansão pulmonar.", "Inspire em 3 etapas curtas pelo nariz sem expirar.",
-        "Expire lentamente ao final."),
-    _ex("Tosse assistida (huffing)", "Respiratório", "medium", None,
-        "Higiene brônquica.", "Inspire profundamente.",
-        "Expire forte com a boca aberta, como embaçando um espelho."),
-    _ex("Incentivador respiratório", "Respiratório", "easy", None,
-        "Expansão pulmonar com aparelho.", "Sente-se ereto com o incentivador.",
-        "Inspire devagar mantendo a esfera elevada."),
-    _ex("Expansão costal lateral", "Respiratório", "easy", 90,
-        "Ventilação das bases pulmonares.", "Mãos nas costelas laterais.",
-        "Inspire direcionando o ar contra as mãos."),
-    _ex("Respiração com elevação dos braços", "Respiratório", "easy", 90,
-        "Coordena respiração e movimento.", "Inspire elevando os braços.",
-        "Expire baixando os braços devagar."),
-)  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
 # Public types
@@ -768,7 +633,7 @@ class ClinicGenerator:
         spec: ClinicSpec,
         calendar: Calendar,
         password_hash: str,
-        exercises: Sequence[tuple[uuid.UUID, ExerciseSpec]],
+        exercises: Sequence[tuple[uuid.UUID, LibraryExercise]],
     ) -> None:
         self.spec = spec
         self.cal = calendar
@@ -1187,7 +1052,7 @@ class ClinicGenerator:
         patient_id: uuid.UUID,
         physio: Physio,
         exercise_id: uuid.UUID,
-        exercise: ExerciseSpec,
+        exercise: LibraryExercise,
         starts: date,
         ends: date,
     ) -> Row:
@@ -1356,27 +1221,13 @@ async def begin_bulk(connection: asyncpg.Connection, clinic_id: uuid.UUID, silen
     )
 
 
-async def ensure_exercise_library(
-    connection: asyncpg.Connection,
-) -> list[tuple[uuid.UUID, ExerciseSpec]]:
-    """The shared library (clinic_id NULL): inserts the exercises missing by name, once."""
-    names = [e.name for e in EXERCISES]
-    sql = "select name, id from exercises where clinic_id is null and name = any($1::text[])"
-    existing = {r["name"]: r["id"] for r in await connection.fetch(sql, names)}
-    missing = [e for e in EXERCISES if e.name not in existing]
-    if missing:
-        created = datetime(2024, 1, 1, tzinfo=TZ)
-        rows = [
-            (uuid.uuid5(NAMESPACE, f"exercise:{e.name}"), None, e.name, e.description,
-             e.category, e.difficulty, e.duration_seconds, list(e.instructions), None, None,
-             created, created)
-            for e in missing
-        ]  # fmt: skip
-        await connection.copy_records_to_table(
-            "exercises", records=rows, columns=COLUMNS["exercises"]
-        )
-        existing.update((str(r[2]), r[0]) for r in rows)
-    return [(existing[e.name], e) for e in EXERCISES]
+async def shared_library(connection: asyncpg.Connection) -> list[tuple[uuid.UUID, LibraryExercise]]:
+    """The shared library (clinic_id NULL) as migration 0004 installs it: the one source of
+    those exercises; conditions prescribe them by name."""
+    rows = await connection.fetch(
+        "select id, name, duration_seconds from exercises where clinic_id is null"
+    )
+    return [(r["id"], LibraryExercise(r["name"], r["duration_seconds"])) for r in rows]
 
 
 async def load_clinic(
@@ -1465,7 +1316,7 @@ async def seed_volume(
     try:
         summary.triggers_disabled = await can_silence_triggers(connection)
         async with connection.transaction():
-            exercises = await ensure_exercise_library(connection)
+            exercises = await shared_library(connection)
         specs = volume_specs(seed, clinics, patients)
         present = await existing_clinics(connection, [s.clinic_id for s in specs])
         loader = Loader(connection, progress)
@@ -1559,7 +1410,7 @@ async def seed_demo(dsn: str) -> list[DemoLogin]:
             if await existing_clinics(connection, [DEMO_CLINIC_ID]):
                 return demo_logins()
             silent = await can_silence_triggers(connection)
-            exercises = await ensure_exercise_library(connection)
+            exercises = await shared_library(connection)
             password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
             generator = ClinicGenerator(DEMO_SPEC, Calendar(today()), password_hash, exercises)
             await begin_bulk(connection, DEMO_CLINIC_ID, silent)

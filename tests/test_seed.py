@@ -17,7 +17,6 @@ from graph.seed import (
     CONDITIONS,
     DEMO_CLINIC_NAME,
     DEMO_PASSWORD,
-    EXERCISES,
     Calendar,
     SeedSummary,
     cpf_for_index,
@@ -25,6 +24,7 @@ from graph.seed import (
     is_valid_cns,
     seed_demo,
     seed_volume,
+    shared_library,
 )
 from graph.validators import cpf_is_valid
 from tests.conftest import create_database, drop_database, plain_dsn
@@ -67,8 +67,8 @@ async def count(db: asyncpg.Connection, table: str, where: str = "true") -> int:
     return int(await db.fetchval(f"select count(*) from {table} where {where}"))
 
 
-def test_conditions_prescribe_library_exercises() -> None:
-    names = {exercise.name for exercise in EXERCISES}
+async def test_conditions_prescribe_library_exercises(db: asyncpg.Connection) -> None:
+    names = {e.name for _, e in await shared_library(db)}
     assert all(set(condition.exercises) <= names for condition in CONDITIONS)
 
 
@@ -95,8 +95,8 @@ async def test_row_counts(seeded: tuple[str, SeedSummary], db: asyncpg.Connectio
         assert 0.7 * per_patient <= await count(db, table) / PATIENTS <= 1.3 * per_patient, table
     for table in ("prontuario_addenda", "exercise_prescriptions", "exercise_executions"):
         assert await count(db, table) > 0, table
-    # The shared library once (0004 migrates the same names and ids; the seed adds none twice).
-    assert await count(db, "exercises", "clinic_id is null") >= len(EXERCISES)
+    # The shared library is the migration's: the seed adds none.
+    assert await count(db, "exercises", "clinic_id is null") == len(await shared_library(db)) > 0
     assert await db.fetchval(
         "select count(*) = count(distinct name) from exercises where clinic_id is null"
     )

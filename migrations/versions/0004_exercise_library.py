@@ -6,9 +6,9 @@ Create Date: 2026-11-22
 
 Rows with `clinic_id` NULL are the shared library (see 0001/0002: every authenticated role of
 every clinic reads them, nobody writes them through fisioflow_app). Ids are
-uuid5(LIBRARY_NAMESPACE, "exercise:<name>"), the same ids `fisioflow seed` gives them, so the
-seeder finds the library already there. The data is frozen here on purpose: a later change to
-the library is a new migration.
+uuid5(LIBRARY_NAMESPACE, "exercise:<name>"), stable across databases; `fisioflow seed` reads the
+library from here (graph/seed.shared_library). The data is frozen here on purpose: a later
+change to the library is a new migration.
 
 `exercises` is FORCE'd, so its owner is under RLS too and has no policy to write the library
 with; the migration lifts FORCE for its own transaction (the ALTER holds an ACCESS EXCLUSIVE
