@@ -2,7 +2,6 @@
 
 import enum
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import jwt
 
 from graph.errors import UNAUTHENTICATED, ApiError
+from graph.lru import LruCache
 
 ALGORITHM = "HS256"
 
@@ -92,18 +92,14 @@ class TokenVerifier:
 
     def __init__(self, secret: str, size: int = 10_000) -> None:
         self.secret = secret
-        self._size = size
-        self._verified: OrderedDict[str, tuple[Identity, datetime]] = OrderedDict()
+        self._verified: LruCache[tuple[Identity, datetime]] = LruCache(size)
 
     def verify(self, token: str) -> tuple[Identity, datetime]:
-        known = self._verified.get(token)
+        _, known = self._verified.get(token)
         if known is None:
             known = verify_token(token, self.secret)
-            self._verified[token] = known
-            if len(self._verified) > self._size:
-                self._verified.popitem(last=False)
+            self._verified.put(token, known)
         if known[1] <= datetime.now(UTC):
-            del self._verified[token]
             raise _invalid()
         return known
 

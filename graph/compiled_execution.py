@@ -6,10 +6,9 @@ per document, operation and variable shape (graph/compiler.shape_of).
 """
 
 import logging
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from graphql import DocumentNode, ExecutionResult, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
@@ -21,31 +20,9 @@ from strawberry.types.arguments import convert_argument
 from graph.compiler import Plan, Unsupported, compile_operation, decode_result, shape_of
 from graph.context import Context
 from graph.errors import ApiError
+from graph.lru import LruCache
 
 log = logging.getLogger("fisioflow.compiler")
-
-PLAN_CACHE_SIZE = 2048
-
-V = TypeVar("V")
-
-
-class LruCache(Generic[V]):
-    """A bounded map, least recently used out."""
-
-    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
-        self._size = size
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
-
-    def get(self, key: Hashable) -> tuple[bool, V | None]:
-        if key not in self._items:
-            return False, None
-        self._items.move_to_end(key)
-        return True, self._items[key]
-
-    def put(self, key: Hashable, value: V) -> None:
-        self._items[key] = value
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from starlette.requests import Request
 
 from graph.auth import Identity, TokenVerifier, bearer_token
 from graph.compiled_execution import (
-    LruCache,
     ValidatedOperation,
     coerce_variables,
     plan_for,
@@ -39,6 +38,7 @@ from graph.database import listen_dsn
 from graph.errors import ApiError
 from graph.limits import query_cost
 from graph.logging import current_request
+from graph.lru import LruCache
 from graph.metrics import metrics_of
 from graph.settings import Settings
 
