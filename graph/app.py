@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from graph.broker import Broker
 from graph.database import create_engine, listen_dsn
+from graph.fast_path import FastPath
 from graph.http import HttpView
 from graph.migrate import current_revision, head_revision
 from graph.operations import install
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
     )
     view = HttpView(settings, engine, settings.resolved_jwt_secret(), broker)
+    fast_path = FastPath(settings, view.tokens, view.persisted)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await broker.stop()
-            await view.fast_path.close()
+            await fast_path.close()
             await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -96,6 +98,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.engine = engine
     app.state.broker = broker
-    app.state.fast_path = view.fast_path
+    app.state.fast_path = fast_path
     install(app, settings)  # /metrics, logs, limits, CORS, GraphiQL files
     return app

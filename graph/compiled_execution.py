@@ -99,7 +99,8 @@ async def run_compiled(
         # the resolvers write, in the request's transaction.
         return None
     try:
-        text = await context.db.fetch_text(plan.sql, plan.parameters(variables))
+        arguments = plan.arguments(variables)
+        text = await context.db.fetch_text(plan.sql, [arguments] if arguments else [])
         return decode_result(text)
     except (Unsupported, ApiError):
         # A refusal (inactive login, statement timeout, ...) meets the resolvers too, and they

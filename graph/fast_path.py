@@ -5,26 +5,28 @@ execution machinery in between.
 A document reaches `compiled_execution.validated` only after the normal path parsed it,
 validated it, checked its limits and compiled it. A later POST of the same document is
 answered here: the token is verified, the variables coerced against the operation's
-definitions, the cost limit re-checked with them, and the plan's one statement runs in the
-caller's RLS transaction — three round trips in all (`BEGIN` with the identity settings and
-the active-login check in one message; the statement; `COMMIT`), as few as asyncpg allows.
-The response body is the JSON PostgreSQL built, wrapped in `{"data": ...}`.
+definitions and the cost limit re-checked with them. Then one round trip: `gql_execute`
+(migration 0007) sets the caller's identity, checks that the login is still active and runs
+the plan's statement, prepared once per connection, as fisioflow_app under row-level
+security, in an implicit transaction of its own (a write commits with it). PostgreSQL builds
+the response body; it is sent wrapped in `{"data": ...}`.
 
 Whenever anything differs from that happy path (no token, an unknown document, invalid
-variables or input, a cost over the limit, a database refusal such as a taken slot), it rolls
-back, answers None, and the request takes the normal path, which produces exactly the answer
-and errors the API documents.
+variables or input, a cost over the limit, a database refusal such as a taken slot or an
+inactive login), the transaction rolls back, this answers None, and the request takes the
+normal path, which produces exactly the answer and errors the API documents.
 """
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import orjson
-from graphql import OperationDefinitionNode
-from starlette.requests import Request
+from graphql import GraphQLError, OperationDefinitionNode
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.auth import Identity, TokenVerifier, bearer_token
 from graph.compiled_execution import (
@@ -33,38 +35,45 @@ from graph.compiled_execution import (
     plan_for,
     validated,
 )
-from graph.compiler import MISSING
+from graph.compiler import MISSING, Plan
 from graph.database import listen_dsn
 from graph.errors import ApiError
+from graph.http import JSON, negotiate
 from graph.limits import query_cost
 from graph.logging import current_request
 from graph.lru import LruCache
-from graph.metrics import metrics_of
+from graph.metrics import metrics_in
+from graph.persisted import PersistedQueries, with_document_id
 from graph.settings import Settings
 
-JSON = "application/json"
-REQUEST_KEYS = frozenset({"query", "variables", "operationName"})
+REQUEST_KEYS = frozenset({"query", "variables", "operationName", "extensions", "documentId"})
+JSON_MEDIA_TYPE = JSON.encode()
 
 
-def begin_script(identity: Identity, statement_timeout_ms: int | None) -> str:
-    """`BEGIN`, the identity settings and the active-login check, as one simple-query message.
+# One round trip: the identity settings, the active-login check and the prepared statement
+# (migrations/versions/0007_one_round_trip.py).
+EXECUTE_SQL = "select gql_execute($1, $2, $3, $4, $5, $6, $7)"
+# Compiled statements a connection keeps prepared; the least recently used one goes beyond.
+PREPARED_PER_CONNECTION = 200
 
-    Values are inlined (the simple protocol takes no parameters); each is a UUID, a role name
-    or a number that came out of a verified token or the settings, never client text.
-    """
-    settings = {
-        "role": "fisioflow_app",
-        "app.user_id": str(identity.user_id),
-        "app.clinic_id": str(identity.clinic_id),
-        "app.role": identity.role.value,
-        "app.physiotherapist_id": str(identity.physiotherapist_id or ""),
-        "app.patient_id": str(identity.patient_id or ""),
-    }
-    if statement_timeout_ms is not None:
-        settings["statement_timeout"] = str(int(statement_timeout_ms))
-    calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
-    # Two statements: the check runs once the settings are in force.
-    return f"BEGIN; SELECT {calls}; SELECT app_require_active_login('{identity.user_id}'::uuid);"
+
+class FastConnection(asyncpg.Connection):
+    """A pool connection that remembers which compiled statements its session has prepared
+    (PostgreSQL keeps prepared statements per session), least recently used first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prepared: OrderedDict[str, None] = OrderedDict()
+
+
+def prepare_script(connection: FastConnection, plan: Plan) -> str:
+    """`PREPARE` as fisioflow_app (so PostgreSQL plans it under that role's row-level security,
+    as it will run), after `DEALLOCATE` of the statements it displaces, if any."""
+    script = ""
+    while len(connection.prepared) >= PREPARED_PER_CONNECTION:
+        oldest, _ = connection.prepared.popitem(last=False)
+        script += f"DEALLOCATE {oldest}; "
+    return script + f"SET ROLE fisioflow_app; PREPARE {plan.name}(text[]) AS {plan.sql}; RESET ROLE"
 
 
 def _cost_key(variables: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -79,31 +88,30 @@ def _cost_key(variables: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 class FastPath:
-    def __init__(self, settings: Settings, tokens: TokenVerifier) -> None:
+    def __init__(
+        self, settings: Settings, tokens: TokenVerifier, persisted: PersistedQueries
+    ) -> None:
         self.settings = settings
         self.tokens = tokens
+        self.persisted = persisted
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._costs: LruCache[int] = LruCache()
         # Told of each statement sent (SQLAlchemy's events do not see these): metrics, tests.
         self.statement_listeners: list[Callable[[str], None]] = []
 
-    async def answer(self, request: Request) -> bytes | None:
-        """The response body, or None: then the request takes the normal path."""
-        if not self.settings.compile_queries or request.method != "POST":
-            return None
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
-            return None
+    async def answer(self, body: bytes, authorization: str | None, scope: Scope) -> bytes | None:
+        """The response body for a POSTed JSON request, or None: then it takes the normal path."""
         started = time.perf_counter()
         try:
-            body = orjson.loads(await request.body())
-            token = bearer_token(request.headers.get("authorization"))
+            request = orjson.loads(body)
+            token = bearer_token(authorization)
         except (orjson.JSONDecodeError, ApiError):
             return None
-        if token is None or not isinstance(body, dict) or set(body) - REQUEST_KEYS:
+        if token is None or not isinstance(request, dict) or set(request) - REQUEST_KEYS:
             return None
-        query, operation_name = body.get("query"), body.get("operationName")
-        if not isinstance(query, str) or not isinstance(operation_name, str | None):
+        query, operation_name = self._document(request), request.get("operationName")
+        if query is None or not isinstance(operation_name, str | None):
             return None
         known, ready = validated.get((query, operation_name))
         if not known or ready is None:
@@ -112,21 +120,45 @@ class FastPath:
             identity, _ = self.tokens.verify(token)
         except ApiError:
             return None
-        variables = coerce_variables(ready.graphql_schema, ready.operation, body.get("variables"))
+        raw_variables = request.get("variables")
+        variables = coerce_variables(ready.graphql_schema, ready.operation, raw_variables)
         if variables is None or self._too_costly(ready, query, operation_name, variables):
             return None
         plan = plan_for(ready, query, operation_name, variables)
         if plan is None:
             return None
         try:
-            parameters = plan.parameters(variables, identity)
+            arguments = plan.arguments(variables, identity)
         except Exception:  # an argument the resolvers refuse: they say why
             return None
-        text = await self._run(identity, plan.sql, parameters)
+        text = await self._run(identity, plan, arguments)
         if text is None or MISSING in text:
             return None
-        self._record(request, ready.operation, time.perf_counter() - started)
+        self._record(scope, ready.operation, time.perf_counter() - started)
+        if "persistedQuery" in (request.get("extensions") or {}) or "documentId" in request:
+            self._record_persisted(scope, "hit" if request.get("query") is None else "sent")
         return b'{"data":' + text.encode() + b"}"
+
+    def _document(self, request: dict[str, Any]) -> str | None:
+        """The query text, sent or persisted (APQ or `documentId`), as the persisted-query rules
+        (graph/persisted.py, the allow-list included) admit it; None when only the normal path
+        can tell (no text, an unknown hash, one to register, a refusal, other extensions)."""
+        query, extensions = request.get("query"), request.get("extensions")
+        document_id = request.get("documentId")
+        if not isinstance(query, str | None) or not isinstance(extensions, dict | None):
+            return None
+        if not isinstance(document_id, str | None):
+            return None
+        extensions = with_document_id(extensions, document_id)
+        if extensions and set(extensions) != {"persistedQuery"}:
+            return None
+        if not extensions and not self.persisted.only_allowed:
+            return query
+        try:
+            resolved = self.persisted.resolve(query, extensions)
+        except GraphQLError:
+            return None
+        return None if resolved.register_as else resolved.query
 
     def _too_costly(
         self,
@@ -144,7 +176,8 @@ class FastPath:
 
     async def _connections(self) -> asyncpg.Pool:
         """Its own asyncpg pool: SQLAlchemy's adds a greenlet switch per call here. No reset
-        on release: every setting is transaction-local and every transaction ends here."""
+        on release: every request sets the identity it runs under, transaction-local, in the
+        one statement it sends."""
         async with self._pool_lock:
             if self._pool is None:
                 assert self.settings.database_url is not None
@@ -152,12 +185,16 @@ class FastPath:
                 async def no_reset(connection: asyncpg.Connection) -> None:
                     return None
 
+                server_settings = {"application_name": "fisioflow-fast", "jit": "off"}
+                if self.settings.statement_timeout_ms is not None:
+                    server_settings["statement_timeout"] = str(self.settings.statement_timeout_ms)
                 self._pool = await asyncpg.create_pool(
                     listen_dsn(self.settings.database_url),
                     min_size=1,
                     max_size=self.settings.pool_size,
                     reset=no_reset,
-                    server_settings={"application_name": "fisioflow-fast", "jit": "off"},
+                    connection_class=FastConnection,
+                    server_settings=server_settings,
                 )
             return self._pool
 
@@ -166,23 +203,32 @@ class FastPath:
             await self._pool.close()
             self._pool = None
 
-    async def _run(self, identity: Identity, sql: str, parameters: list[Any]) -> str | None:
+    async def _run(self, identity: Identity, plan: Plan, arguments: list[str | None]) -> str | None:
         try:
             pool = await self._connections()
-            async with pool.acquire() as raw:
-                try:
-                    script = begin_script(identity, self.settings.statement_timeout_ms)
-                    await raw.execute(script)
+            async with pool.acquire() as acquired:
+                # The pool hands out a proxy that forwards attributes to the FastConnection.
+                connection = cast(FastConnection, acquired)
+                if plan.name in connection.prepared:
+                    connection.prepared.move_to_end(plan.name)
+                else:
+                    script = prepare_script(connection, plan)
+                    await connection.execute(script)
+                    connection.prepared[plan.name] = None
                     self._sent(script)
-                    text = await raw.fetchval(sql, *parameters)
-                    self._sent(sql)
-                    await raw.execute("COMMIT")
-                except BaseException:
-                    if not raw.is_closed() and raw.is_in_transaction():
-                        await raw.execute("ROLLBACK")
-                    raise
-        except Exception:  # unreachable database, inactive login, timeout: the normal path
-            return None  # meets the same and answers it as the API documents
+                text = await connection.fetchval(
+                    EXECUTE_SQL,
+                    identity.user_id,
+                    identity.clinic_id,
+                    identity.role.value,
+                    identity.physiotherapist_id,
+                    identity.patient_id,
+                    plan.name,
+                    arguments,
+                )
+                self._sent(plan.sql)
+        except Exception:  # unreachable database, inactive login, timeout, a taken slot: the
+            return None  # normal path meets the same and answers it as the API documents
         return str(text)
 
     def _sent(self, statement: str) -> None:
@@ -193,8 +239,78 @@ class FastPath:
         for listener in self.statement_listeners:
             listener(statement)
 
-    def _record(self, request: Request, operation: OperationDefinitionNode, seconds: float) -> None:
-        metrics = metrics_of(request)
+    def _record(self, scope: Scope, operation: OperationDefinitionNode, seconds: float) -> None:
+        metrics = metrics_in(scope)
         if metrics is not None:
             name = operation.name.value if operation.name else "anonymous"
             metrics.record_operation(name, operation.operation.value, "OK", seconds)
+
+    def _record_persisted(self, scope: Scope, outcome: str) -> None:
+        metrics = metrics_in(scope)
+        if metrics is not None:
+            metrics.persisted_queries.labels(outcome).inc()
+
+
+class FastPathMiddleware:
+    """Hands `POST /graphql` JSON requests with a bearer token to the fast path, ahead of the
+    router and the GraphQL view; whatever it declines goes on to them with its body intact.
+    Installed inside the request context, CORS and the body limit (graph/operations.py)."""
+
+    def __init__(self, app: ASGIApp, fast_path: FastPath, path: str = "/graphql") -> None:
+        self.app = app
+        self.fast_path = fast_path
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != self.path
+            or not self.fast_path.settings.compile_queries
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        authorization = headers.get(b"authorization")
+        if content_type != JSON_MEDIA_TYPE or authorization is None:
+            await self.app(scope, receive, send)
+            return
+        body, more_body = b"", True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            body += message.get("body", b"")
+            more_body = message.get("more_body", False)
+        answer = await self.fast_path.answer(body, authorization.decode("latin-1"), scope)
+        if answer is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        media_type = negotiate(headers.get(b"accept", b"").decode("latin-1"))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", f"{media_type}; charset=utf-8".encode()),
+                    (b"content-length", str(len(answer)).encode()),
+                    (b"vary", b"Accept"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body already read, then whatever comes next."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

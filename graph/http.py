@@ -51,9 +51,8 @@ from graph.errors import (
     QUERY_TOO_COMPLEX,
     VALIDATION_FAILED,
 )
-from graph.fast_path import FastPath
 from graph.metrics import metrics_of, record_refusal
-from graph.persisted import PersistedQueries
+from graph.persisted import PersistedQueries, with_document_id
 from graph.view import GraphQLView
 
 log = logging.getLogger("fisioflow.errors")
@@ -183,7 +182,6 @@ class HttpView(GraphQLView):
         super().__init__(*args, **kwargs)
         self.graphql_ide = "graphiql" if self.settings.enabled("graphiql") else None
         self.persisted = PersistedQueries.from_settings(self.settings)
-        self.fast_path = FastPath(self.settings, self.tokens)
 
     # -- GraphiQL ----------------------------------------------------------------------
 
@@ -215,11 +213,6 @@ class HttpView(GraphQLView):
     ) -> Response | WebSocket:
         if isinstance(request, WebSocket):
             return await super().run(request, context, root_value)
-        body = await self.fast_path.answer(request)
-        if body is not None:
-            media_type = negotiate(request.headers.get("accept"))
-            headers = {"content-type": f"{media_type}; charset=utf-8", "vary": "Accept"}
-            return Response(body, headers=headers)
         try:
             return await super().run(request, context, root_value)
         except HTTPException as error:
@@ -296,11 +289,7 @@ class HttpView(GraphQLView):
             if value is not None and not isinstance(value, kind):
                 expected = "a string" if kind is str else "an object"
                 raise HttpError(400, f"`{name}` must be {expected} or null", field=name)
-        if document_id is not None:  # the persisted-documents convention: `sha256:<hex>`
-            extensions = {
-                **(extensions or {}),
-                "persistedQuery": {"version": 1, "sha256Hash": document_id},
-            }
+        extensions = with_document_id(extensions, document_id)
         if query is None and not (extensions or {}).get("persistedQuery"):
             raise HttpError(400, "The request has no `query`", field="query")
         return GraphQLRequestData(

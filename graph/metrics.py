@@ -172,8 +172,12 @@ class Metrics:
 
 def metrics_of(request: Any) -> Metrics | None:
     """The app's metrics, from a Starlette request or websocket (None outside an app)."""
-    app = getattr(request, "scope", {}).get("app")
-    metrics = getattr(getattr(app, "state", None), "metrics", None)
+    return metrics_in(getattr(request, "scope", {}))
+
+
+def metrics_in(scope: Scope) -> Metrics | None:
+    """The app's metrics, from an ASGI scope (None outside an app)."""
+    metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
     return metrics if isinstance(metrics, Metrics) else None
 
 

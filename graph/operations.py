@@ -2,6 +2,7 @@
 
 - `/metrics` (graph/metrics.py) and the statement counter on the request engine;
 - request ids, the JSON access line (graph/logging.py), and a body size limit (graph/http.py);
+- the fast path for repeats of compiled operations (graph/fast_path.py);
 - CORS for `FISIOFLOW_ALLOWED_ORIGINS` (the browser origins also allowed on websockets);
 - GraphiQL's own files under `/graphiql/` when GraphiQL is on;
 - the login rate limiter (graph/ratelimit.py).
@@ -13,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from graph.fast_path import FastPathMiddleware
 from graph.http import STATIC_DIR, BodyLimitMiddleware
 from graph.logging import RequestContextMiddleware
 from graph.metrics import Metrics, statement_counter
@@ -32,7 +34,8 @@ def install(app: Starlette, settings: Settings) -> None:
         app.router.routes.append(Mount("/graphiql", StaticFiles(directory=STATIC_DIR)))
 
     # Added innermost first: the request context wraps everything, CORS answers preflights
-    # before the body limit, the body limit guards the routes.
+    # before the body limit, the body limit guards the fast path and the routes.
+    app.add_middleware(FastPathMiddleware, fast_path=app.state.fast_path)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.allowed_origins:
         app.add_middleware(

@@ -67,6 +67,16 @@ def load_manifest(path: Path) -> dict[str, str]:
     return documents
 
 
+def with_document_id(
+    extensions: dict[str, Any] | None, document_id: str | None
+) -> dict[str, Any] | None:
+    """The request's extensions, with a `documentId` parameter (the persisted-documents
+    convention, `sha256:<hex>`) as the APQ extension it stands for."""
+    if document_id is None:
+        return extensions
+    return {**(extensions or {}), "persistedQuery": {"version": 1, "sha256Hash": document_id}}
+
+
 @dataclass
 class Resolved:
     """The document to run, and the hash to register it under once it proves valid."""

@@ -7,7 +7,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from starlette.applications import Starlette
 
+from graph import fast_path
+from graph.compiled_execution import validated
 from graph.ids import to_global_id
 from tests.conftest import StatementCounter, error_codes, graphql
 from tests.factories import ClinicWorld, add_appointment, add_payment, make_clinic
@@ -71,12 +74,19 @@ async def _compiled(
     variables: dict[str, Any] | None,
     token: str,
 ) -> dict[str, Any]:
+    fast, _ = validated.get((query, None))  # a compiled document: graph/fast_path answers
     statements.reset()
     body = await graphql(client, query, variables, token=token)
     assert "errors" not in body, body
-    # The identity settings, then the one compiled statement.
-    assert statements.count == 2, statements.statements
+    # The normal path: the identity settings, then the one compiled statement. The fast path:
+    # that statement alone, the identity settings included (and its PREPARE, once).
+    assert executed(statements) == (1 if fast else 2), statements.statements
     return body
+
+
+def executed(statements: StatementCounter) -> int:
+    """How many statements were sent, not counting the fast path's PREPAREs."""
+    return sum(1 for s in statements.statements if "PREPARE gql_" not in s)
 
 
 async def test_benchmark_reads_are_one_statement_for_every_role(
@@ -177,8 +187,10 @@ async def test_a_compiled_mutation_answers_as_the_resolver_does(
     first = await graphql(client, SCHEDULE, schedule(0, price="80"), token=token)
     statements.reset()
     second = await graphql(client, SCHEDULE, schedule(2, price="80"), token=token)
-    assert any("insert into appointments" in s for s in statements.statements)
-    assert statements.count == 2, statements.statements
+    assert any(
+        s.startswith("with") and "insert into appointments" in s for s in statements.statements
+    )
+    assert executed(statements) == 1, statements.statements  # on the fast path
     made = [first["data"]["scheduleAppointment"], second["data"]["scheduleAppointment"]]
     for answer in made:
         assert answer["status"] == "SCHEDULED"
@@ -219,3 +231,41 @@ async def test_the_fast_path_refuses_a_deactivated_login(
     )
     refused = await graphql(client, query, token=token)
     assert error_codes(refused) == ["UNAUTHENTICATED"]
+
+
+async def test_fast_path_connections_keep_few_statements_and_no_identity(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    superuser: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each pooled connection keeps at most PREPARED_PER_CONNECTION compiled statements (the
+    least recently used are deallocated), and none holds a caller's identity between
+    requests: `gql_execute` sets it for its own transaction only."""
+    monkeypatch.setattr(fast_path, "PREPARED_PER_CONNECTION", 2)
+    await app.state.fast_path.close()  # fresh connections: what earlier tests prepared goes
+    world = await make_clinic(superuser)
+    token = world.token(world.admin)
+    for size in range(1, 6):
+        query = f"{{ patients(first: {size}) {{ edges {{ node {{ id name }} }} }} }}"
+        answers = [await graphql(client, query, token=token) for _ in range(2)]
+        assert answers[0] == answers[1]
+        assert len(answers[1]["data"]["patients"]["edges"]) == min(size, len(world.patient_ids))
+    pool = await app.state.fast_path._connections()
+    size = app.state.fast_path.settings.pool_size
+    held = [await pool.acquire() for _ in range(size)]
+    try:
+        login = await superuser.fetchval("select current_user")
+        for connection in held:
+            names = await connection.fetch(
+                "select name from pg_prepared_statements where name like 'gql\\_%'"
+            )
+            assert {row["name"] for row in names} == set(connection.prepared)
+            assert len(names) <= 2
+            state = await connection.fetchrow(
+                "select current_user as who, current_setting('app.user_id', true) as login"
+            )
+            assert state is not None and state["who"] == login and not state["login"]
+    finally:
+        for connection in held:
+            await pool.release(connection)

@@ -445,7 +445,7 @@ async def test_anonymization_erases_personal_data_and_keeps_records(
     # The audit rows themselves (who, when, what) all remain, and the act is audited.
     act = await superuser.fetchrow(
         "select actor_id, actor_role, new_data from audit_log where record_id = $1"
-        " and table_name = 'patients' and new_data ? 'anonymized_at'",
+        " and table_name = 'patients' and operation = 'UPDATE' and new_data ? 'anonymized_at'",
         me,
     )
     assert act is not None and (act["actor_id"], act["actor_role"]) == (

@@ -11,7 +11,7 @@ import pytest
 
 from graph.app import create_app
 from graph.settings import Settings
-from tests.conftest import JWT_SECRET, error_codes
+from tests.conftest import JWT_SECRET, StatementCounter, error_codes
 from tests.custom_app import app_client
 from tests.factories import ClinicWorld, make_clinic
 
@@ -166,3 +166,31 @@ def test_allow_list_mode_needs_a_manifest(database_url: str) -> None:
         create_app(
             Settings(database_url=database_url, jwt_secret=JWT_SECRET, persisted_queries_only=True)
         )
+
+
+async def test_persisted_hashes_take_the_fast_path(
+    client: httpx.AsyncClient, world: ClinicWorld, statements: StatementCounter
+) -> None:
+    """Once a persisted document has been compiled, its hash alone is answered by
+    graph/fast_path: one statement, the same JSON."""
+    query = "query FastPatients { patients(first: 2) { edges { node { id name } } } }"
+    headers = _headers(world)
+    hits_before = await _persisted_hits(client)
+    registered = await client.post(
+        "/graphql", json={"query": query, "extensions": apq(sha(query))}, headers=headers
+    )
+    assert len(registered.json()["data"]["patients"]["edges"]) == 2
+    for request in ({"extensions": apq(sha(query))}, {"documentId": f"sha256:{sha(query)}"}):
+        statements.reset()
+        hit = await client.post("/graphql", json=request, headers=headers)
+        assert hit.json() == registered.json()
+        executed = [s for s in statements.statements if "PREPARE gql_" not in s]
+        assert len(executed) == 1 and executed[0].startswith("select json_build_object")
+    assert await _persisted_hits(client) == hits_before + 2
+
+
+async def _persisted_hits(client: httpx.AsyncClient) -> float:
+    for line in (await client.get("/metrics")).text.splitlines():
+        if line.startswith('fisioflow_persisted_queries_total{result="hit"}'):
+            return float(line.split()[-1])
+    return 0.0

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 
 from graph import migrate
@@ -773,3 +774,91 @@ async def test_settings_never_set_means_anonymous(db_url: str) -> None:
             assert helpers is not None and list(helpers) == [None] * 5
     finally:
         await fresh.close()
+
+
+def visible_ids_sql(table: str) -> str:
+    """`visible`'s query, as one text value (the shape of what graph/fast_path prepares)."""
+    if table == "audit_log":
+        return "SELECT string_agg(DISTINCT clinic_id::text, ',') FROM audit_log"
+    where = ""
+    if table == "exercises":
+        where = " WHERE clinic_id IS NOT NULL OR id = ($1::text[])[1]::uuid"
+    return f"SELECT string_agg(id::text, ',') FROM {table}{where}"
+
+
+async def gql_execute(
+    conn: asyncpg.Connection, settings: dict[str, str], statement: str, arguments: list[Any]
+) -> Any:
+    """One call of the fast path's function (migration 0007) with these identity settings."""
+    nullable = {k: uuid.UUID(v) if v else None for k, v in settings.items() if k != "role"}
+    return await conn.fetchval(
+        "SELECT gql_execute($1, $2, $3, $4, $5, $6, $7)",
+        nullable["user_id"],
+        nullable["clinic_id"],
+        settings["role"],
+        nullable["physiotherapist_id"],
+        nullable["patient_id"],
+        statement,
+        arguments,
+    )
+
+
+async def test_gql_execute_reads_exactly_what_the_matrix_allows(db_url: str) -> None:
+    """The fast path's one round trip: identity, active-login check and a prepared statement
+    in one call, as fisioflow_app. Every table's SELECT column of the matrix holds through
+    it, and nothing of the identity outlives the call."""
+    fresh = await asyncpg.connect(plain_dsn(db_url))
+    try:
+        login = await fresh.fetchval("SELECT current_user")
+        for table in ROWS:
+            await fresh.execute(f"PREPARE gql_{table}(text[]) AS {visible_ids_sql(table)}")
+        mismatches = []
+        for n, role in enumerate(ROLES[:-1]):
+            for table in ROWS:
+                text = await gql_execute(
+                    fresh, identity(role), f"gql_{table}", [str(i("shared_ex"))]
+                )
+                seen = {label_of(uuid.UUID(v)) for v in (text or "").split(",") if v}
+                if seen != expand(table, READ[table][n]):
+                    mismatches.append((role, table, seen))
+            after = await fresh.fetchrow(
+                "SELECT current_user AS who, current_setting('app.clinic_id', true) AS clinic"
+            )
+            assert after is not None and after["who"] == login and not after["clinic"], after
+        assert mismatches == []
+    finally:
+        await fresh.close()
+
+
+async def test_gql_execute_refuses_anonymous_and_inactive_logins(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"PREPARE gql_patients_count(text[]) AS {visible_ids_sql('patients')}")
+    try:
+        with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+            await gql_execute(conn, identity("anonymous"), "gql_patients_count", [])
+        deactivation = conn.transaction()
+        await deactivation.start()
+        try:
+            await conn.execute("UPDATE users SET active = false WHERE id = $1", i("A.u_reception"))
+            with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+                await gql_execute(conn, identity("receptionist"), "gql_patients_count", [])
+        finally:
+            await deactivation.rollback()
+        assert await gql_execute(conn, identity("receptionist"), "gql_patients_count", [])
+    finally:
+        await conn.execute("DEALLOCATE gql_patients_count")
+
+
+async def test_gql_execute_passes_arguments_through_unchanged(conn: asyncpg.Connection) -> None:
+    """Arguments reach the statement as they were sent, quotes, braces and nulls included."""
+    await conn.execute(
+        "PREPARE gql_echo(text[]) AS SELECT json_build_array(($1::text[])[1], ($1::text[])[2],"
+        " ($1::text[])[3]::int)::text"
+    )
+    try:
+        tricky = 'O\'Brien "x" {a,b} NULL \\ ;'
+        text = await gql_execute(conn, identity("admin"), "gql_echo", [tricky, None, "7"])
+        assert orjson.loads(text) == [tricky, None, 7]
+        with pytest.raises(asyncpg.InvalidSQLStatementNameError):
+            await gql_execute(conn, identity("admin"), "gql_echo; DROP TABLE users", [])
+    finally:
+        await conn.execute("DEALLOCATE gql_echo")
