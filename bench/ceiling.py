@@ -20,19 +20,24 @@ Round trips (`CEILING_ROUND_TRIPS`, default 3):
 - 3: `BEGIN; SELECT set_config(...)` as one simple-protocol message (the identity values are
   inlined as literals: they come from a verified token and are re-validated here as UUIDs and
   one of four role names, so nothing a client wrote reaches the SQL text), then the operation's
-  prepared statement, then `COMMIT`.
+  prepared statement, then `COMMIT`: what a hand-written asyncpg service does.
 - 4: asyncpg's usual `BEGIN`, the identity statement prepared with parameters, the statement,
   `COMMIT` (what PostGraphile spends).
-Fewer is not possible through asyncpg's public API: it cannot pipeline two different statements
-before one Sync, and a simple-protocol message returns no rows. The pool's per-release reset
-(`RESET ALL`, `UNLISTEN *`, ... : one more round trip per request) is turned off: every setting
-is transaction-local and every transaction is ended here; asyncpg still rolls back a
+- 1: the server's own fast-path technique (migration 0007): every statement is prepared once
+  per connection over one `text[]` parameter, and a request is one call of `gql_execute`,
+  which sets the identity, checks that the login is active and runs it, in an implicit
+  transaction. `bench/run.py --ceiling-round-trips 1` measures the server against this.
+asyncpg cannot pipeline two different statements before one Sync, and a simple-protocol
+message returns no rows: fewer than 3 round trips needs that function. The pool's per-release
+reset (`RESET ALL`, `UNLISTEN *`, ... : one more round trip per request) is turned off: every
+setting is transaction-local and every transaction is ended here; asyncpg still rolls back a
 connection released inside a transaction.
 """
 
 import base64
 import binascii
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -163,6 +168,39 @@ IDENTITY_SQL = (
 )
 
 
+STATEMENTS = {
+    "point": POINT_SQL,
+    "nested": NESTED_SQL,
+    "three_level": THREE_LEVEL_SQL,
+    "mutation": MUTATION_SQL,
+}
+# Round trips = 1: each statement over one text[] parameter, cast back to these types.
+PARAMETER_TYPES = {
+    "point": ("uuid",),
+    "nested": (),
+    "three_level": (),
+    "mutation": ("uuid", "uuid", "uuid", "timestamptz", "int", "text"),
+}
+
+
+def over_text_array(sql: str, types: tuple[str, ...]) -> str:
+    """`$n` → `($1::text[])[n]::type`, in one pass."""
+    return re.sub(r"\$(\d+)", lambda m: f"($1::text[])[{m[1]}]::{types[int(m[1]) - 1]}", sql)
+
+
+def prepare_all() -> str:
+    """Every statement prepared as fisioflow_app, once per connection (round trips = 1)."""
+    prepared = "; ".join(
+        f"PREPARE ceiling_{name}(text[]) AS {over_text_array(sql, PARAMETER_TYPES[name])}"
+        for name, sql in STATEMENTS.items()
+    )
+    return f"SET ROLE fisioflow_app; {prepared}; RESET ROLE"
+
+
+def as_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 class GraphQLError(Exception):
     def __init__(self, code: str, message: str, status: int = 200) -> None:
         super().__init__(message)
@@ -258,22 +296,35 @@ class Ceiling:
         async def no_reset(connection: asyncpg.Connection) -> None:
             return None
 
+        async def prepare(connection: asyncpg.Connection) -> None:
+            if self.round_trips == 1:
+                await connection.execute(prepare_all())
+
+        settings = {"application_name": "fisioflow-ceiling", "jit": "off"}
+        if self.round_trips == 1:  # gql_execute's one statement: the timeout is the session's
+            settings["statement_timeout"] = str(STATEMENT_TIMEOUT_MS)
         self.pool = await asyncpg.create_pool(
             self.database_url,
             min_size=self.pool_size,
             max_size=self.pool_size,
             reset=no_reset,
-            server_settings={"application_name": "fisioflow-ceiling", "jit": "off"},
+            init=prepare,
+            server_settings=settings,
         )
 
     async def stop(self) -> None:
         if self.pool is not None:
             await self.pool.close()
 
-    async def run(self, identity: tuple[str, ...], sql: str, args: tuple[Any, ...]) -> str | None:
+    async def run(
+        self, identity: tuple[str, ...], operation: str, args: tuple[Any, ...]
+    ) -> str | None:
         """One transaction: identity, the statement, commit (rollback on any error)."""
         assert self.pool is not None
         self.requests += 1
+        if self.round_trips == 1:
+            return await self.run_in_one(identity, operation, args)
+        sql = STATEMENTS[operation]
         async with self.pool.acquire() as connection:
             if self.round_trips == 3:
                 await connection.execute(inline_identity(identity))
@@ -295,6 +346,27 @@ class Ceiling:
             self.trips += 1
         return result
 
+    async def run_in_one(
+        self, identity: tuple[str, ...], operation: str, args: tuple[Any, ...]
+    ) -> str | None:
+        """The server's fast path technique (migration 0007): one call of gql_execute sets
+        the identity, checks the login and runs the prepared statement."""
+        assert self.pool is not None
+        user, clinic, role, physio, patient, _ = identity
+        result: str | None = await self.pool.fetchval(
+            "select gql_execute($1, $2, $3, $4, $5, $6, $7)",
+            uuid.UUID(user),
+            uuid.UUID(clinic),
+            role,
+            uuid.UUID(physio) if physio else None,
+            uuid.UUID(patient) if patient else None,
+            f"ceiling_{operation}",
+            [as_text(arg) for arg in args],
+        )
+        self.statements += 1
+        self.trips += 1
+        return result
+
     async def graphql(self, request: Request) -> Response:
         operation = request.path_params["operation"]
         try:
@@ -305,15 +377,13 @@ class Ceiling:
                 patient = uuid_of(variables.get("id"), "Patient", "id")
                 if patient is None:
                     return Response(b'{"data":{"node":null}}', media_type="application/json")
-                data = await self.run(identity, POINT_SQL, (patient,))
-            elif operation == "nested":
-                data = await self.run(identity, NESTED_SQL, ())
-            elif operation == "three_level":
-                data = await self.run(identity, THREE_LEVEL_SQL, ())
+                data = await self.run(identity, operation, (patient,))
+            elif operation in ("nested", "three_level"):
+                data = await self.run(identity, operation, ())
             elif operation == "mutation":
                 args = schedule_args(identity[1], variables)
                 try:
-                    data = await self.run(identity, MUTATION_SQL, args)
+                    data = await self.run(identity, operation, args)
                 except asyncpg.ExclusionViolationError:
                     raise GraphQLError("SLOT_UNAVAILABLE", "That time slot is taken") from None
                 if data is None:

@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py [--patients 20000] [--clinics 10] [--duration 10]
                                   [--connections 32] [--scale 1|10] [--warmup 3]
                                   [--repeat 1] [--operations point,nested,three_level,mutation]
+                                  [--ceiling-round-trips 3|1|4]
 
 Needs wrk (`apt-get install -y wrk`). What it does:
 
@@ -27,9 +28,11 @@ Needs wrk (`apt-get install -y wrk`). What it does:
    startsAt and status, an Appointment id), and warns when not.
 5. SQL statements per request: `--sql-samples` sequential requests per operation; for the
    server the delta of its /metrics `fisioflow_sql_statements_per_request` sum over the delta of
-   its count (statements through its SQLAlchemy engine, BEGIN/COMMIT not included); for the
-   ceiling its own /stats counter (the identity statement and the operation's statement;
-   round trips, which also count BEGIN and COMMIT, are printed beside it).
+   its count (statements through its SQLAlchemy engine, BEGIN/COMMIT not included, or its fast
+   path's one call of gql_execute); for the ceiling its own /stats counter (the identity
+   statement and the operation's statement, or the one call; round trips, which also count
+   BEGIN and COMMIT, are printed beside it). `--ceiling-round-trips` picks the ceiling's way
+   (bench/ceiling.py): 3 by default, or 1, the server's own technique.
 6. Per operation and target: a `--warmup` second wrk run, then a timed one
    (`wrk --latency -t1 -c<connections> -d<duration>s --timeout 30s`); the idle process of the
    other target is stopped (SIGSTOP) meanwhile so it takes no CPU. A Lua `response` hook
@@ -795,6 +798,14 @@ def main() -> None:
         " the table shows the run with the median req/s",
     )
     parser.add_argument("--operations", default=",".join(OPERATIONS))
+    parser.add_argument(
+        "--ceiling-round-trips",
+        type=int,
+        choices=(1, 3, 4),
+        default=3,
+        help="3: BEGIN+identity, statement, COMMIT (a hand-written service); 1: the server's"
+        " own one-call technique (gql_execute); 4: PostGraphile's",
+    )
     args = parser.parse_args()
     operations = [op.strip() for op in args.operations.split(",") if op.strip()]
     if unknown := set(operations) - set(OPERATIONS):
@@ -819,7 +830,12 @@ def main() -> None:
         secret = secrets.token_urlsafe(48)
         token = issue_token(fixture.identity, secret, 24 * 3600)[0]
         bodies = Bodies(fixture, token)
-        env = {**os.environ, "DATABASE_URL": url, "FISIOFLOW_JWT_SECRET": secret}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "FISIOFLOW_JWT_SECRET": secret,
+            "CEILING_ROUND_TRIPS": str(args.ceiling_round_trips),
+        }
         slots = Slots()
         targets: dict[str, Target] = {}
         try:
@@ -910,8 +926,9 @@ def main() -> None:
         + (f", median of {args.repeat} alternating runs" if args.repeat > 1 else "")
     )
     print(
-        "SQL/req: server = its /metrics statements per request; ceiling = statements"
-        " (round trips incl. BEGIN/COMMIT)"
+        "SQL/req: server = its /metrics statements per request (its fast path: one call of"
+        " gql_execute); ceiling = statements (round trips incl. BEGIN/COMMIT);"
+        f" ceiling round trips: {args.ceiling_round_trips}"
     )
     print(f"command: {command_line}")
     report = {
@@ -921,6 +938,7 @@ def main() -> None:
             "cpus": len(cpus) or os.cpu_count(),
             "cpu_model": cpu_model(),
             "postgresql": fixture.pg_version,
+            "ceiling_round_trips": args.ceiling_round_trips,
             "load_before": load_before,
             "load_after": load_after,
         },

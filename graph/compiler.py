@@ -99,6 +99,24 @@ class CompiledMutation:
 # Root mutation fields the compiler knows (graph/schema.py registers them).
 MUTATIONS: dict[str, CompiledMutation] = {}
 
+
+@dataclass(frozen=True)
+class FilterCondition:
+    """One field of a list's `filter` input as SQL: `sql` with `{t}` for the row's alias and
+    `{v}` for the value, which arrives as `sql_type`. `convert` checks and converts the
+    coerced input value as the resolver does, raising the resolver's error for a bad one
+    (the request then goes to the resolvers, which answer it)."""
+
+    sql: str
+    sql_type: str
+    convert: Callable[[Any], Any]
+
+
+# The `filter` fields the compiler knows, by the listed type (graph/schema.py registers them,
+# declared beside the resolvers' own conditions). A field set to anything but null or an
+# empty list that is not here sends the operation to the resolvers.
+FILTERS: dict[str, Mapping[str, FilterCondition]] = {}
+
 # Where a mutation plan finds the validated row among the values its getters read.
 ROW = "__row__"
 
@@ -145,6 +163,8 @@ def _as_text(value: Any) -> str | None:
         return value.isoformat()
     if type(value) in (str, int, Decimal, uuid.UUID):  # not an Enum: str() would name it
         return str(value)
+    if isinstance(value, list | tuple):  # an array literal: `{"a","b"}`
+        return "{" + ",".join(_array_element(_as_text(item)) for item in value) + "}"
     raise Unsupported(f"a parameter of type {type(value).__name__}")
 
 
@@ -158,6 +178,10 @@ def _value_shape(value: Any) -> str:
         return "null"
     if isinstance(value, str):
         return "str:" + (_global_id_type(value) or "")
+    if isinstance(value, Mapping):  # an input object: which fields are set shapes the SQL
+        return "{" + ",".join(f"{k}:{_value_shape(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "list" if value else "list:empty"
     return type(value).__name__
 
 
@@ -168,6 +192,12 @@ def _global_id_type(value: str) -> str | None:
         return None
     type_name, _, _ = raw.partition(":")
     return type_name if type_name in TYPE_MAPS else None
+
+
+def _array_element(text: str | None) -> str:
+    if text is None:
+        return "NULL"
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass
@@ -396,7 +426,7 @@ class _Compiler:
         parent: tuple[str, str] | None,
     ) -> str:
         arguments = self.arguments(node)
-        if set(arguments) - PAGE_ARGUMENTS:
+        if set(arguments) - PAGE_ARGUMENTS - {"filter"}:
             raise Unsupported("list arguments")
         given = {name for name, (_, is_null) in arguments.items() if not is_null}
         if {"first", "last"} <= given:
@@ -419,6 +449,8 @@ class _Compiler:
         if parent is not None:
             parent_key, parent_alias = parent
             conditions.append(f"{a}.{parent_key} = {parent_alias}.id")
+        if "filter" in arguments:
+            conditions.extend(self.filter_conditions(type_map, arguments["filter"], a))
         count_conditions = [c.replace(f"{a}.", "x.") for c in conditions]
         has_cursor = cursor_name in given
         if has_cursor:
@@ -480,6 +512,30 @@ class _Compiler:
         # __typename asked for), `group by ()` does.
         grouped = "" if any(n in aggregated for n in selected_names) else " group by ()"
         return f"(select json_build_object({', '.join(parts)}) from ({numbered}) {b}{grouped})"
+
+    def filter_conditions(
+        self, type_map: TypeMap, argument: tuple[Getter, bool], a: str
+    ) -> list[str]:
+        get_filter, is_null = argument
+        if is_null:
+            return []
+        declared = FILTERS.get(type_map.name)
+        current = get_filter(self.variables)
+        if declared is None or not isinstance(current, Mapping):
+            raise Unsupported("filter")
+        conditions = []
+        for name, value in current.items():
+            if value is None or value == []:
+                continue
+            condition = declared.get(name)
+            if condition is None:
+                raise Unsupported(f"filter.{name}")
+            value_sql = self.param(
+                _guarded(_filter_value(get_filter, name, condition.convert)),
+                condition.sql_type,
+            )
+            conditions.append(condition.sql.format(t=a, v=value_sql))
+        return conditions
 
     def _asks_for_more(self, node: FieldNode, backward: bool) -> bool:
         """Whether the selection reads hasNextPage (hasPreviousPage when paging backward)."""
@@ -599,6 +655,16 @@ def _guarded(getter: Getter) -> Getter:
             raise Unsupported("argument value") from error
 
     return guarded
+
+
+def _filter_value(get_filter: Getter, name: str, convert: Callable[[Any], Any]) -> Getter:
+    def value(variables: Variables) -> Any:
+        try:
+            return convert(get_filter(variables)[name])
+        except ApiError as refusal:  # the resolvers answer it, with its path
+            raise Unsupported("refused filter") from refusal
+
+    return value
 
 
 def _page_size(get: Getter) -> Getter:

@@ -206,6 +206,11 @@ schema = strawberry.Schema(
 
 
 compiler.MUTATIONS["scheduleAppointment"] = scheduling.SCHEDULE_APPOINTMENT
+compiler.FILTERS.update(
+    Patient=patient_resolvers.PATIENT_FILTER,
+    Appointment=scheduling.APPOINTMENT_FILTER,
+    Payment=payment_resolvers.PAYMENT_FILTER,
+)
 
 
 def sdl() -> str:

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from graph import migrate
 from graph.app import create_app
-from graph.compiled_execution import plans
+from graph.compiled_execution import coerce_variables, plans, validated
 from graph.compiler import shape_of
 from graph.database import embedded_postgres
 from graph.settings import Settings
@@ -180,8 +180,15 @@ async def graphql(
 
 
 def was_compiled(query: str, variables: dict[str, Any]) -> bool:
-    """Whether the app has a compiled plan for this request (graph/compiled_execution)."""
-    known, plan = plans.get((query, None, shape_of(variables)))
+    """Whether the app has a compiled plan for this request (graph/compiled_execution): plans
+    are keyed by the shape of the variables as coerced (defaults filled in)."""
+    known, ready = validated.get((query, None))
+    if not known or ready is None:
+        return False
+    coerced = coerce_variables(ready.graphql_schema, ready.operation, variables)
+    if coerced is None:
+        return False
+    known, plan = plans.get((query, None, shape_of(coerced)))
     return known and plan is not None and plan.mutation is None
 
 

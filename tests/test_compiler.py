@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from graph import fast_path
 from graph.compiled_execution import validated
 from graph.ids import to_global_id
-from tests.conftest import StatementCounter, error_codes, graphql
+from tests.conftest import StatementCounter, error_codes, graphql, was_compiled
 from tests.factories import ClinicWorld, add_appointment, add_payment, make_clinic
 
 NESTED = """{ patients(first: 50) { edges { node { id name physiotherapist { id name }
@@ -269,3 +269,68 @@ async def test_fast_path_connections_keep_few_statements_and_no_identity(
     finally:
         for connection in held:
             await pool.release(connection)
+
+
+FILTERED = """query($appointments: AppointmentFilter, $payments: PaymentFilter,
+  $patients: PatientFilter) {
+  appointments(first: 20, filter: $appointments) {
+    totalCount edges { cursor node { id startsAt status patient { name } } } }
+  payments(first: 20, filter: $payments) { totalCount edges { node { id amount status } } }
+  patients(first: 20, filter: $patients) { totalCount edges { node { id name
+    appointments(first: 3, filter: $appointments) { totalCount edges { node { startsAt } } } } } }
+}"""
+
+
+async def test_filters_compile_and_match_the_resolvers(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    world = await _world_with_history(superuser)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    await superuser.execute(
+        "update appointments set status = 'cancelled' where patient_id = $1",
+        world.patient_ids[1],
+    )
+    await superuser.execute(
+        "update patients set status = 'discharged' where id = $1", world.patient_ids[2]
+    )
+    start = datetime.now(UTC) - timedelta(days=20)
+    patient = to_global_id("Patient", world.patient_ids[1])
+    every_filter = {
+        "appointments": {
+            "from": (start + timedelta(days=1)).isoformat(),
+            "to": (start + timedelta(days=3)).isoformat(),
+            "status": ["SCHEDULED", "CANCELLED"],
+            "physiotherapistId": to_global_id("Physiotherapist", physio),
+            "patientId": patient,
+        },
+        "payments": {
+            "status": ["PENDING", "PAID"],
+            "patientId": patient,
+            "from": (start - timedelta(days=1)).date().isoformat(),
+            "to": datetime.now(UTC).date().isoformat(),
+        },
+        "patients": {
+            "status": "ACTIVE",
+            "physiotherapistId": to_global_id("Physiotherapist", physio),
+        },
+    }
+    counts = []
+    for variables in (
+        {},
+        every_filter,
+        {"appointments": {"status": ["CANCELLED"]}, "patients": {"status": "DISCHARGED"}},
+        {"appointments": {"status": []}, "payments": {"status": []}},
+    ):
+        for token in _roles(world):
+            body = await _compiled(client, statements, FILTERED, variables, token)
+            counts.append(body["data"]["appointments"]["totalCount"])
+    assert len(set(counts)) > 2, "the filters select different rows"
+
+    wrong_type = {"appointments": {"patientId": to_global_id("Physiotherapist", physio)}}
+    refused = await graphql(client, FILTERED, wrong_type, token=world.token(world.admin))
+    assert error_codes(refused) == ["BAD_USER_INPUT"]
+    assert refused["errors"][0]["extensions"]["field"] == "filter.patientId"
+    search = {"patients": {"search": "Ana"}}
+    await graphql(client, FILTERED, search, token=world.token(world.admin))
+    assert not was_compiled(FILTERED, search), "search is left to the resolvers"
