@@ -18,6 +18,7 @@ normal path, which produces exactly the answer and errors the API documents.
 """
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -209,30 +210,39 @@ class FastPath:
             async with pool.acquire() as acquired:
                 # The pool hands out a proxy that forwards attributes to the FastConnection.
                 connection = cast(FastConnection, acquired)
-                if plan.name in connection.prepared:
-                    connection.prepared.move_to_end(plan.name)
-                else:
-                    script = prepare_script(connection, plan)
-                    await connection.execute(script)
-                    connection.prepared[plan.name] = None
-                    self._sent(script)
-                text = await connection.fetchval(
-                    EXECUTE_SQL,
-                    identity.user_id,
-                    identity.clinic_id,
-                    identity.role.value,
-                    identity.physiotherapist_id,
-                    identity.patient_id,
-                    plan.name,
-                    arguments,
-                )
+                await self._prepare(connection, plan)
+                try:
+                    text = await connection.fetchval(
+                        EXECUTE_SQL,
+                        identity.user_id,
+                        identity.clinic_id,
+                        identity.role.value,
+                        identity.physiotherapist_id,
+                        identity.patient_id,
+                        plan.name,
+                        arguments,
+                    )
+                except asyncpg.InvalidSQLStatementNameError:
+                    connection.prepared.pop(plan.name, None)  # prepared again next time
+                    raise
                 self._sent(plan.sql)
         except Exception:  # unreachable database, inactive login, timeout, a taken slot: the
             return None  # normal path meets the same and answers it as the API documents
         return str(text)
 
+    async def _prepare(self, connection: FastConnection, plan: Plan) -> None:
+        if plan.name in connection.prepared:
+            connection.prepared.move_to_end(plan.name)
+            return
+        script = prepare_script(connection, plan)
+        # Already there: prepared by a request cut short before it could note it.
+        with contextlib.suppress(asyncpg.DuplicatePreparedStatementError):
+            await connection.execute(script)
+        connection.prepared[plan.name] = None
+        self._sent(script)
+
     def _sent(self, statement: str) -> None:
-        """Counts as the normal path counts: the identity settings, then each query."""
+        """Counts each statement sent, as the normal path counts its own."""
         info = current_request.get()
         if info is not None:
             info.statements += 1

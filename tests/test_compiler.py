@@ -334,3 +334,44 @@ async def test_filters_compile_and_match_the_resolvers(
     search = {"patients": {"search": "Ana"}}
     await graphql(client, FILTERED, search, token=world.token(world.admin))
     assert not was_compiled(FILTERED, search), "search is left to the resolvers"
+
+
+async def test_fast_path_recovers_when_its_notes_and_the_session_disagree(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    superuser: asyncpg.Connection,
+    statements: StatementCounter,
+) -> None:
+    """A statement prepared but not noted (a request cut short) is used as it is; one noted
+    but gone from the session is prepared again after one request on the normal path."""
+    await app.state.fast_path.close()
+    world = await make_clinic(superuser)
+    token = world.token(world.receptionist)
+    query = "{ patients(first: 4) { totalCount edges { node { id name } } } }"
+    expected = await graphql(client, query, token=token)
+    assert await graphql(client, query, token=token) == expected  # prepared on the fast path
+    pool = await app.state.fast_path._connections()
+
+    async def each_connection(action: str) -> None:
+        held = [await pool.acquire() for _ in range(pool.get_size())]
+        try:
+            for connection in held:
+                if action == "forget":
+                    connection.prepared.clear()
+                else:
+                    for name in connection.prepared:
+                        await connection.execute(f"DEALLOCATE {name}")
+        finally:
+            for connection in held:
+                await pool.release(connection)
+
+    await each_connection("forget")
+    statements.reset()
+    assert await graphql(client, query, token=token) == expected
+    assert executed(statements) == 1, statements.statements
+    await each_connection("deallocate")
+    answers = [await graphql(client, query, token=token) for _ in range(3)]
+    assert answers == [expected] * 3
+    statements.reset()
+    assert await graphql(client, query, token=token) == expected
+    assert executed(statements) == 1, statements.statements
