@@ -49,6 +49,7 @@ from sqlalchemy import Table
 
 from graph.auth import Identity
 from graph.errors import ApiError
+from graph.ids import parse_uuid_id
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, from_micros
 from models.accounts import CLINIC, PHYSIOTHERAPIST
 from models.graph_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
@@ -110,6 +111,22 @@ class FilterCondition:
     sql: str
     sql_type: str
     convert: Callable[[Any], Any]
+
+
+def one_of(column: str) -> FilterCondition:
+    """A list of enum values: the row's `column` is one of them."""
+    return FilterCondition(
+        f"{{t}}.{column} = any({{v}})", "text[]", lambda values: [value.value for value in values]
+    )
+
+
+def id_of(column: str, type_name: str, field: str) -> FilterCondition:
+    """The global ID of a `type_name`: the row's `column` holds its id."""
+    return FilterCondition(
+        f"{{t}}.{column} = {{v}}",
+        "uuid",
+        lambda value: parse_uuid_id(value, type_name, field=field),
+    )
 
 
 # The `filter` fields the compiler knows, by the listed type (graph/schema.py registers them,

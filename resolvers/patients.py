@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, RowMapping, String, cast, func, or_
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.auth import Role
-from graph.compiler import FilterCondition
+from graph.compiler import FilterCondition, id_of
 from graph.context import Info
 from graph.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.ids import parse_uuid_id, to_global_id
@@ -84,11 +84,7 @@ def _filter_conditions(filter: PatientFilter | None) -> list[ColumnElement[bool]
 # `search` (accents, e-mail and CPF digits) is left to the resolvers.
 PATIENT_FILTER = {
     "status": FilterCondition("{t}.status = {v}", "text", lambda status: status.value),
-    "physiotherapistId": FilterCondition(
-        "{t}.physiotherapist_id = {v}",
-        "uuid",
-        lambda value: parse_uuid_id(value, "Physiotherapist", field="filter.physiotherapistId"),
-    ),
+    "physiotherapistId": id_of("physiotherapist_id", "Physiotherapist", "filter.physiotherapistId"),
 }
 
 

@@ -15,7 +15,7 @@ import strawberry
 from sqlalchemy import ColumnElement, RowMapping, and_, func, literal
 
 from graph.auth import Role
-from graph.compiler import FilterCondition
+from graph.compiler import FilterCondition, id_of, one_of
 from graph.context import Info
 from graph.errors import CONFLICT, ApiError, bad_input, not_found
 from graph.ids import parse_uuid_id, to_global_id
@@ -103,14 +103,8 @@ def _filter_conditions(filter: PaymentFilter | None) -> list[ColumnElement[bool]
 # The same conditions for the query compiler (graph/compiler.py), on its row alias `{t}`;
 # `overdue` (which depends on the clinic's today) is left to the resolvers.
 PAYMENT_FILTER = {
-    "status": FilterCondition(
-        "{t}.status = any({v})", "text[]", lambda statuses: [s.value for s in statuses]
-    ),
-    "patientId": FilterCondition(
-        "{t}.patient_id = {v}",
-        "uuid",
-        lambda value: parse_uuid_id(value, "Patient", field="filter.patientId"),
-    ),
+    "status": one_of("status"),
+    "patientId": id_of("patient_id", "Patient", "filter.patientId"),
     "from": FilterCondition(
         "coalesce({t}.due_date, date({t}.created_at)) >= {v}", "date", lambda value: value
     ),

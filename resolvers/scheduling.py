@@ -15,7 +15,7 @@ import strawberry
 from sqlalchemy import ColumnElement, RowMapping
 
 from graph.auth import Identity, Role
-from graph.compiler import CompiledMutation, FilterCondition
+from graph.compiler import CompiledMutation, FilterCondition, id_of, one_of
 from graph.context import Info
 from graph.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
 from graph.ids import parse_uuid_id, to_global_id
@@ -120,19 +120,9 @@ APPOINTMENT_FILTER = {
         "{t}.starts_at >= {v}", "timestamptz", lambda value: aware(value, "filter.from")
     ),
     "to": FilterCondition("{t}.starts_at < {v}", "timestamptz", lambda v: aware(v, "filter.to")),
-    "status": FilterCondition(
-        "{t}.status = any({v})", "text[]", lambda statuses: [s.value for s in statuses]
-    ),
-    "physiotherapistId": FilterCondition(
-        "{t}.physiotherapist_id = {v}",
-        "uuid",
-        lambda value: parse_uuid_id(value, "Physiotherapist", field="filter.physiotherapistId"),
-    ),
-    "patientId": FilterCondition(
-        "{t}.patient_id = {v}",
-        "uuid",
-        lambda value: parse_uuid_id(value, "Patient", field="filter.patientId"),
-    ),
+    "status": one_of("status"),
+    "physiotherapistId": id_of("physiotherapist_id", "Physiotherapist", "filter.physiotherapistId"),
+    "patientId": id_of("patient_id", "Patient", "filter.patientId"),
 }
 
 APPOINTMENTS_OF_PATIENT = ChildList(
