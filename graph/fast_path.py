@@ -19,6 +19,7 @@ normal path, which produces exactly the answer and errors the API documents.
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,6 +47,8 @@ from graph.lru import LruCache
 from graph.metrics import metrics_in
 from graph.persisted import PersistedQueries, with_document_id
 from graph.settings import Settings
+
+log = logging.getLogger("fisioflow.fast_path")
 
 REQUEST_KEYS = frozenset({"query", "variables", "operationName", "extensions", "documentId"})
 JSON_MEDIA_TYPE = JSON.encode()
@@ -293,7 +296,11 @@ class FastPathMiddleware:
                 return
             body += message.get("body", b"")
             more_body = message.get("more_body", False)
-        answer = await self.fast_path.answer(body, authorization.decode("latin-1"), scope)
+        try:
+            answer = await self.fast_path.answer(body, authorization.decode("latin-1"), scope)
+        except Exception:  # a fault of its own: the normal path answers, as the API documents
+            log.exception("the fast path failed; the normal path answers")
+            answer = None
         if answer is None:
             await self.app(scope, _replay(body, receive), send)
             return

@@ -375,3 +375,23 @@ async def test_fast_path_recovers_when_its_notes_and_the_session_disagree(
     statements.reset()
     assert await graphql(client, query, token=token) == expected
     assert executed(statements) == 1, statements.statements
+
+
+async def test_a_fault_in_the_fast_path_leaves_the_answer_to_the_normal_path(
+    client: httpx.AsyncClient,
+    superuser: asyncpg.Connection,
+    statements: StatementCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = await make_clinic(superuser)
+    token = world.token(world.admin)
+    query = "{ patients(first: 2) { edges { node { id } } } }"
+    expected = await graphql(client, query, token=token)
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in the fast path")
+
+    monkeypatch.setattr(fast_path, "plan_for", broken)
+    statements.reset()
+    assert await graphql(client, query, token=token) == expected
+    assert executed(statements) == 2, statements.statements  # the normal path's two
