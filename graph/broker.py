@@ -10,6 +10,8 @@ across workers and replicas.
 
 Queues are bounded: a subscriber that falls `queue_size` events behind is ended with a
 `SUBSCRIPTION_LAGGED` error (it missed events and must refetch) rather than silently skipping.
+Each batch first checks, in one statement, that the subscribers' logins are still active: a
+deactivated or anonymized login's subscriptions end with UNAUTHENTICATED at its next event.
 """
 
 import asyncio
@@ -27,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.websockets import WebSocket
 
 from graph.auth import Identity, Role
-from graph.errors import ApiError
-from graph.loaders import ids_param
+from graph.errors import UNAUTHENTICATED, ApiError
+from graph.loaders import ids_param, inactive_logins
 from graph.session import RequestDb
 
 log = logging.getLogger("fisioflow.broker")
@@ -104,31 +106,38 @@ def table_topic(name: str, table: Table) -> Topic:
     return Topic(name, frozenset({table.name}), reread)
 
 
-class _Lagged:
-    """Queue marker: the subscriber fell too far behind."""
-
-
-_LAGGED = _Lagged()
-
-
 @dataclass(eq=False)
 class Subscription:
     broker: "Broker"
     identity: Identity
     topic: Topic
     matches: Callable[[Event, Any], bool]
-    queue: "asyncio.Queue[tuple[Event, Any] | _Lagged]"
-    lagged: bool = False
+    # Events, then possibly the error that ends the subscription.
+    queue: "asyncio.Queue[tuple[Event, Any] | ApiError]"
+    ended: bool = False
 
     def offer(self, event: Event, value: Any) -> None:
-        if self.lagged:
+        if self.ended:
             return
         if self.queue.full():
-            self.lagged = True
-            self.queue.get_nowait()
-            self.queue.put_nowait(_LAGGED)
+            self.end(
+                ApiError(
+                    SUBSCRIPTION_LAGGED,
+                    "Too many events were waiting for this subscription; resubscribe and refetch",
+                )
+            )
             return
         self.queue.put_nowait((event, value))
+
+    def end(self, error: ApiError) -> None:
+        """No more events: the subscriber gets `error` after those already queued (the
+        oldest one gives way when the queue is full)."""
+        if self.ended:
+            return
+        self.ended = True
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(error)
 
     async def __aenter__(self) -> "Subscription":
         return self
@@ -141,11 +150,8 @@ class Subscription:
 
     async def __anext__(self) -> tuple[Event, Any]:
         item = await self.queue.get()
-        if isinstance(item, _Lagged):
-            raise ApiError(
-                SUBSCRIPTION_LAGGED,
-                "Too many events were waiting for this subscription; resubscribe and refetch",
-            )
+        if isinstance(item, ApiError):
+            raise item
         return item
 
 
@@ -276,14 +282,38 @@ class Broker:
             by_clinic[event.clinic_id].append(event)
         work = []
         for clinic_id, clinic_events in by_clinic.items():
-            cohorts: dict[Cohort, list[Subscription]] = defaultdict(list)
             tables = {event.table for event in clinic_events}
-            for subscription in self._by_clinic.get(clinic_id, ()):
-                if subscription.topic.tables & tables:
-                    cohorts[Cohort.of(subscription.identity)].append(subscription)
+            listening = [
+                subscription
+                for subscription in self._by_clinic.get(clinic_id, ())
+                if subscription.topic.tables & tables and not subscription.ended
+            ]
+            cohorts: dict[Cohort, list[Subscription]] = defaultdict(list)
+            for subscription in await self._end_inactive_logins(listening):
+                cohorts[Cohort.of(subscription.identity)].append(subscription)
             for subscriptions in cohorts.values():
                 work.append(self._deliver_to_cohort(clinic_events, subscriptions))
         await asyncio.gather(*work)
+
+    async def _end_inactive_logins(self, subscriptions: list[Subscription]) -> list[Subscription]:
+        """End the subscriptions of logins deactivated since they subscribed (as their tokens
+        stopped working on HTTP); the others, which then re-read as their cohort."""
+        if not subscriptions:
+            return []
+        db = RequestDb(self._engine, None)
+        try:
+            user_ids = list({s.identity.user_id for s in subscriptions})
+            rows = await db.fetch(inactive_logins(), {"ids": user_ids})
+        except Exception:
+            log.exception("checking subscribers' logins failed")
+            return subscriptions
+        finally:
+            await db.finish(commit=False)
+        inactive = {row["id"] for row in rows}
+        for subscription in subscriptions:
+            if subscription.identity.user_id in inactive:
+                subscription.end(ApiError(UNAUTHENTICATED, "This login is no longer active"))
+        return [s for s in subscriptions if not s.ended]
 
     async def _deliver_to_cohort(
         self, events: list[Event], subscriptions: list[Subscription]

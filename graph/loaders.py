@@ -44,6 +44,16 @@ def ids_param() -> Any:
     return bindparam("ids", type_=ARRAY(Uuid()))
 
 
+def inactive_logins() -> Any:
+    """Of the users `:ids`, those whose login no longer works (deactivated, anonymized or
+    gone), read through the auth function that works before any identity is set."""
+    login = func.unnest(ids_param()).table_valued("id").render_derived("login")
+    active = select(
+        func.auth_user_by_id(login.c.id).table_valued("active").c.active
+    ).scalar_subquery()
+    return select(login.c.id).where(~func.coalesce(active, False))
+
+
 class Loaders:
     """The request's loaders, created on first use and keyed by what they load."""
 

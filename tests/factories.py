@@ -34,7 +34,7 @@ class ClinicWorld:
         return issue_token(who, JWT_SECRET, 3600)[0]
 
 
-async def _user(
+async def add_user(
     conn: asyncpg.Connection,
     clinic_id: uuid.UUID,
     email: str,
@@ -96,13 +96,13 @@ async def make_clinic(
     }
     return ClinicWorld(
         clinic_id=clinic_id,
-        admin=await _user(conn, clinic_id, emails["admin"], Role.ADMIN),
-        receptionist=await _user(conn, clinic_id, emails["receptionist"], Role.RECEPTIONIST),
-        physio=await _user(conn, clinic_id, emails["physio"], Role.PHYSIOTHERAPIST, physio_id),
-        other_physio=await _user(
+        admin=await add_user(conn, clinic_id, emails["admin"], Role.ADMIN),
+        receptionist=await add_user(conn, clinic_id, emails["receptionist"], Role.RECEPTIONIST),
+        physio=await add_user(conn, clinic_id, emails["physio"], Role.PHYSIOTHERAPIST, physio_id),
+        other_physio=await add_user(
             conn, clinic_id, emails["other_physio"], Role.PHYSIOTHERAPIST, other_physio_id
         ),
-        patient=await _user(
+        patient=await add_user(
             conn, clinic_id, emails["patient"], Role.PATIENT, patient_id=patient_ids[0]
         ),
         patient_ids=patient_ids,

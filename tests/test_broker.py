@@ -15,7 +15,7 @@ from graph.broker import SUBSCRIPTION_LAGGED, Broker, Event, Topic, table_topic
 from graph.errors import ApiError
 from graph.session import RequestDb
 from models.scheduling import appointments
-from tests.factories import add_appointment, make_clinic
+from tests.factories import add_appointment, add_user, make_clinic
 
 
 @pytest.fixture
@@ -66,14 +66,17 @@ async def test_one_reread_per_cohort(broker: Broker, superuser: asyncpg.Connecti
     assert all(s.queue.empty() for s in outsiders)
 
 
-async def test_a_slow_subscriber_is_ended_not_skipped(broker: Broker) -> None:
-    clinic = uuid.uuid4()
+async def test_a_slow_subscriber_is_ended_not_skipped(
+    broker: Broker, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    clinic = world.clinic_id
 
     async def echo(db: RequestDb, events: list[Event]) -> list[tuple[Event, Any]]:
         return [(event, {"id": event.id}) for event in events]
 
     topic = Topic("echo", frozenset({"appointments"}), echo)
-    slow = broker.subscribe(Identity(uuid.uuid4(), clinic, Role.ADMIN), topic, _everything)
+    slow = broker.subscribe(world.admin, topic, _everything)
     await broker.deliver([_event(uuid.uuid4(), clinic) for _ in range(5)])
     received = []
     with pytest.raises(ApiError) as ended:
@@ -95,3 +98,36 @@ async def test_deleted_rows_are_not_delivered(
     await broker.deliver([_event(uuid.uuid4(), world.clinic_id, op="DELETE")])
     await asyncio.sleep(0)
     assert subscription.queue.empty()
+
+
+async def test_a_deactivated_login_is_ended_and_its_cohort_still_served(
+    broker: Broker, superuser: asyncpg.Connection
+) -> None:
+    """Subscribers are checked once per batch: a login deactivated since it subscribed gets
+    UNAUTHENTICATED (as its token does on HTTP), and its cohort, which it may have been the
+    first of, is still served through the others."""
+    world = await make_clinic(superuser)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    appointment = await add_appointment(
+        superuser, world, world.patient_ids[0], physio, datetime.now(UTC) + timedelta(days=1)
+    )
+    colleague = await add_user(
+        superuser, world.clinic_id, f"admin2.{uuid.uuid4().hex[:8]}@test", Role.ADMIN
+    )
+    stranger = Identity(uuid.uuid4(), world.clinic_id, Role.ADMIN)  # no such login
+    topic = table_topic("appointments", appointments)
+    leaving = broker.subscribe(world.admin, topic, _everything)
+    staying = broker.subscribe(colleague, topic, _everything)
+    forged = broker.subscribe(stranger, topic, _everything)
+    await superuser.execute("update users set active = false where id = $1", world.admin.user_id)
+
+    await broker.deliver([_event(appointment, world.clinic_id)])
+
+    _, row = staying.queue.get_nowait()
+    assert row["id"] == appointment
+    for ended in (leaving, forged):
+        with pytest.raises(ApiError) as refusal:
+            await ended.__anext__()
+        assert refusal.value.extensions["code"] == "UNAUTHENTICATED"
+        assert ended.queue.empty()
