@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await broker.start()
+        if view.tokens.jwks is not None:
+            await view.tokens.jwks.refresh()
         close_websockets_on_exit_signal(broker)
         try:
             yield

@@ -9,9 +9,12 @@ from typing import Any
 import jwt
 
 from graph.errors import UNAUTHENTICATED, ApiError
+from graph.jwks import ALGORITHM as JWKS_ALGORITHM
+from graph.jwks import JwksKeys
 from graph.lru import LruCache
 
 ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["exp", "sub", "clinic_id", "role"]
 
 
 class Role(enum.Enum):
@@ -59,16 +62,33 @@ def _optional_uuid(value: Any) -> uuid.UUID | None:
     return uuid.UUID(str(value)) if value else None
 
 
-def verify_token(token: str, secret: str) -> tuple[Identity, datetime]:
+def verify_token(
+    token: str,
+    secret: str,
+    jwks: JwksKeys | None = None,
+    audience: str | None = None,
+) -> tuple[Identity, datetime]:
     """The identity of a valid token and when it expires; UNAUTHENTICATED for an expired,
-    forged or unsigned one."""
+    forged or unsigned one. HS256 tokens are checked with `secret`; with `jwks`, RS256
+    tokens of the external identity provider with its keys (and `audience`, when set). Each
+    algorithm has its own kind of key, so one cannot pass for the other."""
     try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub", "clinic_id", "role"]},
-        )
+        header = jwt.get_unverified_header(token)
+        if jwks is not None and header.get("alg") == JWKS_ALGORITHM:
+            key = jwks.key(header.get("kid"))
+            if key is None:
+                raise _invalid()
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[JWKS_ALGORITHM],
+                audience=audience,
+                options={"require": REQUIRED_CLAIMS, "verify_aud": audience is not None},
+            )
+        else:
+            claims = jwt.decode(
+                token, secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS}
+            )
         identity = Identity(
             user_id=uuid.UUID(str(claims["sub"])),
             clinic_id=uuid.UUID(str(claims["clinic_id"])),
@@ -81,23 +101,27 @@ def verify_token(token: str, secret: str) -> tuple[Identity, datetime]:
         raise _invalid() from None
 
 
-def decode_token(token: str, secret: str) -> Identity:
-    return verify_token(token, secret)[0]
-
-
 class TokenVerifier:
     """`verify_token` with a bounded memory of tokens already verified: clients send the same
     token with every request, and checking its signature is most of what authentication
     costs. A remembered token is still refused once it expires."""
 
-    def __init__(self, secret: str, size: int = 10_000) -> None:
+    def __init__(
+        self,
+        secret: str,
+        jwks: JwksKeys | None = None,
+        audience: str | None = None,
+        size: int = 10_000,
+    ) -> None:
         self.secret = secret
+        self.jwks = jwks
+        self.audience = audience
         self._verified: LruCache[tuple[Identity, datetime]] = LruCache(size)
 
     def verify(self, token: str) -> tuple[Identity, datetime]:
         _, known = self._verified.get(token)
         if known is None:
-            known = verify_token(token, self.secret)
+            known = verify_token(token, self.secret, self.jwks, self.audience)
             self._verified.put(token, known)
         if known[1] <= datetime.now(UTC):
             raise _invalid()

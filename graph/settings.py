@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     jwt_secret: str | None = None
     jwt_ttl_seconds: int = 8 * 3600
+    # An external identity provider whose RS256 tokens are accepted too (graph/jwks.py), and
+    # the `aud` its tokens must carry (not checked when unset).
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
     data_dir: Path = Path(".fisioflow")
     pool_size: int = 10
     max_page_size: int = 100

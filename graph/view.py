@@ -20,6 +20,7 @@ from graph.auth import Identity, TokenVerifier, bearer_token
 from graph.broker import Broker
 from graph.context import Context
 from graph.errors import ApiError
+from graph.jwks import JwksKeys
 from graph.schema import schema
 from graph.settings import Settings
 
@@ -48,7 +49,11 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.engine = engine
         self.jwt_secret = jwt_secret
-        self.tokens = TokenVerifier(jwt_secret)
+        self.tokens = TokenVerifier(
+            jwt_secret,
+            JwksKeys(settings.jwks_url) if settings.jwks_url else None,
+            settings.jwt_audience,
+        )
         self.broker = broker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
