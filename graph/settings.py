@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     persisted_queries_only: bool = False
     log_level: str = "INFO"
 
+    @model_validator(mode="after")
+    def _production_limits(self) -> "Settings":
+        """In production, the limits not set explicitly take the stricter PRODUCTION_LIMITS."""
+        if self.env == "production":
+            for name, value in PRODUCTION_LIMITS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        return self
+
     def enabled(self, switch: Literal["graphiql", "introspection", "suggestions"]) -> bool:
         """A production switch: its explicit value, else on only in development."""
         value: bool | None = getattr(self, switch)
@@ -79,6 +88,17 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         return path.read_text().strip()
 
+
+# What production tightens (API.md: "stricter limits"), unless set explicitly. The cost limit
+# stays: the benchmark's nested list (50 patients, their last 10 appointments and payments)
+# costs about 6,200 and is a fair thing for a clinic's app to ask.
+PRODUCTION_LIMITS: dict[str, int] = {
+    "max_depth": 10,
+    "max_tokens": 1_500,
+    "max_aliases": 15,
+    "max_batch_operations": 5,
+    "max_body_bytes": 262_144,
+}
 
 PLACEHOLDER_SECRETS = ("secret", "changeme", "change-me", "password", "fisioflow", "test", "jwt")
 

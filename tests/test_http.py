@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from graph.app import create_app
-from graph.settings import Settings
+from graph.settings import PRODUCTION_LIMITS, Settings
 from tests.conftest import error_codes
 from tests.custom_app import app_client
 from tests.factories import ClinicWorld, make_clinic
@@ -281,6 +281,30 @@ async def test_production_switches_can_be_reenabled(database_url: str, world: Cl
             Authorization=f"Bearer {world.token(world.admin)}",
         )
         assert "Did you mean" in typo.json()["errors"][0]["message"]
+
+
+async def test_production_limits_are_stricter_unless_set(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    development = Settings(database_url=database_url)
+    production = Settings(database_url=database_url, env="production")
+    for name, value in PRODUCTION_LIMITS.items():
+        assert getattr(production, name) == value < getattr(development, name)
+
+    sixteen_aliases = "{ " + " ".join(f"a{n}: __typename" for n in range(16)) + " }"
+    batch = [{"query": "{ __typename }"}] * 6
+    async with app_client(database_url, env="production", jwt_secret=STRONG_SECRET) as client:
+        assert error_codes((await _post(client, {"query": sixteen_aliases})).json()) == [
+            "QUERY_TOO_COMPLEX"
+        ]
+        refused = await client.post("/graphql", json=batch)
+        assert refused.status_code == 400
+    async with app_client(database_url, jwt_secret=STRONG_SECRET) as client:
+        assert (await _post(client, {"query": sixteen_aliases})).json()["data"]["a15"] == "Query"
+        accepted = await client.post("/graphql", json=batch)
+        assert accepted.status_code == 200 and len(accepted.json()) == 6
+    monkeypatch.setenv("FISIOFLOW_MAX_ALIASES", "40")  # set explicitly: kept in production
+    assert Settings(database_url=database_url, env="production").max_aliases == 40
 
 
 async def test_development_shows_suggestions(client: httpx.AsyncClient, world: ClinicWorld) -> None:
