@@ -1,7 +1,7 @@
 """Subscription benchmark: fan-out latency (commit → delivery) and memory per idle subscription.
 
     .venv/bin/python bench/subscriptions.py [--subscribers 1000] [--cohorts 10] [--events 40]
-                                            [--idle 3000]
+                                            [--idle 3000] [--nested]
 
 Starts a private PostgreSQL (or uses DATABASE_URL), one `fisioflow serve` process, opens
 `--subscribers` websocket subscriptions to `appointmentChanged` spread over `--cohorts`
@@ -39,6 +39,9 @@ from tests.servers import running_server
 
 SECRET = "bench-secret-" + "x" * 40
 SUBSCRIPTION = "subscription { appointmentChanged { op appointment { id startsAt } } }"
+# --nested: what an agenda screen shows, the appointment's patient and physiotherapist too.
+NESTED_SUBSCRIPTION = """subscription { appointmentChanged { op appointment { id startsAt
+  patient { name } physiotherapist { name } } } }"""
 
 
 async def make_clinic(dsn: str, physios: int) -> tuple[list[Identity], list[uuid.UUID], uuid.UUID]:
@@ -82,13 +85,13 @@ async def make_clinic(dsn: str, physios: int) -> tuple[list[Identity], list[uuid
     return cohorts, physio_ids, patient
 
 
-async def subscribe(url: str, token: str) -> ClientConnection:
+async def subscribe(url: str, token: str, query: str = SUBSCRIPTION) -> ClientConnection:
     ws = await connect(
         url, subprotocols=[Subprotocol("graphql-transport-ws")], proxy=None, open_timeout=60
     )
     await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
     return ws
 
 
@@ -114,7 +117,9 @@ async def fan_out(args: argparse.Namespace, database_url: str, server_port: int)
     ]
     sockets = []
     for start in range(0, len(tokens), 100):
-        sockets += await asyncio.gather(*(subscribe(url, t) for t in tokens[start : start + 100]))
+        query = NESTED_SUBSCRIPTION if args.nested else SUBSCRIPTION
+        batch = tokens[start : start + 100]
+        sockets += await asyncio.gather(*(subscribe(url, t, query) for t in batch))
     arrivals: dict[str, list[float]] = {}
     readers = [asyncio.create_task(collect(ws, arrivals)) for ws in sockets]
     await asyncio.sleep(1)
@@ -183,6 +188,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40)
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--idle", type=int, default=3000)
+    parser.add_argument(
+        "--nested", action="store_true", help="select the patient's and physiotherapist's names"
+    )
     args = parser.parse_args()
     os.environ["FISIOFLOW_JWT_SECRET"] = SECRET
     with ExitStack() as stack:

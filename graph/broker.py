@@ -18,8 +18,8 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket
 
 from graph.auth import Identity, Role
 from graph.errors import UNAUTHENTICATED, ApiError
-from graph.loaders import ids_param, inactive_logins
+from graph.loaders import Loaders, ids_param, inactive_logins
 from graph.session import RequestDb
 
 log = logging.getLogger("fisioflow.broker")
@@ -81,6 +81,8 @@ class Cohort:
 
 
 Reread = Callable[[RequestDb, list[Event]], Awaitable[list[tuple[Event, Any]]]]
+# Rows a cohort read for its subscribers' nested fields, by table and id (None: not visible).
+Primed = dict[Table, dict[uuid.UUID, Any]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,9 +93,14 @@ class Topic:
     name: str
     tables: frozenset[str]
     reread: Reread
+    # Rows the events' rows point at (foreign key column → table), read once per cohort and
+    # batch and primed into each subscriber's loaders: nested fields such as an appointment's
+    # patient then need no transaction per subscriber. Never audited tables (prontuários):
+    # their reads must be recorded as each reader's own.
+    related: Mapping[str, Table] = field(default_factory=dict)
 
 
-def table_topic(name: str, table: Table) -> Topic:
+def table_topic(name: str, table: Table, related: Mapping[str, Table] | None = None) -> Topic:
     """A topic whose events are rows of `table`: one `select ... where id = any(...)` per cohort
     and batch. Deleted rows cannot be re-read, so DELETE events are not delivered."""
 
@@ -103,7 +110,19 @@ def table_topic(name: str, table: Table) -> Topic:
         by_id = {row["id"]: row for row in rows}
         return [(event, by_id[event.id]) for event in events if event.id in by_id]
 
-    return Topic(name, frozenset({table.name}), reread)
+    return Topic(name, frozenset({table.name}), reread, dict(related or {}))
+
+
+async def read_related(db: RequestDb, topic: Topic, rows: list[Any]) -> Primed:
+    """The rows `rows` point at through `topic.related`, one statement per table."""
+    primed: Primed = {}
+    loaders = Loaders(db)
+    for column, table in topic.related.items():
+        ids = list({row[column] for row in rows if row[column] is not None})
+        if ids:
+            found = await loaders.by_id(table).load_many(ids)
+            primed[table] = dict(zip(ids, found, strict=True))
+    return primed
 
 
 @dataclass(eq=False)
@@ -112,11 +131,11 @@ class Subscription:
     identity: Identity
     topic: Topic
     matches: Callable[[Event, Any], bool]
-    # Events, then possibly the error that ends the subscription.
-    queue: "asyncio.Queue[tuple[Event, Any] | ApiError]"
+    # Events (with the rows primed for them), then possibly the error that ends it.
+    queue: "asyncio.Queue[tuple[Event, Any, Primed] | ApiError]"
     ended: bool = False
 
-    def offer(self, event: Event, value: Any) -> None:
+    def offer(self, event: Event, value: Any, primed: Primed | None = None) -> None:
         if self.ended:
             return
         if self.queue.full():
@@ -127,7 +146,7 @@ class Subscription:
                 )
             )
             return
-        self.queue.put_nowait((event, value))
+        self.queue.put_nowait((event, value, primed or {}))
 
     def end(self, error: ApiError) -> None:
         """No more events: the subscriber gets `error` after those already queued (the
@@ -145,10 +164,10 @@ class Subscription:
     async def __aexit__(self, *exc: object) -> None:
         self.broker.unsubscribe(self)
 
-    def __aiter__(self) -> AsyncIterator[tuple[Event, Any]]:
+    def __aiter__(self) -> AsyncIterator[tuple[Event, Any, Primed]]:
         return self
 
-    async def __anext__(self) -> tuple[Event, Any]:
+    async def __anext__(self) -> tuple[Event, Any, Primed]:
         item = await self.queue.get()
         if isinstance(item, ApiError):
             raise item
@@ -321,11 +340,14 @@ class Broker:
         topics = {s.topic for s in subscriptions}
         db = RequestDb(self._engine, subscriptions[0].identity)
         visible: dict[Topic, list[tuple[Event, Any]]] = {}
+        primed: dict[Topic, Primed] = {}
         try:
             for topic in topics:
                 relevant = [e for e in events if e.table in topic.tables]
                 if relevant:
                     visible[topic] = await topic.reread(db, relevant)
+                    rows = [value for _, value in visible[topic]]
+                    primed[topic] = await read_related(db, topic, rows)
         except Exception:
             log.exception("re-reading events failed")
             return
@@ -334,4 +356,4 @@ class Broker:
         for subscription in subscriptions:
             for event, value in visible.get(subscription.topic, ()):
                 if subscription.matches(event, value):
-                    subscription.offer(event, value)
+                    subscription.offer(event, value, primed.get(subscription.topic))

@@ -21,7 +21,7 @@ from graph.session import RequestDb
 from graph.settings import Settings
 
 if TYPE_CHECKING:
-    from graph.broker import Broker, Event, Topic
+    from graph.broker import Broker, Event, Primed, Topic
 
 
 @dataclass
@@ -73,9 +73,14 @@ class Context:
         return isinstance(self.request, WebSocket)
 
     @asynccontextmanager
-    async def event_scope(self) -> AsyncIterator[None]:
-        """Resolve one subscription event in a fresh read-only transaction as the subscriber."""
+    async def event_scope(self, primed: "Primed") -> AsyncIterator[None]:
+        """Resolve one subscription event in a fresh read-only transaction as the subscriber
+        (opened only if a field needs more than the rows its cohort `primed`)."""
         scope = DataScope.open(self.engine, self.require_identity())
+        for table, rows in primed.items():
+            loader = scope.loaders.by_id(table)
+            for row_id, row in rows.items():
+                loader.prime(row_id, row)
         token = _event_scope.set(scope)
         try:
             yield
@@ -91,9 +96,9 @@ class Context:
         if self.broker is None:
             raise ApiError("INTERNAL", "Subscriptions are not available here")
         async with self.broker.subscribe(identity, topic, matches) as subscription:
-            async for item in subscription:
-                async with self.event_scope():
-                    yield item
+            async for event, value, primed in subscription:
+                async with self.event_scope(primed):
+                    yield event, value
 
     def start_expiry_watch(self) -> None:
         """Close the websocket (4403) when its token expires: that ends its subscriptions."""

@@ -12,7 +12,9 @@ from graph.broker import Event, Topic, table_topic
 from graph.context import Info
 from graph.ids import parse_uuid_id
 from graph.session import RequestDb
+from models.accounts import physiotherapists
 from models.exercises import exercise_executions
+from models.patients import patients
 from models.payments import payments
 from models.scheduling import appointments
 from resolvers.compliance import ComplianceStatus, compute_compliance_status
@@ -40,8 +42,12 @@ class PaymentEvent:
     payment: Payment
 
 
-APPOINTMENTS = table_topic("appointmentChanged", appointments)
-PAYMENTS = table_topic("paymentChanged", payments)
+APPOINTMENTS = table_topic(
+    "appointmentChanged",
+    appointments,
+    {"patient_id": patients, "physiotherapist_id": physiotherapists},
+)
+PAYMENTS = table_topic("paymentChanged", payments, {"patient_id": patients})
 EXECUTIONS = table_topic("exerciseExecutionLogged", exercise_executions)
 
 

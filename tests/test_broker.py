@@ -14,6 +14,8 @@ from graph.auth import Identity, Role
 from graph.broker import SUBSCRIPTION_LAGGED, Broker, Event, Topic, table_topic
 from graph.errors import ApiError
 from graph.session import RequestDb
+from models.accounts import physiotherapists
+from models.patients import patients
 from models.scheduling import appointments
 from tests.factories import add_appointment, add_user, make_clinic
 
@@ -60,7 +62,7 @@ async def test_one_reread_per_cohort(broker: Broker, superuser: asyncpg.Connecti
     for subscription in admins:
         assert subscription.queue.qsize() == 2
     for subscription in patients:
-        _, row = subscription.queue.get_nowait()
+        _, row, _ = subscription.queue.get_nowait()
         assert row["id"] == own
         assert subscription.queue.empty()
     assert all(s.queue.empty() for s in outsiders)
@@ -80,7 +82,7 @@ async def test_a_slow_subscriber_is_ended_not_skipped(
     await broker.deliver([_event(uuid.uuid4(), clinic) for _ in range(5)])
     received = []
     with pytest.raises(ApiError) as ended:
-        async for event, _ in slow:
+        async for event, _, _ in slow:
             received.append(event)
     assert ended.value.extensions["code"] == SUBSCRIPTION_LAGGED
     assert len(received) == 2
@@ -124,10 +126,43 @@ async def test_a_deactivated_login_is_ended_and_its_cohort_still_served(
 
     await broker.deliver([_event(appointment, world.clinic_id)])
 
-    _, row = staying.queue.get_nowait()
+    _, row, _ = staying.queue.get_nowait()
     assert row["id"] == appointment
     for ended in (leaving, forged):
         with pytest.raises(ApiError) as refusal:
             await ended.__anext__()
         assert refusal.value.extensions["code"] == "UNAUTHENTICATED"
         assert ended.queue.empty()
+
+
+async def test_rows_the_events_point_at_are_read_once_per_cohort(
+    broker: Broker, superuser: asyncpg.Connection
+) -> None:
+    """An appointment's patient and physiotherapist come primed with the event, read as the
+    cohort: nested fields need no transaction per subscriber."""
+    world = await make_clinic(superuser)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    when = datetime.now(UTC) + timedelta(days=1)
+    own = await add_appointment(superuser, world, world.patient_ids[0], physio, when)
+    topic = table_topic(
+        "appointments",
+        appointments,
+        {"patient_id": patients, "physiotherapist_id": physiotherapists},
+    )
+    admins = [broker.subscribe(world.admin, topic, _everything) for _ in range(3)]
+    patient = broker.subscribe(world.patient, topic, _everything)
+    await broker.deliver([_event(own, world.clinic_id)])
+
+    names = await superuser.fetchrow(
+        "select p.name as patient, f.name as physio from patients p, physiotherapists f"
+        " where p.id = $1 and f.id = $2",
+        world.patient_ids[0],
+        physio,
+    )
+    assert names is not None
+    for subscription in [*admins, patient]:
+        _, row, primed = subscription.queue.get_nowait()
+        assert row["id"] == own
+        assert primed[patients][world.patient_ids[0]]["name"] == names["patient"]
+        assert primed[physiotherapists][physio]["name"] == names["physio"]
