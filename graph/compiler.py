@@ -6,14 +6,17 @@ connections as keyset pages (per parent for nested lists; one row more, numbered
 `row_number()`, only when hasNextPage/hasPreviousPage is asked for), and cursors, global IDs
 and timestamps formatted by SQL functions that match graph/pagination.py, graph/ids.py and
 Strawberry's serializers byte for byte. The statement runs in the caller's RLS transaction,
-so it sees exactly what the resolvers would. Registered mutations (`MUTATIONS`) compile to
-`WITH t AS (INSERT ... RETURNING *)` after the resolver's own validation of the input.
+so it sees exactly what the resolvers would. Lists take the `filter` fields registered in
+`FILTERS` (declared beside the resolvers' own conditions). Registered mutations (`MUTATIONS`)
+compile to `WITH t AS (INSERT ... RETURNING *)` after the resolver's own validation of the
+input. Values reach the statement as one `text[]` parameter (see `Plan`).
 
 Anything it does not know — a field without a declaration, arguments other than the page
-ones, directives, an argument value the resolvers would refuse — raises `Unsupported`, and the
-operation runs through the resolvers instead; those also serve as the oracle in the
-differential tests. A plan depends on the document and on which variables are null (and, for
-`node(id:)`, on the type named in the ID), never on the caller: RLS does the rest.
+ones and declared filters, directives, an argument value the resolvers would refuse — raises
+`Unsupported`, and the operation runs through the resolvers instead; those also serve as the
+oracle in the differential tests. A plan depends on the document and on which variables (and
+input-object fields) are null (and, for `node(id:)`, on the type named in the ID), never on
+the caller: RLS does the rest.
 """
 
 import base64
