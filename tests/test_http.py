@@ -339,6 +339,14 @@ async def test_cors_for_configured_origins(database_url: str, world: ClinicWorld
         assert response.headers["access-control-allow-origin"] == origin
         other = await _post(client, {"query": "{ __typename }"}, Origin="https://evil.example")
         assert "access-control-allow-origin" not in other.headers
+        # A compiled query's repeat is answered by graph/fast_path, inside CORS and the
+        # request context: the same headers.
+        compiled = {"query": "{ patients(first: 1) { totalCount } }"}
+        answers = [await _post(client, compiled, Origin=origin, **_auth(world)) for _ in range(2)]
+        assert answers[0].json() == answers[1].json()
+        for answer in answers:
+            assert answer.headers["access-control-allow-origin"] == origin
+            assert len(answer.headers["x-request-id"]) == 32
 
 
 async def test_no_cors_by_default(client: httpx.AsyncClient) -> None:
