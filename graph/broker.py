@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket
 
 from graph.auth import Identity, Role
 from graph.errors import UNAUTHENTICATED, ApiError
-from graph.loaders import Loaders, ids_param, inactive_logins
+from graph.loaders import INACTIVE_LOGINS, Loaders, ids_param
 from graph.session import RequestDb
 
 log = logging.getLogger("fisioflow.broker")
@@ -322,7 +322,7 @@ class Broker:
         db = RequestDb(self._engine, None)
         try:
             user_ids = list({s.identity.user_id for s in subscriptions})
-            rows = await db.fetch(inactive_logins(), {"ids": user_ids})
+            rows = await db.fetch(INACTIVE_LOGINS, {"ids": user_ids})
         except Exception:
             log.exception("checking subscribers' logins failed")
             return subscriptions

@@ -114,9 +114,10 @@ class FastPath:
             return None
         if token is None or not isinstance(request, dict) or set(request) - REQUEST_KEYS:
             return None
-        query, operation_name = self._document(request), request.get("operationName")
-        if query is None or not isinstance(operation_name, str | None):
+        document, operation_name = self._document(request), request.get("operationName")
+        if document is None or not isinstance(operation_name, str | None):
             return None
+        query, persisted = document
         known, ready = validated.get((query, operation_name))
         if not known or ready is None:
             return None
@@ -138,14 +139,13 @@ class FastPath:
         text = await self._run(identity, plan, arguments)
         if text is None or MISSING in text:
             return None
-        self._record(scope, ready.operation, time.perf_counter() - started)
-        if "persistedQuery" in (request.get("extensions") or {}) or "documentId" in request:
-            self._record_persisted(scope, "hit" if request.get("query") is None else "sent")
+        self._record(scope, ready.operation, time.perf_counter() - started, persisted)
         return b'{"data":' + text.encode() + b"}"
 
-    def _document(self, request: dict[str, Any]) -> str | None:
+    def _document(self, request: dict[str, Any]) -> tuple[str, str | None] | None:
         """The query text, sent or persisted (APQ or `documentId`), as the persisted-query rules
-        (graph/persisted.py, the allow-list included) admit it; None when only the normal path
+        (graph/persisted.py, the allow-list included) admit it, with the persisted-query
+        outcome to count ("hit" or "sent"; None without one); None when only the normal path
         can tell (no text, an unknown hash, one to register, a refusal, other extensions)."""
         query, extensions = request.get("query"), request.get("extensions")
         document_id = request.get("documentId")
@@ -157,12 +157,15 @@ class FastPath:
         if extensions and set(extensions) != {"persistedQuery"}:
             return None
         if not extensions and not self.persisted.only_allowed:
-            return query
+            return None if query is None else (query, None)
         try:
             resolved = self.persisted.resolve(query, extensions)
         except GraphQLError:
             return None
-        return None if resolved.register_as else resolved.query
+        if resolved.register_as or resolved.query is None:
+            return None
+        outcome = ("hit" if query is None else "sent") if extensions else None
+        return resolved.query, outcome
 
     def _too_costly(
         self,
@@ -252,16 +255,20 @@ class FastPath:
         for listener in self.statement_listeners:
             listener(statement)
 
-    def _record(self, scope: Scope, operation: OperationDefinitionNode, seconds: float) -> None:
+    def _record(
+        self,
+        scope: Scope,
+        operation: OperationDefinitionNode,
+        seconds: float,
+        persisted: str | None,
+    ) -> None:
         metrics = metrics_in(scope)
-        if metrics is not None:
-            name = operation.name.value if operation.name else "anonymous"
-            metrics.record_operation(name, operation.operation.value, "OK", seconds)
-
-    def _record_persisted(self, scope: Scope, outcome: str) -> None:
-        metrics = metrics_in(scope)
-        if metrics is not None:
-            metrics.persisted_queries.labels(outcome).inc()
+        if metrics is None:
+            return
+        name = operation.name.value if operation.name else "anonymous"
+        metrics.record_operation(name, operation.operation.value, "OK", seconds)
+        if persisted is not None:
+            metrics.persisted_queries.labels(persisted).inc()
 
 
 class FastPathMiddleware:

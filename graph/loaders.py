@@ -44,14 +44,17 @@ def ids_param() -> Any:
     return bindparam("ids", type_=ARRAY(Uuid()))
 
 
-def inactive_logins() -> Any:
-    """Of the users `:ids`, those whose login no longer works (deactivated, anonymized or
-    gone), read through the auth function that works before any identity is set."""
+def _inactive_logins() -> Any:
     login = func.unnest(ids_param()).table_valued("id").render_derived("login")
     active = select(
         func.auth_user_by_id(login.c.id).table_valued("active").c.active
     ).scalar_subquery()
     return select(login.c.id).where(~func.coalesce(active, False))
+
+
+# Of the users `:ids`, those whose login no longer works (deactivated, anonymized or gone),
+# read through the auth function that works before any identity is set.
+INACTIVE_LOGINS = _inactive_logins()
 
 
 class Loaders:
