@@ -4,6 +4,7 @@
 returns exactly what authentication needs.
 """
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -15,6 +16,7 @@ _BY_EMAIL = text(
     "select id, clinic_id, email, password_hash, role, physiotherapist_id, patient_id, active"
     " from auth_user_by_email(:email)"
 )
+_RECORD_LOGIN = text("select auth_record_login(:user_id)")
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,8 @@ def _stored(row: object) -> StoredLogin:
 async def login_by_email(db: RequestDb, email: str) -> StoredLogin | None:
     row = await db.fetch_one(_BY_EMAIL, {"email": email.strip()})
     return _stored(row) if row else None
+
+
+async def record_login(db: RequestDb, user_id: uuid.UUID) -> None:
+    """Set the login's `users.last_login_at` (a function the anonymous caller may run)."""
+    await db.fetch(_RECORD_LOGIN, {"user_id": user_id})

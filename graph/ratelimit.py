@@ -1,13 +1,28 @@
-"""Login attempts limited per e-mail and per client address.
+"""Login attempts limited per (e-mail, client address) pair, per e-mail and per address.
 
-Failed logins are counted in a sliding window (`FISIOFLOW_LOGIN_WINDOW_SECONDS`). Once an
-e-mail has `FISIOFLOW_LOGIN_MAX_FAILURES_PER_EMAIL` failures in the window, or a client
-address `FISIOFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS`, further logins for it are refused with
-`RATE_LIMITED` and `extensions.retryAfter` (seconds until the oldest failure leaves the
-window), before any password is checked, even a correct one. A successful login clears its
-e-mail's failures, not its address's (so one valid account cannot unlock guessing at others
-from the same address). Only failures count: a clinic's staff behind one NAT address may
-all log in every morning.
+Three sliding windows of `FISIOFLOW_LOGIN_WINDOW_SECONDS` count failed logins:
+
+- per (e-mail, address) pair, `FISIOFLOW_LOGIN_MAX_FAILURES_PER_EMAIL_AND_ADDRESS`: the
+  lock-out a guesser meets. It is per pair so that an attacker elsewhere cannot lock a
+  clinic's staff out of their own account from their own address;
+- per e-mail across all addresses, `FISIOFLOW_LOGIN_MAX_FAILURES_PER_EMAIL` (higher): the
+  ceiling that still stops guessing spread over many addresses;
+- per address across all e-mails, `FISIOFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS`: stops one
+  address spraying a password over many e-mails.
+
+Once a window is full, logins it covers are refused with `RATE_LIMITED` and
+`extensions.retryAfter` (seconds until its oldest failure leaves the window), before any
+password is checked, even a correct one.
+
+Atomic under concurrency: `attempt()` checks and *reserves* in one step, with no await in
+between, counting the attempt as a failure in all three windows before the password is
+hashed. A successful login gives its reservation back and clears its pair's failures (not
+the e-mail's ceiling nor the address's: one valid login must not unlock guessing elsewhere).
+So N concurrent guesses for one e-mail from one address evaluate at most the pair limit, and
+a correct password sent while they are being checked is refused once the limit is reserved.
+An attempt that ends in anything but success (wrong password, an inactive login, a database
+fault) stays counted. Only failures count: a clinic's staff behind one NAT address may all
+log in every morning.
 
 The limiter is in-process: with N workers or replicas an attacker gets up to N times the
 budget; put a shared limiter (or the proxy's) in front when that matters. The client address
@@ -23,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graph.errors import RATE_LIMITED, ApiError
+from graph.metrics import metrics_of
 from graph.settings import Settings
 
 MAX_KEYS = 100_000
@@ -56,14 +72,22 @@ class SlidingWindow:
             return None
         return hits[len(hits) - self.limit] + self.window - self.clock()
 
-    def hit(self, key: str) -> None:
+    def hit(self, key: str, at: float) -> None:
         hits = self._recent(key)
         if hits is None:
             hits = self._hits[key] = deque()
         self._hits.move_to_end(key)
-        hits.append(self.clock())
+        hits.append(at)
         while len(self._hits) > MAX_KEYS:
             self._hits.popitem(last=False)
+
+    def give_back(self, key: str, at: float) -> None:
+        """Undo one `hit(key, at)` (nothing if it already left the window)."""
+        hits = self._hits.get(key)
+        if hits is not None and at in hits:
+            hits.remove(at)
+            if not hits:
+                del self._hits[key]
 
     def clear(self, key: str) -> None:
         self._hits.pop(key, None)
@@ -76,52 +100,56 @@ def _key(kind: str, value: str) -> str:
 class LoginRateLimiter:
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         window = float(settings.login_window_seconds)
+        self.clock = clock
+        self.by_pair = SlidingWindow(
+            settings.login_max_failures_per_email_and_address, window, clock
+        )
         self.by_email = SlidingWindow(settings.login_max_failures_per_email, window, clock)
         self.by_address = SlidingWindow(settings.login_max_failures_per_address, window, clock)
-        self.refused = 0
 
     def attempt(self, email: str, address: str) -> "LoginAttempt":
-        """Raise RATE_LIMITED if this e-mail or address must wait; else the attempt to report."""
-        email_key = _key("email", email.strip().lower())
-        address_key = _key("address", address)
-        waits = [
-            wait
-            for wait in (
-                self.by_email.retry_after(email_key),
-                self.by_address.retry_after(address_key),
-            )
-            if wait is not None
-        ]
+        """Reserve a login attempt by `email` from `address`, counted as a failure until it
+        succeeds; RATE_LIMITED (nothing reserved) when a window is full."""
+        normalized = email.strip().lower()
+        keys = (
+            (self.by_pair, _key("pair", f"{normalized}\0{address}")),
+            (self.by_email, _key("email", normalized)),
+            (self.by_address, _key("address", address)),
+        )
+        waits = [wait for window, key in keys if (wait := window.retry_after(key)) is not None]
         if waits:
-            self.refused += 1
             seconds = max(1, math.ceil(max(waits)))
             error = ApiError(
                 RATE_LIMITED, f"Too many failed logins; try again in {seconds} seconds"
             )
             error.extensions["retryAfter"] = seconds
             raise error
-        return LoginAttempt(self, email_key, address_key)
+        at = self.clock()
+        for window, key in keys:
+            window.hit(key, at)
+        return LoginAttempt(keys, at)
 
 
 class LoginAttempt:
-    def __init__(self, limiter: LoginRateLimiter, email_key: str, address_key: str) -> None:
-        self.limiter = limiter
-        self.email_key = email_key
-        self.address_key = address_key
+    """A reserved attempt: a failure in every window unless `succeeded()` is called."""
 
-    def failed(self) -> None:
-        self.limiter.by_email.hit(self.email_key)
-        self.limiter.by_address.hit(self.address_key)
+    def __init__(self, keys: tuple[tuple[SlidingWindow, str], ...], at: float) -> None:
+        self.keys = keys
+        self.at = at
 
     def succeeded(self) -> None:
-        self.limiter.by_email.clear(self.email_key)
+        (pair, pair_key), *others = self.keys
+        pair.clear(pair_key)
+        for window, key in others:
+            window.give_back(key, self.at)
 
 
 _fallback: dict[int, LoginRateLimiter] = {}
 
 
 def login_attempt(context: Any, email: str) -> LoginAttempt:
-    """Check the limits for a login by `email` from the request's client address."""
+    """Reserve a login by `email` from the request's client address (RATE_LIMITED, counted
+    in the app's metrics, when it must wait)."""
     request = getattr(context, "request", None)
     app = getattr(request, "scope", {}).get("app") if request is not None else None
     limiter = getattr(getattr(app, "state", None), "login_limiter", None)
@@ -130,4 +158,10 @@ def login_attempt(context: Any, email: str) -> LoginAttempt:
         limiter = _fallback.setdefault(id(settings), LoginRateLimiter(settings))
     client = getattr(request, "client", None)
     address = client.host if client is not None else "unknown"
-    return limiter.attempt(email, address)
+    try:
+        return limiter.attempt(email, address)
+    except ApiError:
+        metrics = metrics_of(request)
+        if metrics is not None:
+            metrics.login_rate_limited.inc()
+        raise

@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     max_batch_operations: int = 10
     max_body_bytes: int = 1_048_576
     statement_timeout_ms: int = 5_000
-    login_max_failures_per_email: int = 5
+    # Failed logins per window (graph/ratelimit.py): an (e-mail, client address) pair is locked
+    # out after the first limit; the e-mail from everywhere after the higher ceiling; one address
+    # after failing on many e-mails.
+    login_max_failures_per_email_and_address: int = 5
+    login_max_failures_per_email: int = 20
     login_max_failures_per_address: int = 50
     login_window_seconds: int = 900
     persisted_queries: bool = True

@@ -11,7 +11,7 @@ from sqlalchemy import RowMapping
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.auth import Identity, Role, issue_token
 from graph.context import Info
-from graph.credentials import login_by_email
+from graph.credentials import login_by_email, record_login
 from graph.errors import UNAUTHENTICATED, ApiError, bad_input, not_found
 from graph.ids import to_global_id
 from graph.passwords import hash_password_async, verify_password_async
@@ -161,13 +161,14 @@ async def create_login(info: Info, login: Login) -> uuid.UUID:
 
 
 async def log_in(info: Info, input: LoginInput) -> AuthPayload:
-    attempt = login_attempt(info.context, input.email)  # RATE_LIMITED after too many failures
+    # Reserved as a failure before the password is checked (RATE_LIMITED once the limit is).
+    attempt = login_attempt(info.context, input.email)
     stored = await login_by_email(info.context.db, input.email)
     valid = await verify_password_async(stored.password_hash if stored else None, input.password)
     if stored is None or not valid or not stored.active:
-        attempt.failed()
         raise ApiError(UNAUTHENTICATED, LOGIN_FAILED)
     attempt.succeeded()
+    await record_login(info.context.db, stored.identity.user_id)
     settings = info.context.settings
     token, expires_at = issue_token(
         stored.identity, info.context.jwt_secret, settings.jwt_ttl_seconds
