@@ -97,7 +97,8 @@ def verify_token(
             patient_id=_optional_uuid(claims.get("patient_id")),
         )
         return identity, datetime.fromtimestamp(int(claims["exp"]), UTC)
-    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError, OverflowError, OSError):
+        # OverflowError, OSError: an `exp` past what a timestamp can hold (e.g. 1e20)
         raise _invalid() from None
 
 

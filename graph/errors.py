@@ -73,7 +73,9 @@ def from_database_error(error: DBAPIError) -> ApiError | None:
         return ApiError(CONFLICT, "A record with this value already exists", field=field)
     if sqlstate == "23P01":
         return ApiError(SLOT_UNAVAILABLE, "This time slot is no longer available", field=field)
-    if sqlstate in ("23514", "22001", "22003", "22007", "22008", "22P02"):
+    if sqlstate == "23514" or (sqlstate or "").startswith("22"):
+        # check_violation, or class 22 (data exception: a value out of range, malformed,
+        # too long): graph/input_limits refuses such input first; this is the backstop.
         return ApiError(BAD_USER_INPUT, "A value is out of the allowed range", field=field)
     if sqlstate == "23503":
         return ApiError(NOT_FOUND, "A referenced record does not exist", field=field)
