@@ -489,7 +489,7 @@ class _Compiler:
         where = f" where {' and '.join(conditions)}" if conditions else ""
         display = ", ".join(f"{b}.{c}" for c in sort)
         key = ", ".join(_cursor_sql(table, b, c) for c in sort)
-        cursor = f"gql_base64url(json_build_array({key})::text)"
+        cursor = f"gql_base64url(json_build_array('{table.name}', {key})::text)"
         more = self._asks_for_more(node, backward)
         in_page = f"filter (where {b}._n <= {limit})" if more else ""
         # The page's rows carry only their sort key and the nodes' JSON, built on the row.
@@ -708,10 +708,10 @@ def _cursor_part(
             values = decode_cursor(value, field)
         except Exception as error:  # a malformed cursor: the resolvers say BAD_USER_INPUT
             raise ValueError("cursor") from error
-        if len(values) != len(sort):
+        if len(values) != len(sort) + 1 or values[0] != table.name:  # another list's
             raise ValueError("cursor")
         kind = _sql_type(table, sort[index])
-        raw = values[index]
+        raw = values[index + 1]
         if kind == "timestamptz":
             return from_micros(raw)
         if kind == "uuid":

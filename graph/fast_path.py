@@ -41,6 +41,7 @@ from graph.compiler import MISSING, Plan
 from graph.database import listen_dsn
 from graph.errors import ApiError
 from graph.http import JSON, negotiate
+from graph.input_limits import check_operation
 from graph.limits import query_cost
 from graph.logging import current_request
 from graph.lru import LruCache
@@ -128,6 +129,10 @@ class FastPath:
         raw_variables = request.get("variables")
         variables = coerce_variables(ready.graphql_schema, ready.operation, raw_variables)
         if variables is None or self._too_costly(ready, query, operation_name, variables):
+            return None
+        try:
+            check_operation(ready.graphql_schema, ready.document, ready.operation, variables)
+        except ApiError:  # hostile input: the normal path refuses it, naming the field
             return None
         plan = plan_for(ready, query, operation_name, variables)
         if plan is None:

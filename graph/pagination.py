@@ -1,7 +1,9 @@
 """Relay connections over keyset pagination.
 
-A cursor is the base64 of the sort key of its row (JSON), so pages stay stable while rows
-are added or removed elsewhere. Top-level lists are one statement per page; nested lists
+A cursor is the base64 of its list's kind (the table) and the sort key of its row (JSON), so
+pages stay stable while rows are added or removed elsewhere. A cursor that is not one of
+this list's (malformed, of another list, with values of the wrong type or out of range) is
+`BAD_USER_INPUT` on `after`/`before`. Top-level lists are one statement per page; nested lists
 ("first N children of every parent") are one statement per nesting level, numbering each
 parent's children with `row_number() over (partition by parent ...)`.
 """
@@ -9,6 +11,7 @@ parent's children with `row_number() over (partition by parent ...)`.
 import base64
 import binascii
 import datetime
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -71,14 +74,18 @@ def _cursor_value(value: Any) -> Any:
 def from_micros(value: Any) -> datetime.datetime:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError("a timestamp cursor value is an integer")
-    return EPOCH + value * MICROSECOND
+    try:
+        return EPOCH + value * MICROSECOND
+    except OverflowError:
+        raise ValueError("a timestamp cursor value out of range") from None
 
 
-def encode_cursor(key: Sequence[Any]) -> str:
-    """base64url of the sort key exactly as PostgreSQL's `json_build_array(...)::text` prints
-    it (the query compiler builds cursors in SQL): `["Maria", "…"]`, timestamps as
-    microseconds since the epoch."""
-    text = json.dumps([_cursor_value(v) for v in key], ensure_ascii=False, separators=(", ", ": "))
+def encode_cursor(kind: str, key: Sequence[Any]) -> str:
+    """base64url of the list's kind and the sort key exactly as PostgreSQL's
+    `json_build_array(...)::text` prints them (the query compiler builds cursors in SQL):
+    `["patients", "Maria", "…"]`, timestamps as microseconds since the epoch."""
+    values = [kind, *(_cursor_value(v) for v in key)]
+    text = json.dumps(values, ensure_ascii=False, separators=(", ", ": "))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
@@ -88,9 +95,12 @@ def decode_cursor(cursor: str, field: str) -> tuple[Any, ...]:
         values = orjson.loads(raw)
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         raise bad_input(field, "Malformed cursor") from None
-    if not isinstance(values, list):
+    if not isinstance(values, list) or not all(isinstance(v, _SCALARS) for v in values):
         raise bad_input(field, "Malformed cursor")
     return tuple(values)
+
+
+_SCALARS = (str, int, float, bool, type(None))  # what a sort key holds; hashable
 
 
 @dataclass(frozen=True)
@@ -103,14 +113,22 @@ class SortKey:
     def __post_init__(self) -> None:
         object.__setattr__(self, "parsers", tuple(_parser_for(c) for c in self.columns))
 
+    @property
+    def kind(self) -> str:
+        """What a cursor says it belongs to: the table of the list's unique column."""
+        return str(self.columns[-1].table.name)
+
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(row[column.key] for column in self.columns)
 
+    def cursor(self, row: Any) -> str:
+        return encode_cursor(self.kind, self.key_of(row))
+
     def after(self, cursor: tuple[Any, ...], *, backward: bool, field: str) -> ColumnElement[bool]:
-        if len(cursor) != len(self.columns):
-            raise bad_input(field, "Malformed cursor")
+        if len(cursor) != len(self.columns) + 1 or cursor[0] != self.kind:
+            raise bad_input(field, "Not a cursor of this list")
         try:
-            values = tuple(parse(v) for parse, v in zip(self.parsers, cursor, strict=True))
+            values = tuple(parse(v) for parse, v in zip(self.parsers, cursor[1:], strict=True))
         except (TypeError, ValueError):
             raise bad_input(field, "Malformed cursor") from None
         if any(value is None for value in values):
@@ -151,11 +169,36 @@ def page_select(query: Select[Any], sort: SortKey, page: PageArgs) -> Select[Any
 
 
 def _parser_for(column: ColumnElement[Any]) -> Callable[[Any], Any]:
-    """How a cursor's JSON value turns back into the column's Python value."""
+    """How a cursor's JSON value turns back into the column's Python value; TypeError or
+    ValueError for a value of another type (null stays null: sort columns may be nullable)."""
     python_type: type[Any] = column.type.python_type
+    parse: Callable[[Any], Any]
     if issubclass(python_type, datetime.datetime):
-        return from_micros
-    return python_type
+        parse = from_micros
+    else:
+        parse = _PARSERS.get(python_type) or functools.partial(_exactly, python_type)
+    return functools.partial(_nullable, parse)
+
+
+def _exactly(python_type: type[Any], value: Any) -> Any:
+    if type(value) is not python_type:
+        raise TypeError(f"a {python_type.__name__} cursor value")
+    return value
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(_exactly(str, value))
+
+
+def _date(value: Any) -> datetime.date:
+    return datetime.date.fromisoformat(_exactly(str, value))
+
+
+_PARSERS: dict[type[Any], Callable[[Any], Any]] = {uuid.UUID: _uuid, datetime.date: _date}
+
+
+def _nullable(parse: Callable[[Any], Any], value: Any) -> Any:
+    return None if value is None else parse(value)
 
 
 @dataclass
@@ -173,7 +216,7 @@ def make_page(rows: Sequence[Any], sort: SortKey, page: PageArgs) -> Page:
     kept = list(rows[: page.limit])
     if page.backward:
         kept.reverse()
-    cursors = [encode_cursor(sort.key_of(row)) for row in kept]
+    cursors = [sort.cursor(row) for row in kept]
     if page.backward:
         return Page(kept, cursors, page.cursor is not None, has_more)
     return Page(kept, cursors, has_more, page.cursor is not None)

@@ -10,6 +10,7 @@ from graph import compiler
 from graph.auth_gate import RequireIdentity
 from graph.compiled_execution import CompiledQueries
 from graph.errors import MaskInternalErrors
+from graph.input_limits import InputLimits
 from graph.limits import RequestLimits
 from graph.metrics import OperationMetrics
 from graph.relay import Connection, Node
@@ -199,6 +200,7 @@ schema = strawberry.Schema(
         RequestLimits,
         RequireIdentity,
         SubscriptionsOnlyOverWebsockets,
+        InputLimits,
         CompiledQueries,
         MaskInternalErrors,
     ],
