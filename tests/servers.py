@@ -59,23 +59,34 @@ def wait_ready(base: str, server: "Server", seconds: float = 90) -> None:
     raise AssertionError("server did not become ready")
 
 
-@contextmanager
-def running_server(database_url: str, *args: str, **env: str) -> Iterator[Server]:
-    """`fisioflow serve` on a free port against `database_url`, stopped on exit."""
+def start_server(log: Path, *args: str, **env: str) -> Server:
+    """`fisioflow serve` on a free port, ready; `env` adds to the environment (`DATABASE_URL=""`:
+    the embedded PostgreSQL). Its output goes to `log`: a pipe nobody reads would fill up and
+    stall the server."""
     port = free_port()
-    environment = {**os.environ, "DATABASE_URL": database_url, **env}
-    # Its output goes to a file: a pipe nobody reads would fill up and stall the server.
-    with tempfile.NamedTemporaryFile(prefix="fisioflow-serve-", suffix=".log") as log:
+    with log.open("w") as output:
         process = subprocess.Popen(
             [FISIOFLOW, "serve", "--port", str(port), *args],
-            env=environment,
-            stdout=log,
+            env={**os.environ, **env},
+            stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        server = Server(process, port, Path(log.name))
+    server = Server(process, port, log)
+    try:
+        wait_ready(server.http, server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@contextmanager
+def running_server(database_url: str, *args: str, **env: str) -> Iterator[Server]:
+    """`fisioflow serve` on a free port against `database_url`, stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix="fisioflow-serve-") as folder:
+        server = start_server(Path(folder) / "serve.log", *args, DATABASE_URL=database_url, **env)
         try:
-            wait_ready(server.http, server)
             yield server
         finally:
             server.stop()

@@ -294,14 +294,14 @@ def test_serve_refuses_a_weak_secret_in_production(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "FISIOFLOW_JWT_SECRET" in result.stdout
+    assert "FISIOFLOW_JWT_SECRET" in result.stderr
     assert not (tmp_path / "pgdata").exists(), "nothing should start"
     env.pop("FISIOFLOW_JWT_SECRET")
     missing = subprocess.run(
         [FISIOFLOW, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert missing.returncode == 2
-    assert "must be set in production" in missing.stdout
+    assert "must be set in production" in missing.stderr
 
 
 async def test_metrics_count_active_websocket_subscriptions(
