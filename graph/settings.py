@@ -4,9 +4,15 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins, normalize_origin
+
+# Browser origins a development server accepts without configuration: pages served from this
+# machine (any scheme's default port or any other port), e.g. a Vite app on localhost:5173.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class Settings(BaseSettings):
@@ -27,7 +33,8 @@ class Settings(BaseSettings):
     compile_queries: bool = True
     # Browser origins allowed to open a websocket (same-origin and non-browser clients always
     # may) and to call /graphql cross-origin (CORS, graph/operations.py); comma-separated in
-    # FISIOFLOW_ALLOWED_ORIGINS, e.g. https://app.fisioflow.com.br
+    # FISIOFLOW_ALLOWED_ORIGINS, e.g. https://app.fisioflow.com.br ("*": any). Development
+    # also accepts loopback origins (`origin_allowed`).
     allowed_origins: Annotated[list[str], NoDecode] = []
     max_subscriptions_per_connection: int = 50
     subscription_queue_size: int = 256
@@ -55,6 +62,10 @@ class Settings(BaseSettings):
     persisted_queries_file: Path | None = None
     persisted_queries_only: bool = False
     log_level: str = "INFO"
+    # /metrics (graph/operations.py): with a token, only `Authorization: Bearer <token>` may read
+    # it; without one it is open in development and closed in production unless opened here.
+    metrics_token: str | None = None
+    metrics_public: bool | None = None
 
     @model_validator(mode="after")
     def _production_limits(self) -> "Settings":
@@ -65,7 +76,9 @@ class Settings(BaseSettings):
                     setattr(self, name, value)
         return self
 
-    def enabled(self, switch: Literal["graphiql", "introspection", "suggestions"]) -> bool:
+    def enabled(
+        self, switch: Literal["graphiql", "introspection", "suggestions", "metrics_public"]
+    ) -> bool:
         """A production switch: its explicit value, else on only in development."""
         value: bool | None = getattr(self, switch)
         return self.env == "development" if value is None else value
@@ -76,6 +89,29 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _normalize_origins(cls, value: list[str]) -> list[str]:
+        """As browsers send them (`https://App.example:443` is `https://app.example`); an entry
+        that is not an origin (a path, no scheme) is refused when the settings load."""
+        return sorted(normalize_allowed_origins(value))
+
+    def origin_allowed(self, origin: str) -> bool:
+        """Whether a page on `origin` may call the API from the browser: CORS on HTTP and the
+        websocket handshake both ask this. The configured origins, and in development any
+        loopback origin."""
+        normalized = normalize_origin(origin)
+        if normalized is None:
+            return False
+        if "*" in self.allowed_origins or normalized in self.allowed_origins:
+            return True
+        parts = urlsplit(normalized)
+        return (
+            self.env == "development"
+            and parts.scheme in ("http", "https")
+            and parts.hostname in LOOPBACK_HOSTS
+        )
 
     def resolved_jwt_secret(self) -> str:
         """The HS256 key; in development an unset key is made once and kept in the data folder."""

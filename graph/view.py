@@ -98,6 +98,10 @@ class GraphQLView(GraphQL[Context, None]):
             broker=self.broker,
         )
 
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """A cross-origin handshake: the same rule as CORS on HTTP (Settings.origin_allowed)."""
+        return self.settings.origin_allowed(origin)
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the websocket from `connection_init`; no token, no connection (4403)."""
         params = context.connection_params or {}
