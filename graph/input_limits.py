@@ -13,9 +13,9 @@ with `BAD_USER_INPUT` and the input field's name:
   arithmetic on it (a slot's end, a deadline, a time-zone shift) can leave Python's or
   PostgreSQL's range.
 
-Which fields of a document carry arguments is worked out once per document and cached; a
-request only walks the values of those. The fast path (graph/fast_path.py) runs the same
-check on its requests' variables.
+A document's literal values are checked once, and where its variables land (input type and
+field) noted, per document and operation (cached); a request then only walks its variables'
+values. The fast path (graph/fast_path.py) runs the same check on its requests' variables.
 """
 
 import re
@@ -41,15 +41,17 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    is_input_type,
 )
-from graphql.execution.values import (
-    VariableValues,
-    get_argument_values,
-    get_variable_values,
-)
-from graphql.utilities import get_operation_ast
+from graphql.execution.values import get_variable_values
+from graphql.pyutils import Undefined
+from graphql.utilities import get_operation_ast, type_from_ast, value_from_ast
 from strawberry.extensions import SchemaExtension
 
 from graph.errors import ApiError, bad_input
@@ -176,22 +178,57 @@ def _check_json(value: Any, field: str) -> None:
 
 
 @dataclass(frozen=True)
-class ArgumentSite:
-    """A field of the document that takes arguments, with its definition."""
+class VariableUse:
+    """Where a variable's value lands: the input type there and the field it fills."""
 
-    definition: GraphQLField
-    node: FieldNode
+    variable: str
+    type: GraphQLInputType
+    field: str
 
 
-def argument_sites(
+@dataclass(frozen=True)
+class InputPlan:
+    """What the document alone tells about an operation's input: the refusal its literal
+    values earn (field, message), if any, and the places its variables fill."""
+
+    refusal: tuple[str, str] | None
+    uses: tuple[VariableUse, ...]
+
+
+def input_plan(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
-) -> tuple[ArgumentSite, ...]:
-    """Every field of `operation` (through fragments, each walked once) given arguments."""
+) -> InputPlan:
+    """Walks every field of `operation` given arguments (through fragments, each walked
+    once), checking literal values and noting where variables go."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
+    declared = {d.variable.name.value: d for d in operation.variable_definitions or ()}
     walked: set[str] = set()
-    sites: list[ArgumentSite] = []
+    uses: list[VariableUse] = []
+
+    def value(node: ValueNode, type_: GraphQLInputType, field: str) -> None:
+        nullable = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if isinstance(node, VariableNode):
+            uses.append(VariableUse(node.name.value, type_, field))
+        elif isinstance(node, ListValueNode) and isinstance(nullable, GraphQLList):
+            for item in node.values:
+                value(item, nullable.of_type, field)
+        elif isinstance(node, ObjectValueNode) and isinstance(nullable, GraphQLInputObjectType):
+            for given in node.fields:
+                input_field = nullable.fields.get(given.name.value)
+                if input_field is not None:
+                    value(given.value, input_field.type, given.name.value)
+        else:  # a literal leaf, or a JSON literal (which may hold variables)
+            for inner in _variables_in(node):
+                definition = declared.get(inner.name.value)
+                if definition is not None:
+                    variable_type = type_from_ast(schema, definition.type)
+                    if is_input_type(variable_type):
+                        uses.append(VariableUse(inner.name.value, variable_type, field))
+            literal = value_from_ast(node, type_)
+            if literal is not Undefined:  # invalid literals: validation reports them
+                check_value(literal, type_, field)
 
     def walk(parent: GraphQLNamedType | None, selection_set: SelectionSetNode | None) -> None:
         if parent is None or selection_set is None:
@@ -202,8 +239,10 @@ def argument_sites(
                 definition = fields.get(selection.name.value)
                 if definition is None:  # __typename and introspection take no hostile input
                     continue
-                if selection.arguments:
-                    sites.append(ArgumentSite(definition, selection))
+                for argument in selection.arguments or ():
+                    argument_definition = definition.args.get(argument.name.value)
+                    if argument_definition is not None:
+                        value(argument.value, argument_definition.type, argument.name.value)
                 walk(_named(definition.type), selection.selection_set)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
@@ -219,8 +258,22 @@ def argument_sites(
                         schema.get_type(fragment.type_condition.name.value), fragment.selection_set
                     )
 
-    walk(schema.get_root_type(operation.operation), operation.selection_set)
-    return tuple(sites)
+    try:
+        walk(schema.get_root_type(operation.operation), operation.selection_set)
+    except ApiError as refusal:
+        return InputPlan((refusal.extensions["field"], str(refusal)), ())
+    return InputPlan(None, tuple(uses))
+
+
+def _variables_in(node: ValueNode) -> Iterator[VariableNode]:
+    if isinstance(node, VariableNode):
+        yield node
+    elif isinstance(node, ListValueNode):
+        for item in node.values:
+            yield from _variables_in(item)
+    elif isinstance(node, ObjectValueNode):
+        for given in node.fields:
+            yield from _variables_in(given.value)
 
 
 def _named(type_: Any) -> GraphQLNamedType:
@@ -230,7 +283,7 @@ def _named(type_: Any) -> GraphQLNamedType:
     return named
 
 
-_sites: LruCache[tuple[ArgumentSite, ...]] = LruCache()
+_plans: LruCache[InputPlan] = LruCache()
 
 
 def check_operation(
@@ -239,22 +292,20 @@ def check_operation(
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any],
 ) -> None:
-    """BAD_USER_INPUT for the first argument value the module docstring refuses."""
+    """BAD_USER_INPUT for the first argument value the module docstring refuses. The
+    document's literals are checked once (the plan is cached by its text); the variables,
+    coerced, at each call."""
     name = operation.name.value if operation.name else None
     key = (document.loc.source.body, name) if document.loc else None
-    known, sites = _sites.get(key) if key else (False, None)
-    if not known or sites is None:
-        sites = argument_sites(schema, document, operation)
+    known, plan = _plans.get(key) if key else (False, None)
+    if not known or plan is None:
+        plan = input_plan(schema, document, operation)
         if key:
-            _sites.put(key, sites)
-    values = VariableValues(sources={}, coerced=dict(variables))
-    for site in sites:
-        try:
-            arguments = get_argument_values(site.definition, site.node, values)
-        except GraphQLError:  # execution reports invalid arguments itself
-            continue
-        for name, argument in site.definition.args.items():
-            check_value(arguments.get(argument.out_name or name), argument.type, name)
+            _plans.put(key, plan)
+    if plan.refusal is not None:
+        raise bad_input(*plan.refusal)
+    for use in plan.uses:
+        check_value(variables.get(use.variable), use.type, use.field)
 
 
 class InputLimits(SchemaExtension):

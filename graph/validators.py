@@ -56,7 +56,7 @@ def normalize_cns(value: str, field: str = "cns") -> str:
 
 def normalize_email(value: str, field: str = "email") -> str:
     email = value.strip()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not _EMAIL.match(email):
         raise bad_input(field, "Invalid e-mail address")
     return email
 
@@ -70,12 +70,12 @@ def normalize_crefito(value: str, field: str = "crefito") -> str:
     return f"CREFITO-{int(region)}/{number}-{category.upper()}"
 
 
-def required_text(value: str, field: str, max_length: int = 200) -> str:
+def required_text(value: str, field: str) -> str:
+    """The text without surrounding blanks; it must not be empty. (Its length limit is
+    declared in graph/input_limits.py, which refuses longer input before resolvers run.)"""
     text = value.strip()
     if not text:
         raise bad_input(field, f"{field} must not be empty")
-    if len(text) > max_length:
-        raise bad_input(field, f"{field} may have at most {max_length} characters")
     return text
 
 

@@ -19,7 +19,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import strawberry
 from sqlalchemy import RowMapping
 from strawberry.scalars import JSON
@@ -47,9 +46,6 @@ PatientRef = Annotated["Patient", strawberry.lazy("resolvers.patients")]
 AppointmentRef = Annotated["Appointment", strawberry.lazy("resolvers.scheduling")]
 PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff")]
 
-MAX_TEXT = 20_000  # characters per section of a record
-MAX_ADDENDUM = 10_000
-MAX_VITAL_SIGNS_BYTES = 8_192
 MAX_EXPECTED_SESSIONS = 500
 
 
@@ -249,11 +245,8 @@ TEXT_SECTIONS = (
 )
 
 
-def _section(value: str | None, field: str, max_length: int = MAX_TEXT) -> str | None:
-    text = (value or "").strip()
-    if len(text) > max_length:
-        raise bad_input(field, f"{field} may have at most {max_length} characters")
-    return text or None
+def _section(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
 def _vital_signs(value: Any) -> dict[str, Any] | None:
@@ -261,19 +254,13 @@ def _vital_signs(value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise bad_input("vitalSigns", 'vitalSigns must be a JSON object, e.g. {"fc": 72}')
-    try:
-        size = len(orjson.dumps(value))
-    except TypeError:
-        raise bad_input("vitalSigns", "vitalSigns is not valid JSON") from None
-    if size > MAX_VITAL_SIGNS_BYTES:
-        raise bad_input("vitalSigns", f"vitalSigns may have at most {MAX_VITAL_SIGNS_BYTES} bytes")
     return value
 
 
 def _record_values(input: CreateProntuarioInput) -> dict[str, Any]:
     """The validated content columns of a new record."""
     values: dict[str, Any] = {
-        column: _section(getattr(input, column), field) for field, column in TEXT_SECTIONS
+        column: _section(getattr(input, column)) for field, column in TEXT_SECTIONS
     }
     for field, column in REQUIRED_SECTIONS[input.kind]:
         if values[column] is None:
@@ -368,7 +355,7 @@ async def add_prontuario_addendum(info: Info, input: AddProntuarioAddendumInput)
     never changes."""
     info.context.require_role(Role.PHYSIOTHERAPIST)
     prontuario_id = parse_uuid_id(input.prontuario_id, "Prontuario", field="prontuarioId")
-    text = _section(input.text, "text", MAX_ADDENDUM)
+    text = _section(input.text)
     if text is None:
         raise bad_input("text", "text must not be empty")
     author = await _signing_physiotherapist(info)

@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
-import orjson
 import strawberry
 from sqlalchemy import (
     ColumnElement,
@@ -60,9 +59,8 @@ MAX_SETS = 100
 MAX_REPETITIONS = 1_000
 MAX_SECONDS = 24 * 3600
 MAX_FREQUENCY = 21  # per week: three times a day
-MAX_NOTES = 2_000
-MAX_SENSOR_DATA_BYTES = 65_536
 MAX_SEARCH_WORDS = 8
+MAX_STEPS = 50
 CLOCK_SKEW = timedelta(minutes=1)  # a phone's clock may run a little ahead
 
 
@@ -495,11 +493,8 @@ def _in_range(value: int | None, field: str, low: int, high: int) -> int | None:
     return value
 
 
-def _optional_text(value: str | None, field: str, max_length: int = MAX_NOTES) -> str | None:
-    text = (value or "").strip()
-    if len(text) > max_length:
-        raise bad_input(field, f"{field} may have at most {max_length} characters")
-    return text or None
+def _optional_text(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
 def _url(value: str | None, field: str) -> str | None:
@@ -507,7 +502,7 @@ def _url(value: str | None, field: str) -> str | None:
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2_000:
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise bad_input(field, f"{field} must be an http(s) URL")
     return url
 
@@ -516,8 +511,8 @@ def _instructions(steps: list[str] | None) -> list[str]:
     cleaned = [step.strip() for step in steps or ()]
     if any(not step for step in cleaned):
         raise bad_input("instructions", "instructions must not contain empty steps")
-    if len(cleaned) > 50 or any(len(step) > 1_000 for step in cleaned):
-        raise bad_input("instructions", "instructions may have at most 50 steps of 1000 characters")
+    if len(cleaned) > MAX_STEPS:
+        raise bad_input("instructions", f"instructions may have at most {MAX_STEPS} steps")
     return cleaned
 
 
@@ -530,9 +525,9 @@ async def create_exercise(info: Info, input: CreateExerciseInput) -> Exercise:
         {
             "clinic_id": identity.clinic_id,
             "name": required_text(input.name, "name"),
-            "category": required_text(input.category, "category", 80),
+            "category": required_text(input.category, "category"),
             "difficulty": input.difficulty.value,
-            "description": _optional_text(input.description, "description"),
+            "description": _optional_text(input.description),
             "duration_seconds": _in_range(
                 input.duration_seconds, "durationSeconds", 1, MAX_SECONDS
             ),
@@ -563,7 +558,7 @@ def _prescription_values(input: PrescribeExerciseInput) -> dict[str, Any]:
         ),
         "starts_on": input.starts_on,
         "ends_on": input.ends_on,
-        "notes": _optional_text(input.notes, "notes"),
+        "notes": _optional_text(input.notes),
     }
 
 
@@ -629,18 +624,6 @@ async def set_prescription_status(
     return ExercisePrescription.from_row(row)
 
 
-def _sensor_data(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        size = len(orjson.dumps(value))
-    except TypeError:
-        raise bad_input("sensorData", "sensorData is not valid JSON") from None
-    if size > MAX_SENSOR_DATA_BYTES:
-        raise bad_input("sensorData", f"sensorData may have at most {MAX_SENSOR_DATA_BYTES} bytes")
-    return value
-
-
 def _executed_at(value: datetime | None) -> datetime:
     now = datetime.now(UTC)
     if value is None:
@@ -665,8 +648,8 @@ async def log_exercise_execution(info: Info, input: LogExerciseExecutionInput) -
         ),
         "duration_seconds": _in_range(input.duration_seconds, "durationSeconds", 0, MAX_SECONDS),
         "pain_level": _in_range(input.pain_level, "painLevel", 0, 10),
-        "patient_notes": _optional_text(input.patient_notes, "patientNotes"),
-        "sensor_data": _sensor_data(input.sensor_data),
+        "patient_notes": _optional_text(input.patient_notes),
+        "sensor_data": input.sensor_data,
     }
     # RLS shows a patient only their own prescriptions: anyone else's is NOT_FOUND.
     prescription = await info.context.loaders.by_id(exercise_prescriptions).load(prescription_id)

@@ -138,9 +138,9 @@ async def grant_consent(info: Info, input: GrantConsentInput) -> Consent:
     patient = await _patient(info, input.patient_id)
     if patient.anonymized_at is not None:
         raise ApiError(INVALID_STATE, "An anonymized patient cannot grant consent")
-    purpose = required_text(input.purpose, "purpose", 500)
-    legal_basis = required_text(input.legal_basis, "legalBasis", 200)
-    policy_version = required_text(input.policy_version, "policyVersion", 50)
+    purpose = required_text(input.purpose, "purpose")
+    legal_basis = required_text(input.legal_basis, "legalBasis")
+    policy_version = required_text(input.policy_version, "policyVersion")
     c = consents.c
     existing = await info.context.db.fetch_one(
         select(consents)
@@ -361,7 +361,7 @@ async def file_data_subject_request(
         patient_global_id = input.patient_id
     values["patient_id"] = (await _patient(info, patient_global_id)).db_id
     if input.details is not None and input.details.strip():
-        values["details"] = required_text(input.details, "details", 4000)
+        values["details"] = required_text(input.details, "details")
     if input.requested_at is not None:
         if identity.role is Role.PATIENT:
             raise ApiError(FORBIDDEN, "A patient's request is dated when it is filed")
@@ -378,7 +378,7 @@ async def fulfill_data_subject_request(
 ) -> DataSubjectRequest:
     info.context.require_role(*FRONT_DESK)
     request_id = parse_uuid_id(input.id, "DataSubjectRequest")
-    response = required_text(input.response, "response", 4000)
+    response = required_text(input.response, "response")
     row = await info.context.db.fetch_one(
         update(data_subject_requests)
         .where(dsr.id == request_id, dsr.fulfilled_at.is_(None))

@@ -280,8 +280,8 @@ class NewPayment:
 
 def _idempotency_key(value: str) -> str:
     key = value.strip()
-    if not 1 <= len(key) <= 200:
-        raise bad_input("idempotencyKey", "idempotencyKey must have 1 to 200 characters")
+    if not key:
+        raise bad_input("idempotencyKey", "idempotencyKey must not be empty")
     return key
 
 

@@ -228,6 +228,31 @@ NUL_CASES = [
         "sensorData",
     ),
 ]
+NUL_CASES += [
+    Case(
+        "nul in a variable inside a literal input",
+        "admin",
+        'mutation($n: String!) { createPatient(input: {name: $n, address: "Rua A"}) { id } }',
+        lambda i: {"n": NUL},
+        "name",
+    ),
+    Case(
+        "nul in a JSON literal",
+        "physio",
+        """mutation($p: ID!) { createProntuario(input: {patientId: $p, kind: EVOLUTION,
+             evolution: "Melhora", vitalSigns: {fc: "7\\u00002"}}) { id } }""",
+        lambda i: {"p": i.patient},
+        "vitalSigns",
+    ),
+    Case(
+        "nul through a fragment",
+        "admin",
+        """query($s: String) { ...F }
+           fragment F on Query { patients(filter: {search: $s}) { totalCount } }""",
+        lambda i: {"s": "a\x00"},
+        "search",
+    ),
+]
 # Malformed and foreign cursors, on the compiled path (variables) and nested lists.
 CURSOR_CASES = [
     Case("cursor not base64", "admin", PATIENTS, lambda i: {"after": "%%%"}, "after"),
