@@ -147,6 +147,9 @@ def serve(
                 port=port,
                 workers=workers,
                 timeout_graceful_shutdown=10,
+                # Websocket messages are capped like HTTP bodies: a larger one closes the socket
+                # with 1009 (message too big), whichever websocket implementation uvicorn runs.
+                ws_max_size=get_settings().max_body_bytes,
                 log_config=logging_config(get_settings().log_level),  # JSON lines
                 access_log=False,  # uvicorn's has the query string; graph/logging.py writes ours
             )

@@ -95,6 +95,11 @@ class RequestDb:
             self._connection = connection
         return self._connection
 
+    async def begin(self) -> None:
+        """Open the transaction now: its identity round trip refuses a login that may not act."""
+        async with self._lock, self._translated_errors():
+            await self._connection_for_use()
+
     async def fetch(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[RowMapping]:

@@ -1,5 +1,6 @@
 """The GraphQL endpoint: Strawberry's ASGI view with our context, transaction end and JSON."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, cast
 
@@ -9,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -30,7 +32,21 @@ def _has_errors(result: Any) -> bool:
     return any(getattr(r, "errors", None) for r in results)
 
 
+class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws and the legacy graphql-ws are text protocols: every message goes out
+    as a JSON *text* frame. (Strawberry's adapter sends bytes when `encode_json` returns bytes, as
+    ours does for HTTP; standard clients such as graphql-ws and gql refuse binary frames.)"""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLView(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrameWebSocketAdapter
+
     def __init__(
         self,
         settings: Settings,
@@ -103,7 +119,9 @@ class GraphQLView(GraphQL[Context, None]):
         return self.settings.origin_allowed(origin)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate the websocket from `connection_init`; no token, no connection (4403)."""
+        """Authenticate the websocket from `connection_init`: no valid token, or a login that may
+        no longer act (deactivated, anonymized), no connection (4403). The login is checked by
+        the same identity round trip that opens every HTTP request's transaction."""
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         if not header and params.get("token"):
@@ -116,6 +134,12 @@ class GraphQLView(GraphQL[Context, None]):
         except ApiError as error:
             raise ConnectionRejectionError({"message": str(error)}) from None
         context.authenticate(identity, expires_at)
+        try:
+            await context.db.begin()
+        except ApiError as error:
+            raise ConnectionRejectionError({"message": str(error)}) from None
+        finally:
+            await context.db.finish(commit=False)
         context.start_expiry_watch()
         return cast(UnsetType, UNSET)
 

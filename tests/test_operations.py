@@ -26,6 +26,8 @@ from graph.logging import JsonFormatter, redact
 from tests.conftest import create_database, drop_database, graphql
 from tests.custom_app import app_client, client_of, custom_app
 from tests.factories import PASSWORD, ClinicWorld, make_clinic
+from tests.servers import running_server
+from tests.subscribers import Connection
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
 
@@ -307,9 +309,6 @@ def test_serve_refuses_a_weak_secret_in_production(tmp_path: Path) -> None:
 async def test_metrics_count_active_websocket_subscriptions(
     database_url: str, superuser: asyncpg.Connection
 ) -> None:
-    from tests.servers import running_server
-    from tests.wsclient import GraphQLWebSocket
-
     world = await make_clinic(superuser)
 
     async def gauges(base: str) -> tuple[float, float]:
@@ -322,10 +321,9 @@ async def test_metrics_count_active_websocket_subscriptions(
 
     with running_server(database_url) as server:
         assert await gauges(server.http) == (0, 0)
-        ws = await GraphQLWebSocket.open(server.ws)
-        assert (await ws.init(world.token(world.admin)))["type"] == "connection_ack"
-        await ws.subscribe("1", "subscription { paymentChanged { op } }")
-        await ws.subscribe("2", "subscription { paymentChanged { op } }")
+        ws = await Connection.open(server.ws, world.token(world.admin))
+        await ws.subscribe("subscription { paymentChanged { op } }")
+        await ws.subscribe("subscription { paymentChanged { op } }")
         await asyncio.sleep(0.3)
         assert await gauges(server.http) == (2, 1)
         await ws.close()

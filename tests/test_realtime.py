@@ -1,14 +1,23 @@
-"""Subscriptions over real websockets against running `fisioflow serve` processes."""
+"""Subscriptions against running `fisioflow serve` processes, through third-party clients: Python
+`gql` for both protocols (tests/subscribers.py), the `websockets` library for raw-protocol checks
+(close codes before connection_init, binary frames), npm `graphql-ws` in test_js_clients.py."""
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+import jwt
 import pytest
-from websockets.exceptions import InvalidStatus
+from gql.transport.exceptions import TransportError, TransportServerError
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as websockets_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from graph.auth import issue_token
 from graph.ids import to_global_id
@@ -22,7 +31,14 @@ from tests.factories import (
     make_clinic,
 )
 from tests.servers import Server, running_server
-from tests.wsclient import LEGACY_WS, GraphQLWebSocket
+from tests.subscribers import (
+    LEGACY_WS,
+    TRANSPORT_WS,
+    Connection,
+    Subscription,
+    close_code,
+    subscribed,
+)
 
 APPOINTMENT_CHANGED = """subscription($physio: ID, $patient: ID) {
   appointmentChanged(physiotherapistId: $physio, patientId: $patient) {
@@ -88,12 +104,21 @@ async def _schedule(http: httpx.AsyncClient, world: ClinicWorld, patient_index: 
 
 async def _subscribed(
     server: Server, token: str, query: str, variables: dict[str, Any] | None = None
-) -> GraphQLWebSocket:
-    ws = await GraphQLWebSocket.open(server.ws)
-    assert (await ws.init(token))["type"] == "connection_ack"
-    await ws.subscribe("1", query, variables)
-    await asyncio.sleep(0.2)  # the server registers the subscriber
-    return ws
+) -> Subscription:
+    """A subscription on a connection of its own, closed when the test's loop ends it."""
+    connection, subscription = await subscribed(server.ws, token, query, variables)
+    _open.append(connection)
+    return subscription
+
+
+_open: list[Connection] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_connections() -> AsyncIterator[None]:
+    yield
+    while _open:
+        await _open.pop().close()
 
 
 async def test_events_reach_their_clinic_only(
@@ -105,29 +130,37 @@ async def test_events_reach_their_clinic_only(
     outsider = await _subscribed(server, theirs.token(theirs.admin), APPOINTMENT_CHANGED)
 
     appointment = await _schedule(http, mine)
-    event = await watcher.next_data()
-    assert event["data"]["appointmentChanged"] == {
+    event = (await watcher.data())["appointmentChanged"]
+    assert event == {
         "op": "CREATED",
         "appointment": {
             "id": appointment,
             "status": "SCHEDULED",
-            "patient": {
-                "name": event["data"]["appointmentChanged"]["appointment"]["patient"]["name"]
-            },
+            "patient": {"name": event["appointment"]["patient"]["name"]},
             "physiotherapist": {"name": "Ana Souza"},
         },
     }
-    assert event["data"]["appointmentChanged"]["appointment"]["patient"]["name"].startswith(
-        "Paciente 000"
-    )
+    assert event["appointment"]["patient"]["name"].startswith("Paciente 000")
     await _mutate(http, CANCEL, {"id": appointment}, mine.token(mine.receptionist))
-    cancelled = await watcher.next_data()
-    assert cancelled["data"]["appointmentChanged"]["op"] == "UPDATED"
-    assert cancelled["data"]["appointmentChanged"]["appointment"]["status"] == "CANCELLED"
+    cancelled = (await watcher.data())["appointmentChanged"]
+    assert cancelled["op"] == "UPDATED"
+    assert cancelled["appointment"]["status"] == "CANCELLED"
 
     assert await outsider.silent_for(1.0)
-    await watcher.close()
-    await outsider.close()
+
+
+async def test_legacy_protocol_delivers_events_too(
+    server: Server, http: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    """gql over the legacy graphql-ws ("apollo") protocol: text frames, `data` messages."""
+    world = await make_clinic(superuser)
+    connection = await Connection.open(server.ws, world.token(world.admin), LEGACY_WS)
+    _open.append(connection)
+    assert connection.subprotocol == "graphql-ws"
+    watcher = await connection.subscribe(APPOINTMENT_CHANGED)
+    appointment = await _schedule(http, world)
+    event = (await watcher.data())["appointmentChanged"]
+    assert (event["op"], event["appointment"]["id"]) == ("CREATED", appointment)
 
 
 async def test_patient_receives_only_own_events(
@@ -144,26 +177,19 @@ async def test_patient_receives_only_own_events(
     )
     other = await _schedule(http, world, patient_index=1)
     mine = await _schedule(http, world, patient_index=0)
-    event = await own.next_data()
-    assert event["data"]["appointmentChanged"]["appointment"]["id"] == mine
+    event = await own.data()
+    assert event["appointmentChanged"]["appointment"]["id"] == mine
     assert other != mine
     assert await own.silent_for(0.5)
     assert await snooping.silent_for(0.5)
-    await own.close()
-    await snooping.close()
 
 
 async def test_roles_without_access_cannot_subscribe(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    ws = await _subscribed(server, world.token(world.physio), PAYMENT_CHANGED)
-    message = await ws.receive()
-    assert message["type"] in ("next", "error")
-    payload = message["payload"]
-    errors = payload["errors"] if message["type"] == "next" else payload
-    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
-    await ws.close()
+    refused = await _subscribed(server, world.token(world.physio), PAYMENT_CHANGED)
+    assert (await refused.errors())[0]["extensions"]["code"] == "FORBIDDEN"
 
 
 EXECUTION_LOGGED = """subscription { exerciseExecutionLogged {
@@ -189,9 +215,7 @@ async def test_clinical_events_reach_only_those_who_may_read_them(
     treating = await _subscribed(server, world.token(world.physio), EXECUTION_LOGGED)
     not_treating = await _subscribed(server, world.token(world.other_physio), EXECUTION_LOGGED)
     reception = await _subscribed(server, world.token(world.receptionist), EXECUTION_LOGGED)
-    refused = await reception.receive()
-    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
-    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await reception.errors())[0]["extensions"]["code"] == "FORBIDDEN"
     agenda_query = (
         "subscription { appointmentChanged { appointment { id prontuario { diagnosis } } } }"
     )
@@ -210,8 +234,7 @@ async def test_clinical_events_reach_only_those_who_may_read_them(
         },
         world.token(world.patient),
     )
-    event = await treating.next_data()
-    execution = event["data"]["exerciseExecutionLogged"]
+    execution = (await treating.data())["exerciseExecutionLogged"]
     assert execution["id"] == logged["logExerciseExecution"]["id"]
     assert execution["painLevel"] == 4
     assert await not_treating.silent_for(0.7)
@@ -224,13 +247,11 @@ async def test_clinical_events_reach_only_those_who_may_read_them(
             superuser, world, world.patient_ids[0], physio, appointment_id=appointment
         )
     expected_id = to_global_id("Appointment", appointment)
-    seen_by_front_desk = (await front_desk.next_data())["data"]["appointmentChanged"]
-    seen_by_admin = (await admin.next_data())["data"]["appointmentChanged"]
+    seen_by_front_desk = (await front_desk.data())["appointmentChanged"]
+    seen_by_admin = (await admin.data())["appointmentChanged"]
     assert seen_by_front_desk["appointment"] == {"id": expected_id, "prontuario": None}
     assert seen_by_admin["appointment"]["id"] == expected_id
     assert seen_by_admin["appointment"]["prontuario"] is not None
-    for ws in (treating, not_treating, reception, front_desk, admin):
-        await ws.close()
 
 
 async def test_listen_connection_comes_back_after_being_killed(
@@ -247,13 +268,12 @@ async def test_listen_connection_comes_back_after_being_killed(
     while True:
         appointment = await _schedule(http, world)
         try:
-            event = await watcher.next_data(within=1.5)
+            event = await watcher.data(within=1.5)
         except TimeoutError:
             assert asyncio.get_running_loop().time() < deadline, "no event after reconnecting"
             continue
-        assert event["data"]["appointmentChanged"]["appointment"]["id"] == appointment
+        assert event["appointmentChanged"]["appointment"]["id"] == appointment
         break
-    await watcher.close()
 
 
 async def test_mutation_on_one_process_reaches_subscriber_on_another(
@@ -264,64 +284,139 @@ async def test_mutation_on_one_process_reaches_subscriber_on_another(
     with running_server(database_url) as other:
         async with httpx.AsyncClient(base_url=other.http) as other_http:
             appointment = await _schedule(other_http, world)
-    event = await watcher.next_data()
-    assert event["data"]["appointmentChanged"]["appointment"]["id"] == appointment
-    await watcher.close()
+    event = await watcher.data()
+    assert event["appointmentChanged"]["appointment"]["id"] == appointment
+
+
+async def _refused_with(
+    server: Server, token: str | None, protocol: str = TRANSPORT_WS
+) -> BaseException:
+    """What gql raises when the server will not acknowledge its connection_init."""
+    with pytest.raises(TransportError) as refused:
+        await Connection.open(server.ws, token, protocol)
+    return refused.value
+
+
+async def test_refused_tokens_close_with_4403(
+    server: Server, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    assert close_code(await _refused_with(server, "not.a.token")) == 4403
+    assert close_code(await _refused_with(server, None)) == 4403
+    claims = {"sub": str(world.admin.user_id), "exp": int(time.time()) + 600}
+    forged = jwt.encode(claims, "a-key-of-32-bytes-that-is-not-the-servers")
+    assert close_code(await _refused_with(server, forged)) == 4403
+    # The legacy protocol answers connection_error with the reason, as its clients expect.
+    legacy = await _refused_with(server, "not.a.token", LEGACY_WS)
+    assert isinstance(legacy, TransportServerError)
+
+
+async def test_deactivated_and_anonymized_logins_are_refused_at_connection_init(
+    server: Server, http: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    """A valid, unexpired token of a login that may no longer act gets no connection_ack."""
+    world = await make_clinic(superuser)
+    receptionist = world.token(world.receptionist)
+    patient = world.token(world.patient)
+    before = await Connection.open(server.ws, receptionist)
+    await before.close()
+
+    await superuser.execute(
+        "update users set active = false where id = $1", world.receptionist.user_id
+    )
+    assert close_code(await _refused_with(server, receptionist)) == 4403
+    assert isinstance(await _refused_with(server, receptionist, LEGACY_WS), TransportServerError)
+
+    anonymize = """mutation($input: AnonymizePatientInput!) {
+      anonymizePatient(input: $input) { anonymizedAt } }"""
+    patient_id = to_global_id("Patient", world.patient_ids[0])
+    await _mutate(http, anonymize, {"input": {"patientId": patient_id}}, world.token(world.admin))
+    assert close_code(await _refused_with(server, patient)) == 4403
+
+    # The raw protocol, as any other client meets it: no ack, close 4403 after connection_init.
+    async with websockets_connect(server.ws, subprotocols=[Subprotocol(TRANSPORT_WS)]) as raw:
+        await raw.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {patient}"}}
+            )
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(raw.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def _raw_closed_with(connection: ClientConnection, message: dict[str, Any]) -> int | None:
+    """Send one message; the close code that follows (a reply instead fails the test)."""
+    await connection.send(json.dumps(message))
+    with pytest.raises(ConnectionClosed) as closed:
+        reply = await asyncio.wait_for(connection.recv(), 10)
+        raise AssertionError(f"expected a close, got {reply!r}")
+    return closed.value.rcvd.code if closed.value.rcvd else None
 
 
 async def test_protocol_close_codes(server: Server, superuser: asyncpg.Connection) -> None:
+    """Raw-protocol checks no well-behaved client library can make (gql always inits first)."""
     world = await make_clinic(superuser)
-    early = await GraphQLWebSocket.open(server.ws)
-    await early.subscribe("1", APPOINTMENT_CHANGED)
-    assert await early.closed_with() == 4401
-
-    forged = await GraphQLWebSocket.open(server.ws)
-    await forged.send(
-        {"type": "connection_init", "payload": {"Authorization": "Bearer not.a.token"}}
-    )
-    assert await forged.closed_with() == 4403
-
-    anonymous = await GraphQLWebSocket.open(server.ws)
-    await anonymous.send({"type": "connection_init", "payload": {}})
-    assert await anonymous.closed_with() == 4403
-
-    legacy = await GraphQLWebSocket.open(server.ws, protocol=LEGACY_WS)
-    await legacy.send({"id": "1", "type": "start", "payload": {"query": APPOINTMENT_CHANGED}})
-    assert await legacy.closed_with() == 4401
-
-    legacy_ok = await GraphQLWebSocket.open(server.ws, protocol=LEGACY_WS)
-    await legacy_ok.send(
-        {
-            "type": "connection_init",
-            "payload": {"Authorization": f"Bearer {world.token(world.admin)}"},
-        }
-    )
-    assert (await legacy_ok.receive())["type"] == "connection_ack"
-    await legacy_ok.close()
+    modern, legacy = Subprotocol(TRANSPORT_WS), Subprotocol(LEGACY_WS)
+    async with websockets_connect(server.ws, subprotocols=[modern]) as early:
+        subscribe = {"id": "1", "type": "subscribe", "payload": {"query": APPOINTMENT_CHANGED}}
+        assert await _raw_closed_with(early, subscribe) == 4401
+    async with websockets_connect(server.ws, subprotocols=[legacy]) as early:
+        start = {"id": "1", "type": "start", "payload": {"query": APPOINTMENT_CHANGED}}
+        assert await _raw_closed_with(early, start) == 4401
+    async with websockets_connect(server.ws, subprotocols=[modern]) as binary:
+        await binary.send(b'{"type": "connection_init", "payload": {}}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(binary.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    for protocol in (modern, legacy):
+        async with websockets_connect(server.ws, subprotocols=[protocol]) as raw:
+            token = world.token(world.admin)
+            await raw.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+                )
+            )
+            ack = await asyncio.wait_for(raw.recv(), 10)
+            assert isinstance(ack, str), "messages are JSON text frames"
+            assert json.loads(ack) == {"type": "connection_ack"}
 
 
 async def test_queries_go_over_http(server: Server, superuser: asyncpg.Connection) -> None:
     world = await make_clinic(superuser)
-    ws = await _subscribed(server, world.token(world.admin), "{ me { email } }")
-    message = await ws.receive()
-    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
-    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
-    await ws.close()
+    query = await _subscribed(server, world.token(world.admin), "{ me { email } }")
+    assert (await query.errors())[0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_subscriptions_per_connection_are_capped(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    ws = await GraphQLWebSocket.open(server.ws)
-    await ws.init(world.token(world.admin))
-    for n in range(3):
-        await ws.subscribe(str(n), APPOINTMENT_CHANGED)
-    await ws.subscribe("overflow", APPOINTMENT_CHANGED)
-    refused = await ws.receive()
-    assert refused["type"] == "error"
-    assert refused["id"] == "overflow"
-    await ws.close()
+    connection = await Connection.open(server.ws, world.token(world.admin))
+    _open.append(connection)
+    running = [await connection.subscribe(APPOINTMENT_CHANGED, settle=0) for _ in range(3)]
+    await asyncio.sleep(0.3)
+    overflow = await connection.subscribe(APPOINTMENT_CHANGED)
+    assert await overflow.errors()
+    for subscription in running:
+        assert await subscription.silent_for(0.1)
+
+
+async def test_websocket_messages_are_capped_like_http_bodies(
+    database_url: str, superuser: asyncpg.Connection
+) -> None:
+    """A message over FISIOFLOW_MAX_BODY_BYTES closes the socket with 1009 (message too big);
+    one just under it is read and answered."""
+    world = await make_clinic(superuser)
+    limit = 64 * 1024
+    query = "subscription($pad: ID) { appointmentChanged(patientId: $pad) { op } }"
+    with running_server(database_url, FISIOFLOW_MAX_BODY_BYTES=str(limit)) as small:
+        connection = await Connection.open(small.ws, world.token(world.admin))
+        under = await connection.subscribe(query, {"pad": "x" * (limit - 1024)})
+        assert (await under.errors())[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        over = await connection.subscribe(query, {"pad": "x" * (limit + 1)})
+        assert await over.closed_with() == 1009
+        await connection.close()
 
 
 async def test_an_expiring_token_ends_the_connection(
@@ -329,13 +424,18 @@ async def test_an_expiring_token_ends_the_connection(
 ) -> None:
     world = await make_clinic(superuser)
     token = issue_token(world.admin, JWT_SECRET, 2)[0]
-    ws = await _subscribed(server, token, APPOINTMENT_CHANGED)
-    assert await ws.closed_with(within=8) == 4403
+    watcher = await _subscribed(server, token, APPOINTMENT_CHANGED)
+    assert await watcher.closed_with(within=8) == 4403
 
 
 async def test_foreign_browser_origins_are_refused(server: Server) -> None:
-    with pytest.raises(InvalidStatus):
-        await GraphQLWebSocket.open(server.ws, origin="https://evil.example")
+    with pytest.raises(TransportError) as refused:
+        await Connection.open(server.ws, None, origin="https://evil.example")
+    cause: BaseException | None = refused.value
+    while cause is not None and not isinstance(cause, InvalidStatus):
+        cause = cause.__cause__ or cause.__context__
+    assert isinstance(cause, InvalidStatus)
+    assert cause.response.status_code == 403
 
 
 async def test_shutdown_closes_sockets_going_away(
@@ -343,9 +443,9 @@ async def test_shutdown_closes_sockets_going_away(
 ) -> None:
     world = await make_clinic(superuser)
     with running_server(database_url) as doomed:
-        ws = await _subscribed(doomed, world.token(world.admin), APPOINTMENT_CHANGED)
+        watcher = await _subscribed(doomed, world.token(world.admin), APPOINTMENT_CHANGED)
         stopping = asyncio.get_running_loop().run_in_executor(None, doomed.stop)
-        assert await ws.closed_with(within=20) == 1001
+        assert await watcher.closed_with(within=20) == 1001
         await stopping
 
 
@@ -355,17 +455,17 @@ async def test_several_workers_serve_and_deliver(
     """`--workers 2`: whichever worker takes a mutation, the subscriber's worker delivers it."""
     world = await make_clinic(superuser)
     with running_server(database_url, "--workers", "2") as workers:
-        ws = await _subscribed(workers, world.token(world.admin), APPOINTMENT_CHANGED)
+        watcher = await _subscribed(workers, world.token(world.admin), APPOINTMENT_CHANGED)
         created = []
         for _ in range(6):
             async with httpx.AsyncClient(base_url=workers.http) as fresh_connection:
                 created.append(await _schedule(fresh_connection, world))
         received = [
-            (await ws.next_data())["data"]["appointmentChanged"]["appointment"]["id"]
-            for _ in created
+            (await watcher.data())["appointmentChanged"]["appointment"]["id"] for _ in created
         ]
         assert received == created
-        await ws.close()
+        while _open:
+            await _open.pop().close()
 
 
 async def test_compliance_status_follows_checks(
@@ -376,16 +476,12 @@ async def test_compliance_status_follows_checks(
     officer = await _subscribed(server, world.token(world.admin), query)
     front_desk = await _subscribed(server, world.token(world.receptionist), query)
     patient = await _subscribed(server, world.token(world.patient), query)
-    refused = await patient.receive()
-    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
-    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await patient.errors())[0]["extensions"]["code"] == "FORBIDDEN"
 
     run = """mutation { runComplianceCheck(input: {framework: LGPD,
                checkType: "consent_coverage"}) { id } }"""
     await _mutate(http, run, {}, world.token(world.admin))
     for watcher in (officer, front_desk):
-        status = (await watcher.next_data())["data"]["complianceStatusChanged"]
+        status = (await watcher.data())["complianceStatusChanged"]
         assert {"checkType": "consent_coverage"} in status["recentChecks"]
         assert 0 <= status["overallScore"] <= 100
-    for ws in (officer, front_desk, patient):
-        await ws.close()
