@@ -1,5 +1,7 @@
 """A real browser: headless Chromium opens the GraphiQL page of a running `fisioflow serve`,
-runs `{ me { email role } }` with a token in the Headers editor, and sees the answer.
+runs `{ me { email role } }` with a token in the Headers editor and sees the answer, and runs a
+subscription (GraphiQL's bundled graphql-ws client over the browser's WebSocket, the Headers
+editor's values as connection_init payload) that shows an event of a mutation made over HTTP.
 
 Skipped only where Chromium or ChromeDriver is not installed (.ci/run installs Debian's).
 """
@@ -8,11 +10,15 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 import pytest
 
+from graph.ids import to_global_id
 from tests.factories import ClinicWorld, make_clinic
 from tests.servers import running_server
 
@@ -35,7 +41,7 @@ async def world(superuser: asyncpg.Connection) -> ClinicWorld:
     return await make_clinic(superuser)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[str]:
     with running_server(database_url) as running:
         yield running.http
@@ -117,3 +123,79 @@ def test_graphiql_runs_a_query_with_a_token_header(
         if entry["level"] == "SEVERE"
     ]
     assert not errors, errors  # no blocked asset, CSP violation or failed request
+
+
+SUBSCRIPTION = "subscription { appointmentChanged { op appointment { id status } } }"
+SCHEDULE = """mutation($input: ScheduleAppointmentInput!) {
+  scheduleAppointment(input: $input) { id } }"""
+
+
+def _schedule(server: str, world: ClinicWorld, hours_ahead: int) -> str:
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    starts = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
+        days=5, hours=hours_ahead
+    )
+    response = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": SCHEDULE,
+            "variables": {
+                "input": {
+                    "patientId": to_global_id("Patient", world.patient_ids[0]),
+                    "physiotherapistId": to_global_id("Physiotherapist", physio),
+                    "startsAt": starts.isoformat(),
+                    "durationMinutes": 30,
+                    "type": "SESSION",
+                }
+            },
+        },
+        headers={"Authorization": f"Bearer {world.token(world.receptionist)}"},
+    )
+    appointment_id: str = response.json()["data"]["scheduleAppointment"]["id"]
+    return appointment_id
+
+
+def test_graphiql_subscription_shows_an_event(
+    server: str, world: ClinicWorld, browser: object
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver: object = browser
+    driver.get(f"{server}/graphql")  # type: ignore[attr-defined]
+    wait = WebDriverWait(driver, 60)
+    wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, QUERY_EDITOR)))
+    wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, HEADERS_EDITOR)))
+    _set_editor(driver, QUERY_EDITOR, SUBSCRIPTION)
+    token = world.token(world.admin)
+    _set_editor(driver, HEADERS_EDITOR, json.dumps({"Authorization": f"Bearer {token}"}))
+    driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()  # type: ignore[attr-defined]
+
+    # The subscription is registered a moment after the click: schedule until an event shows.
+    created: list[str] = []
+    shown: dict[str, object] | None = None
+    deadline = time.monotonic() + 60
+    while shown is None and time.monotonic() < deadline:
+        created.append(_schedule(server, world, len(created)))
+        for _ in range(10):
+            text: str = driver.execute_script(  # type: ignore[attr-defined]
+                "const e = document.querySelector(arguments[0]);"
+                " return e && e.CodeMirror.getValue()",
+                RESULT,
+            )
+            if text and "appointmentChanged" in text:
+                shown = json.loads(text)
+                break
+            time.sleep(0.3)
+    assert shown is not None, "no event reached the result pane"
+    event = shown["data"]["appointmentChanged"]  # type: ignore[index]
+    assert event["op"] == "CREATED"
+    assert event["appointment"]["id"] in created
+    errors = [
+        entry
+        for entry in driver.get_log("browser")  # type: ignore[attr-defined]
+        if entry["level"] == "SEVERE"
+    ]
+    assert not errors, errors  # no refused websocket, CSP violation or failed request
