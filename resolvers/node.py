@@ -50,17 +50,25 @@ INT_NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
 }
 
 
-async def resolve_node(info: Info, global_id: str) -> Node | None:
-    info.context.require_identity()
+def _lookup(info: Info, global_id: str) -> Awaitable[Node | None] | None:
+    """The load of the node a global ID names; None for a malformed ID or an unknown type."""
     try:
         type_name, local_id = parse_global_id(global_id)
         int_loader = INT_NODE_LOADERS.get(type_name)
         if int_loader is not None:
-            return await int_loader(info, int(local_id))
+            return int_loader(info, int(local_id))
         loader = NODE_LOADERS.get(type_name)
-        return await loader(info, uuid.UUID(local_id)) if loader else None
+        return loader(info, uuid.UUID(local_id)) if loader else None
     except (ApiError, ValueError):
         return None
+
+
+async def resolve_node(info: Info, global_id: str) -> Node | None:
+    """The node, or None for an ID that names nothing the caller may see. A database failure
+    (TIMEOUT, SERVICE_UNAVAILABLE) is an error, not a null."""
+    info.context.require_identity()
+    lookup = _lookup(info, global_id)
+    return await lookup if lookup is not None else None
 
 
 async def node(info: Info, id: strawberry.ID) -> Node | None:
