@@ -9,8 +9,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import SchemaExtension
 
 log = logging.getLogger("fisioflow.errors")
@@ -25,6 +27,8 @@ INVALID_STATE = "INVALID_STATE"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 RATE_LIMITED = "RATE_LIMITED"
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+TIMEOUT = "TIMEOUT"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL = "INTERNAL"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
@@ -61,12 +65,69 @@ CONSTRAINT_FIELDS = {
 }
 
 
-def from_database_error(error: DBAPIError) -> ApiError | None:
-    """The API error for a database refusal the client can act on; None for a real fault."""
-    cause = error.orig
-    sqlstate = getattr(cause, "sqlstate", None) or getattr(
-        getattr(cause, "__cause__", None), "sqlstate", None
-    )
+# What a database call may raise: the driver's errors as SQLAlchemy wraps them, and what comes
+# through unwrapped when no connection could be made (a refused or dropped socket, the server
+# refusing the login, e.g. too many connections) or the pool has none to give.
+DATABASE_ERRORS = (DBAPIError, OSError, asyncpg.PostgresError, PoolTimeoutError)
+
+# The database cannot serve us now: an operator or crash shutdown, a server still starting,
+# too many connections (and any connection exception, class 08).
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, wrapped by SQLAlchemy or not."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return None
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def _connection_lost(error: BaseException) -> bool:
+    if isinstance(error, OSError | PoolTimeoutError):  # refused, reset, timed out connecting
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    closed = isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+    return closed or isinstance(getattr(error, "orig", None), OSError)
+
+
+def unavailable_or_timeout(error: BaseException) -> ApiError | None:
+    """TIMEOUT when a statement ran out of FISIOFLOW_STATEMENT_TIMEOUT_MS (57014);
+    SERVICE_UNAVAILABLE when the database cannot be reached or dropped the connection; else
+    None. Either is logged as one line, without a stack trace: the operator wants to know, the
+    trace would say nothing more, and one line per request cannot flood the log."""
+    sqlstate = _sqlstate(error)
+    if sqlstate == "57014":
+        log.warning("database statement timeout (SQLSTATE 57014)")
+        return ApiError(TIMEOUT, "The request took too long in the database; ask for less at once")
+    if (
+        sqlstate is not None and (sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES)
+    ) or _connection_lost(error):
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        log.warning(
+            "database unavailable: %s%s (SQLSTATE %s)",
+            type(error).__name__,
+            f": {first_line}" if first_line else "",
+            sqlstate,
+        )
+        return ApiError(SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly")
+    return None
+
+
+def from_database_error(error: BaseException) -> ApiError | None:
+    """The API error for a database refusal the client can act on, a timeout or an outage;
+    None for a real fault."""
+    unavailable = unavailable_or_timeout(error)
+    if unavailable is not None:
+        return unavailable
+    cause = getattr(error, "orig", None)
+    sqlstate = _sqlstate(error)
     constraint = _constraint_name(cause)
     field = CONSTRAINT_FIELDS.get(constraint or "")
     if sqlstate == "23505":
@@ -81,10 +142,6 @@ def from_database_error(error: DBAPIError) -> ApiError | None:
         return ApiError(NOT_FOUND, "A referenced record does not exist", field=field)
     if sqlstate == "42501":
         return ApiError(FORBIDDEN, "Your role may not do this")
-    if sqlstate == "57014":  # query_canceled: FISIOFLOW_STATEMENT_TIMEOUT_MS ran out
-        return ApiError(
-            QUERY_TOO_COMPLEX, "The request took too long in the database; ask for less at once"
-        )
     return None
 
 

@@ -15,6 +15,12 @@ Whenever anything differs from that happy path (no token, an unknown document, i
 variables or input, a cost over the limit, a database refusal such as a taken slot or an
 inactive login), the transaction rolls back, this answers None, and the request takes the
 normal path, which produces exactly the answer and errors the API documents.
+
+Except when the database timed out or cannot be reached: sending the request on to the
+normal path would run the statement again (double load exactly when the database is
+overloaded) or try a dead database twice. The fast path answers those itself, as the
+resolvers would (`failure_body`): `TIMEOUT` or `SERVICE_UNAVAILABLE` at each root field's
+path, status 200 with a `data` entry (the operation was executed: GraphQL over HTTP).
 """
 
 import asyncio
@@ -27,7 +33,8 @@ from typing import Any, cast
 
 import asyncpg
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, is_non_null_type
+from graphql.language.location import get_location
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.auth import Identity, TokenVerifier, bearer_token
@@ -39,7 +46,7 @@ from graph.compiled_execution import (
 )
 from graph.compiler import MISSING, Plan
 from graph.database import listen_dsn
-from graph.errors import ApiError
+from graph.errors import ApiError, unavailable_or_timeout
 from graph.http import JSON, negotiate
 from graph.input_limits import check_operation
 from graph.limits import query_cost
@@ -141,7 +148,12 @@ class FastPath:
             arguments = plan.arguments(variables, identity)
         except Exception:  # an argument the resolvers refuse: they say why
             return None
-        text = await self._run(identity, plan, arguments)
+        try:
+            text = await self._run(identity, plan, arguments)
+        except ApiError as failure:  # a timeout or an outage: not for the normal path again
+            outcome = str(failure.extensions["code"])
+            self._record(scope, ready.operation, time.perf_counter() - started, persisted, outcome)
+            return failure_body(ready, failure)
         if text is None or MISSING in text:
             return None
         self._record(scope, ready.operation, time.perf_counter() - started, persisted)
@@ -216,12 +228,15 @@ class FastPath:
             self._pool = None
 
     async def _run(self, identity: Identity, plan: Plan, arguments: list[str | None]) -> str | None:
+        """The plan's JSON text; None for a refusal the normal path words better; TIMEOUT or
+        SERVICE_UNAVAILABLE (raised) when the statement must not be sent again."""
         try:
             pool = await self._connections()
             async with pool.acquire() as acquired:
                 # The pool hands out a proxy that forwards attributes to the FastConnection.
                 connection = cast(FastConnection, acquired)
                 await self._prepare(connection, plan)
+                self._sent(plan.sql)
                 try:
                     text = await connection.fetchval(
                         EXECUTE_SQL,
@@ -236,9 +251,11 @@ class FastPath:
                 except asyncpg.InvalidSQLStatementNameError:
                     connection.prepared.pop(plan.name, None)  # prepared again next time
                     raise
-                self._sent(plan.sql)
-        except Exception:  # unreachable database, inactive login, timeout, a taken slot: the
-            return None  # normal path meets the same and answers it as the API documents
+        except Exception as error:
+            failure = unavailable_or_timeout(error)
+            if failure is not None:
+                raise failure from None
+            return None  # an inactive login, a taken slot, ...: the normal path words them
         return str(text)
 
     async def _prepare(self, connection: FastConnection, plan: Plan) -> None:
@@ -266,14 +283,50 @@ class FastPath:
         operation: OperationDefinitionNode,
         seconds: float,
         persisted: str | None,
+        outcome: str = "OK",
     ) -> None:
         metrics = metrics_in(scope)
         if metrics is None:
             return
         name = operation.name.value if operation.name else "anonymous"
-        metrics.record_operation(name, operation.operation.value, "OK", seconds)
+        metrics.record_operation(name, operation.operation.value, outcome, seconds)
         if persisted is not None:
             metrics.persisted_queries.labels(persisted).inc()
+
+
+def failure_body(ready: ValidatedOperation, failure: ApiError) -> bytes:
+    """The response to an operation whose one statement failed as a whole, as the resolvers
+    answer it: each root field null with the error at its path (and `locations`), up to the
+    first non-null root field, whose error makes `data` null and ends the execution. Root
+    selections other than plain fields (a fragment, a directive) get one error without a
+    path and `data` null."""
+    error: dict[str, Any] = {"message": str(failure), "extensions": failure.extensions}
+    operation = ready.operation
+    root = ready.graphql_schema.get_root_type(operation.operation)
+    selections = operation.selection_set.selections
+    if root is None or not all(
+        isinstance(field, FieldNode) and not field.directives for field in selections
+    ):
+        return orjson.dumps({"errors": [error], "data": None})
+    data: dict[str, Any] | None = {}
+    errors = []
+    for field in cast(tuple[FieldNode, ...], selections):
+        key = field.alias.value if field.alias else field.name.value
+        if field.name.value == "__typename":
+            if data is not None:
+                data[key] = root.name
+            continue
+        located = {**error, "path": [key]}
+        if field.loc is not None:
+            where = get_location(field.loc.source, field.loc.start)
+            located["locations"] = [{"line": where.line, "column": where.column}]
+        errors.append(located)
+        definition = root.fields.get(field.name.value)
+        if definition is None or is_non_null_type(definition.type):
+            return orjson.dumps({"data": None, "errors": errors})  # execution stops there
+        if data is not None:
+            data[key] = None
+    return orjson.dumps({"data": data, "errors": errors})
 
 
 class FastPathMiddleware:

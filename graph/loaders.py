@@ -19,6 +19,7 @@ from graph.pagination import CountFn, Page, PageArgs, SortKey, make_page
 from graph.session import RequestDb
 
 Where = Callable[[Any], Sequence[ColumnElement[bool]]]
+RowId = uuid.UUID | int
 
 
 def _no_filter(_: Any) -> Sequence[ColumnElement[bool]]:
@@ -70,11 +71,13 @@ class Loaders:
             loader = self._loaders[key] = make()
         return loader
 
-    def by_id(self, table: Table) -> "DataLoader[uuid.UUID, RowMapping | None]":
-        """Rows by primary key; None for a row that does not exist or is not visible."""
+    def by_id(self, table: Table) -> "DataLoader[RowId, RowMapping | None]":
+        """Rows by primary key (a uuid, or the audit log's bigint), in one statement for all
+        the keys asked for in a tick; None for a row that does not exist or is not visible."""
+        key_list = bindparam("ids", type_=ARRAY(table.c.id.type))
 
-        async def load(ids: list[uuid.UUID]) -> list[RowMapping | None]:
-            statement = select(table).where(table.c.id == any_(ids_param()))
+        async def load(ids: list[RowId]) -> list[RowMapping | None]:
+            statement = select(table).where(table.c.id == any_(key_list))
             rows = await self.db.fetch(statement, {"ids": ids})
             found = {row["id"]: row for row in rows}
             return [found.get(i) for i in ids]

@@ -20,9 +20,10 @@ hashed. A successful login gives its reservation back and clears its pair's fail
 the e-mail's ceiling nor the address's: one valid login must not unlock guessing elsewhere).
 So N concurrent guesses for one e-mail from one address evaluate at most the pair limit, and
 a correct password sent while they are being checked is refused once the limit is reserved.
-An attempt that ends in anything but success (wrong password, an inactive login, a database
-fault) stays counted. Only failures count: a clinic's staff behind one NAT address may all
-log in every morning.
+An attempt that ends in anything but success once the password was checked (a wrong
+password, an inactive login) stays counted; one whose login could not even be read (the
+database down) is withdrawn, so an outage locks nobody out. Only failures count: a clinic's
+staff behind one NAT address may all log in every morning.
 
 The limiter is in-process: with N workers or replicas an attacker gets up to N times the
 budget; put a shared limiter (or the proxy's) in front when that matters. The client address
@@ -136,6 +137,11 @@ class LoginAttempt:
     def __init__(self, keys: tuple[tuple[SlidingWindow, str], ...], at: float) -> None:
         self.keys = keys
         self.at = at
+
+    def withdrawn(self) -> None:
+        """No password was checked (the database failed first): nothing to count."""
+        for window, key in self.keys:
+            window.give_back(key, self.at)
 
     def succeeded(self) -> None:
         (pair, pair_key), *others = self.keys

@@ -10,11 +10,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Executable, RowMapping, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from graph.auth import Identity
-from graph.errors import UNAUTHENTICATED, ApiError, from_database_error
+from graph.errors import DATABASE_ERRORS, UNAUTHENTICATED, ApiError, from_database_error
 
 # `set_config('role', ..., true)` is `SET LOCAL ROLE`: RLS applies whatever role the pool
 # logged in as, and like the identity settings it ends with the transaction. The same round
@@ -120,7 +119,7 @@ class RequestDb:
         """A failed statement aborts the transaction; refusals become API errors."""
         try:
             yield
-        except DBAPIError as error:
+        except DATABASE_ERRORS as error:
             self._failed = True
             api_error = from_database_error(error)
             if api_error is None:

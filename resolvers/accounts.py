@@ -163,7 +163,11 @@ async def create_login(info: Info, login: Login) -> uuid.UUID:
 async def log_in(info: Info, input: LoginInput) -> AuthPayload:
     # Reserved as a failure before the password is checked (RATE_LIMITED once the limit is).
     attempt = login_attempt(info.context, input.email)
-    stored = await login_by_email(info.context.db, input.email)
+    try:
+        stored = await login_by_email(info.context.db, input.email)
+    except BaseException:  # e.g. the database is down: no password was checked
+        attempt.withdrawn()
+        raise
     valid = await verify_password_async(stored.password_hash if stored else None, input.password)
     if stored is None or not valid or not stored.active:
         raise ApiError(UNAUTHENTICATED, LOGIN_FAILED)

@@ -719,7 +719,7 @@ class AuditEntry(Node):
 async def load_audit_entry(info: Info, entry_id: int) -> AuditEntry | None:
     if not 0 < entry_id < 2**63:
         return None
-    row = await info.context.db.fetch_one(select(audit_log).where(audit_log.c.id == entry_id))
+    row = await info.context.loaders.by_id(audit_log).load(entry_id)
     return AuditEntry.from_row(row) if row else None
 
 

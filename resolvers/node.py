@@ -1,4 +1,11 @@
-"""`node(id:)` and `nodes(ids:)`: any global ID the caller may see, else null."""
+"""`node(id:)` and `nodes(ids:)`: any global ID the caller may see, else null.
+
+An ID that is malformed, of an unknown type, of a row that does not exist or that the caller
+may not see is null alike (API.md). `nodes(ids:)` takes at most `FISIOFLOW_MAX_PAGE_SIZE` ids
+(like `first`) and costs one statement per type asked for, whatever the number of ids: each
+type's loader is a per-request dataloader (graph/loaders.py `by_id`), and the ids are all
+asked for in the same tick.
+"""
 
 import asyncio
 import uuid
@@ -7,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import strawberry
 
 from graph.context import Info
-from graph.errors import ApiError
+from graph.errors import ApiError, bad_input
 from graph.ids import parse_global_id
 from graph.relay import Node
 from resolvers.accounts import load_clinic
@@ -43,17 +50,25 @@ INT_NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
 }
 
 
-async def resolve_node(info: Info, global_id: str) -> Node | None:
-    info.context.require_identity()
+def _lookup(info: Info, global_id: str) -> Awaitable[Node | None] | None:
+    """The load of the node a global ID names; None for a malformed ID or an unknown type."""
     try:
         type_name, local_id = parse_global_id(global_id)
         int_loader = INT_NODE_LOADERS.get(type_name)
         if int_loader is not None:
-            return await int_loader(info, int(local_id))
+            return int_loader(info, int(local_id))
         loader = NODE_LOADERS.get(type_name)
-        return await loader(info, uuid.UUID(local_id)) if loader else None
+        return loader(info, uuid.UUID(local_id)) if loader else None
     except (ApiError, ValueError):
         return None
+
+
+async def resolve_node(info: Info, global_id: str) -> Node | None:
+    """The node, or None for an ID that names nothing the caller may see. A database failure
+    (TIMEOUT, SERVICE_UNAVAILABLE) is an error, not a null."""
+    info.context.require_identity()
+    lookup = _lookup(info, global_id)
+    return await lookup if lookup is not None else None
 
 
 async def node(info: Info, id: strawberry.ID) -> Node | None:
@@ -61,4 +76,7 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
 
 
 async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    most = info.context.settings.max_page_size
+    if len(ids) > most:
+        raise bad_input("ids", f"At most {most} ids at once")
     return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

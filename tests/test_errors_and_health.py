@@ -12,7 +12,9 @@ from tests.factories import make_clinic
 LEAKS = ("asyncpg", "sqlalchemy", "SELECT", "select ", "Traceback", ".py", "5439", "refused")
 
 
-async def test_database_outage_is_masked_as_internal(superuser: asyncpg.Connection) -> None:
+async def test_database_outage_is_service_unavailable_without_details(
+    superuser: asyncpg.Connection,
+) -> None:
     world = await make_clinic(superuser)
     down = create_app(
         Settings(database_url="postgresql://postgres@127.0.0.1:5439/nowhere", jwt_secret=JWT_SECRET)
@@ -23,8 +25,8 @@ async def test_database_outage_is_masked_as_internal(superuser: asyncpg.Connecti
         ready = await client.get("/readyz")
         health = await client.get("/healthz")
     await close_app(down)
-    assert error_codes(body) == ["INTERNAL"]
-    assert body["errors"][0]["message"] == "Internal server error"
+    assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+    assert body["errors"][0]["message"] == "The database is unavailable; try again shortly"
     assert not any(leak in str(body) for leak in LEAKS), body
     assert ready.status_code == 503
     assert health.status_code == 200

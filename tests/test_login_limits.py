@@ -189,3 +189,12 @@ async def test_refusals_are_counted_in_the_metrics(database_url: str, world: Cli
         for _ in range(3):
             assert error_codes(await login(client, email, PASSWORD)) == ["RATE_LIMITED"]
         assert refusals((await client.get("/metrics")).text) == 3
+
+
+async def test_logins_during_a_database_outage_lock_nobody_out(world: ClinicWorld) -> None:
+    async with app_client(
+        "postgresql://postgres@127.0.0.1:18498/down", login_max_failures_per_email_and_address=2
+    ) as client:
+        for _ in range(4):
+            body = await login(client, world.emails["admin"], PASSWORD)
+            assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
