@@ -349,17 +349,18 @@ class Ceiling:
     async def run_in_one(
         self, identity: tuple[str, ...], operation: str, args: tuple[Any, ...]
     ) -> str | None:
-        """The server's fast path technique (migration 0007): one call of gql_execute sets
-        the identity, checks the login and runs the prepared statement."""
+        """The server's fast path technique (migrations 0007, 0008): one call of gql_execute
+        checks the identity against the login's row, sets it and runs the prepared statement."""
         assert self.pool is not None
         user, clinic, role, physio, patient, _ = identity
         result: str | None = await self.pool.fetchval(
-            "select gql_execute($1, $2, $3, $4, $5, $6, $7)",
+            "select gql_execute($1, $2, $3, $4, $5, $6, $7, $8)",
             uuid.UUID(user),
             uuid.UUID(clinic),
             role,
             uuid.UUID(physio) if physio else None,
             uuid.UUID(patient) if patient else None,
+            None,
             f"ceiling_{operation}",
             [as_text(arg) for arg in args],
         )

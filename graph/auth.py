@@ -2,7 +2,8 @@
 
 import enum
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,8 @@ from graph.lru import LruCache
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["exp", "sub", "clinic_id", "role"]
+# A provider's token names its user (`sub`); the login linked to that subject says the rest.
+PROVIDER_REQUIRED_CLAIMS = ["exp", "sub"]
 
 
 class Role(enum.Enum):
@@ -26,13 +29,17 @@ class Role(enum.Enum):
 
 @dataclass(frozen=True)
 class Identity:
-    """The caller, as the JWT claims name it; every request's RLS settings come from here."""
+    """The caller: a login and what its `users` row says (clinic, role, physiotherapist,
+    patient). Every request's RLS settings come from here, and the request's first round trip
+    (graph/session.IDENTITY_SQL, `gql_execute`) refuses it unless the row, read then, still
+    says exactly this. `external_subject`: the provider token's `sub` it was found by."""
 
     user_id: uuid.UUID
     clinic_id: uuid.UUID
     role: Role
     physiotherapist_id: uuid.UUID | None = None
     patient_id: uuid.UUID | None = None
+    external_subject: str | None = None
 
     def claims(self) -> dict[str, Any]:
         claims: dict[str, Any] = {
@@ -54,6 +61,35 @@ def issue_token(identity: Identity, secret: str, ttl_seconds: int) -> tuple[str,
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at
 
 
+@dataclass(frozen=True)
+class ProviderClaims:
+    """A verified token of the external identity provider: the subject it names, and those of
+    our claims it happens to carry, which must agree with the login linked to that subject.
+    A `role` that is not one of ours (Supabase's "authenticated") says nothing about ours."""
+
+    subject: str
+    clinic_id: uuid.UUID | None = None
+    role: Role | None = None
+    physiotherapist_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+
+    def identity_of(self, login: Identity) -> Identity:
+        """`login` as this token's identity; UNAUTHENTICATED when a claim disagrees."""
+        for claimed, actual in (
+            (self.clinic_id, login.clinic_id),
+            (self.role, login.role),
+            (self.physiotherapist_id, login.physiotherapist_id),
+            (self.patient_id, login.patient_id),
+        ):
+            if claimed is not None and claimed != actual:
+                raise _invalid()
+        return replace(login, external_subject=self.subject)
+
+
+# The login an identity provider's subject is linked to (users.external_subject), if any.
+ExternalLogins = Callable[[str], Awaitable[Identity | None]]
+
+
 def _invalid() -> ApiError:
     return ApiError(UNAUTHENTICATED, "Invalid or expired token")
 
@@ -62,16 +98,20 @@ def _optional_uuid(value: Any) -> uuid.UUID | None:
     return uuid.UUID(str(value)) if value else None
 
 
+def _our_role(value: Any) -> Role | None:
+    return Role(value) if value in {role.value for role in Role} else None
+
+
 def verify_token(
     token: str,
     secret: str,
     jwks: JwksKeys | None = None,
     audience: str | None = None,
-) -> tuple[Identity, datetime]:
-    """The identity of a valid token and when it expires; UNAUTHENTICATED for an expired,
-    forged or unsigned one. HS256 tokens are checked with `secret`; with `jwks`, RS256
-    tokens of the external identity provider with its keys (and `audience`, when set). Each
-    algorithm has its own kind of key, so one cannot pass for the other."""
+) -> tuple[Identity | ProviderClaims, datetime]:
+    """The identity a valid token claims (our own HS256 tokens), or the provider's claims
+    (RS256 tokens of the external identity provider, checked with the keys of `jwks` and
+    `audience`, when set), and when it expires; UNAUTHENTICATED for an expired, forged or
+    unsigned one. Each algorithm has its own kind of key, so one cannot pass for the other."""
     try:
         header = jwt.get_unverified_header(token)
         if jwks is not None and header.get("alg") == JWKS_ALGORITHM:
@@ -83,12 +123,22 @@ def verify_token(
                 key.key,
                 algorithms=[JWKS_ALGORITHM],
                 audience=audience,
-                options={"require": REQUIRED_CLAIMS, "verify_aud": audience is not None},
+                options={"require": PROVIDER_REQUIRED_CLAIMS, "verify_aud": audience is not None},
             )
-        else:
-            claims = jwt.decode(
-                token, secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS}
+            subject = claims["sub"]
+            if not isinstance(subject, str) or not subject:
+                raise _invalid()
+            provider = ProviderClaims(
+                subject=subject,
+                clinic_id=_optional_uuid(claims.get("clinic_id")),
+                role=_our_role(claims.get("role")),
+                physiotherapist_id=_optional_uuid(claims.get("physiotherapist_id")),
+                patient_id=_optional_uuid(claims.get("patient_id")),
             )
+            return provider, datetime.fromtimestamp(int(claims["exp"]), UTC)
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS}
+        )
         identity = Identity(
             user_id=uuid.UUID(str(claims["sub"])),
             clinic_id=uuid.UUID(str(claims["clinic_id"])),
@@ -105,7 +155,10 @@ def verify_token(
 class TokenVerifier:
     """`verify_token` with a bounded memory of tokens already verified: clients send the same
     token with every request, and checking its signature is most of what authentication
-    costs. A remembered token is still refused once it expires."""
+    costs. A provider's token becomes the identity of the login linked to its subject
+    (`external_logins`, one database round trip the first time the token is seen). A
+    remembered token is still refused once it expires, and every request checks its identity
+    against the login's row anyway."""
 
     def __init__(
         self,
@@ -113,20 +166,33 @@ class TokenVerifier:
         jwks: JwksKeys | None = None,
         audience: str | None = None,
         size: int = 10_000,
+        external_logins: ExternalLogins | None = None,
     ) -> None:
         self.secret = secret
         self.jwks = jwks
         self.audience = audience
+        self.external_logins = external_logins
         self._verified: LruCache[tuple[Identity, datetime]] = LruCache(size)
 
-    def verify(self, token: str) -> tuple[Identity, datetime]:
+    async def verify(self, token: str) -> tuple[Identity, datetime]:
         _, known = self._verified.get(token)
         if known is None:
-            known = verify_token(token, self.secret, self.jwks, self.audience)
+            claimed, expires_at = verify_token(token, self.secret, self.jwks, self.audience)
+            if isinstance(claimed, ProviderClaims):
+                claimed = await self._linked_login(claimed)
+            known = (claimed, expires_at)
             self._verified.put(token, known)
         if known[1] <= datetime.now(UTC):
             raise _invalid()
         return known
+
+    async def _linked_login(self, claims: ProviderClaims) -> Identity:
+        login = None
+        if self.external_logins is not None:
+            login = await self.external_logins(claims.subject)
+        if login is None:
+            raise _invalid()
+        return claims.identity_of(login)
 
 
 def bearer_token(authorization: str | None) -> str | None:

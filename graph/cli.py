@@ -1,4 +1,4 @@
-"""The `fisioflow` command: serve, db, create-clinic, seed, token, export-schema.
+"""The `fisioflow` command: serve, db, create-clinic, link-login, seed, token, export-schema.
 
 What a command answers (a token, an id, a revision, the SDL) is the only thing it writes to
 stdout, so `TOKEN=$(fisioflow token ...)` holds one line; messages, tables and progress go to
@@ -229,6 +229,31 @@ def create_clinic(
         except (ValueError, PermissionError) as error:
             fail(str(error), code=2)
     print(clinic_id)
+
+
+@app.command("link-login")
+def link_login(
+    email: Annotated[str, typer.Option(help="The login's e-mail.")],
+    subject: Annotated[
+        str,
+        typer.Option(help="The `sub` of the identity provider's tokens for this user."),
+    ] = "",
+    unlink: Annotated[bool, typer.Option(help="Remove the login's link instead.")] = False,
+) -> None:
+    """Let an identity provider's user (FISIOFLOW_JWKS_URL) act as an existing login: its
+    tokens with this `sub` are then that login, with the login's clinic and role."""
+    from graph import seed
+
+    if not unlink and not subject:
+        fail("give --subject, or --unlink", code=2)
+    with database_url() as url:
+        migrate.upgrade(url)
+        try:
+            linked = asyncio.run(seed.link_login(url, email, None if unlink else subject))
+        except (ValueError, PermissionError) as error:
+            fail(str(error), code=2)
+    if not linked:
+        fail(f"no user with e-mail {email}")
 
 
 @app.command()

@@ -1,13 +1,15 @@
 """Looking up logins before there is an identity, through SECURITY DEFINER functions.
 
 `fisioflow_app` cannot read `users.password_hash`; `auth_user_by_email` (migrations)
-returns exactly what authentication needs.
+returns exactly what authentication needs, and `auth_user_by_external_subject` the login an
+identity provider's user is linked to (`users.external_subject`, migration 0008).
 """
 
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.auth import Identity, Role
 from graph.session import RequestDb
@@ -17,6 +19,11 @@ _BY_EMAIL = text(
     " from auth_user_by_email(:email)"
 )
 _RECORD_LOGIN = text("select auth_record_login(:user_id)")
+
+_BY_EXTERNAL_SUBJECT = text(
+    "select id, clinic_id, email, password_hash, role, physiotherapist_id, patient_id, active"
+    " from auth_user_by_external_subject(:subject)"
+)
 
 
 @dataclass(frozen=True)
@@ -47,3 +54,14 @@ async def login_by_email(db: RequestDb, email: str) -> StoredLogin | None:
 async def record_login(db: RequestDb, user_id: uuid.UUID) -> None:
     """Set the login's `users.last_login_at` (a function the anonymous caller may run)."""
     await db.fetch(_RECORD_LOGIN, {"user_id": user_id})
+
+
+async def login_by_external_subject(engine: AsyncEngine, subject: str) -> Identity | None:
+    """The identity of the login an identity provider's `sub` is linked to, if any (active or
+    not: each request checks that)."""
+    db = RequestDb(engine, None)
+    try:
+        row = await db.fetch_one(_BY_EXTERNAL_SUBJECT, {"subject": subject})
+    finally:
+        await db.finish(commit=False)
+    return _stored(row).identity if row else None

@@ -6,10 +6,11 @@ A document reaches `compiled_execution.validated` only after the normal path par
 validated it, checked its limits and compiled it. A later POST of the same document is
 answered here: the token is verified, the variables coerced against the operation's
 definitions and the cost limit re-checked with them. Then one round trip: `gql_execute`
-(migration 0007) sets the caller's identity, checks that the login is still active and runs
-the plan's statement, prepared once per connection, as fisioflow_app under row-level
-security, in an implicit transaction of its own (a write commits with it). PostgreSQL builds
-the response body; it is sent wrapped in `{"data": ...}`.
+(migrations 0007, 0008) checks the caller's identity against the login's row (active, same
+clinic, role, physiotherapist and patient), sets it and runs the plan's statement, prepared
+once per connection, as fisioflow_app under row-level security, in an implicit transaction
+of its own (a write commits with it). PostgreSQL builds the response body; it is sent
+wrapped in `{"data": ...}`.
 
 Whenever anything differs from that happy path (no token, an unknown document, invalid
 variables or input, a cost over the limit, a database refusal such as a taken slot or an
@@ -62,9 +63,9 @@ REQUEST_KEYS = frozenset({"query", "variables", "operationName", "extensions", "
 JSON_MEDIA_TYPE = JSON.encode()
 
 
-# One round trip: the identity settings, the active-login check and the prepared statement
-# (migrations/versions/0007_one_round_trip.py).
-EXECUTE_SQL = "select gql_execute($1, $2, $3, $4, $5, $6, $7)"
+# One round trip: the identity checked against the login's row, its settings and the prepared
+# statement (migrations 0007 and 0008).
+EXECUTE_SQL = "select gql_execute($1, $2, $3, $4, $5, $6, $7, $8)"
 # Compiled statements a connection keeps prepared; the least recently used one goes beyond.
 PREPARED_PER_CONNECTION = 200
 
@@ -130,7 +131,7 @@ class FastPath:
         if not known or ready is None:
             return None
         try:
-            identity, _ = self.tokens.verify(token)
+            identity, _ = await self.tokens.verify(token)
         except ApiError:
             return None
         raw_variables = request.get("variables")
@@ -245,6 +246,7 @@ class FastPath:
                         identity.role.value,
                         identity.physiotherapist_id,
                         identity.patient_id,
+                        identity.external_subject,
                         plan.name,
                         arguments,
                     )

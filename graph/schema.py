@@ -15,7 +15,7 @@ from graph.limits import RequestLimits
 from graph.metrics import OperationMetrics
 from graph.relay import Connection, Node
 from graph.transport_gate import SubscriptionsOnlyOverWebsockets
-from resolvers import accounts, scheduling, staff, subscriptions
+from resolvers import accounts, care_team, scheduling, staff, subscriptions
 from resolvers import clinical as clinical_resolvers
 from resolvers import compliance as compliance_resolvers
 from resolvers import exercises as exercise_resolvers
@@ -86,6 +86,12 @@ class Mutation:
     )
     update_patient: patient_resolvers.Patient = strawberry.field(
         resolver=patient_resolvers.update_patient
+    )
+    add_care_team_member: patient_resolvers.Patient = strawberry.field(
+        resolver=care_team.add_care_team_member
+    )
+    remove_care_team_member: patient_resolvers.Patient = strawberry.field(
+        resolver=care_team.remove_care_team_member
     )
     schedule_appointment: scheduling.Appointment = strawberry.field(
         resolver=scheduling.schedule_appointment

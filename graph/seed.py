@@ -1476,3 +1476,30 @@ async def create_clinic(dsn: str, name: str, admin_email: str, admin_password: s
     finally:
         await connection.close()
     return clinic_id
+
+
+# ---------------------------------------------------------------------------------------------
+# link-login
+# ---------------------------------------------------------------------------------------------
+
+
+async def link_login(dsn: str, email: str, subject: str | None) -> bool:
+    """Make the external identity provider's user `subject` (its tokens' `sub`) act as the
+    login `email`, or unlink it (None); False when there is no such login. A subject linked
+    to another login is refused by the unique constraint (ValueError)."""
+    connection = await connect(dsn)
+    try:
+        await can_silence_triggers(connection)  # checks that the login bypasses RLS
+        try:
+            status = await connection.execute(
+                "update users set external_subject = $2 where lower(email) = lower($1)",
+                email.strip(),
+                subject,
+            )
+        except asyncpg.UniqueViolationError:
+            raise ValueError(f"the subject {subject!r} is linked to another login") from None
+        except asyncpg.CheckViolationError:
+            raise ValueError("the subject must have 1 to 255 characters") from None
+    finally:
+        await connection.close()
+    return bool(status == "UPDATE 1")

@@ -17,8 +17,9 @@ from graph.errors import DATABASE_ERRORS, UNAUTHENTICATED, ApiError, from_databa
 
 # `set_config('role', ..., true)` is `SET LOCAL ROLE`: RLS applies whatever role the pool
 # logged in as, and like the identity settings it ends with the transaction. The same round
-# trip tells whether the caller's login is still active: a deactivated (e.g. anonymized)
-# user's unexpired token stops working at once.
+# trip checks the identity against the login's `users` row (auth_login_matches, migration
+# 0008): a deactivated (e.g. anonymized) login's unexpired token stops working at once, and a
+# token whose clinic, role, physiotherapist or patient differ from the row's never works.
 IDENTITY_SQL = text(
     "select set_config('role', 'fisioflow_app', true),"
     " set_config('app.user_id', :user_id, true),"
@@ -28,7 +29,9 @@ IDENTITY_SQL = text(
     " set_config('app.patient_id', :patient_id, true),"
     " set_config('statement_timeout',"
     " coalesce(:statement_timeout, current_setting('statement_timeout')), true),"
-    " (select u.active from auth_user_by_id(nullif(:user_id, '')::uuid) u) as active"
+    " auth_login_matches(nullif(:user_id, '')::uuid, nullif(:clinic_id, '')::uuid,"
+    " nullif(:role, ''), nullif(:physiotherapist_id, '')::uuid,"
+    " nullif(:patient_id, '')::uuid, nullif(:external_subject, '')) as login_matches"
 )
 # The engine's per-statement time limit (graph.database.create_engine), in milliseconds: set in
 # the identity statement above, so it costs no round trip. SQLSTATE 57014 when it runs out.
@@ -38,7 +41,15 @@ STATEMENT_TIMEOUT_OPTION = "fisioflow_statement_timeout_ms"
 def identity_settings(identity: Identity | None) -> dict[str, str]:
     if identity is None:
         return dict.fromkeys(
-            ("user_id", "clinic_id", "role", "physiotherapist_id", "patient_id"), ""
+            (
+                "user_id",
+                "clinic_id",
+                "role",
+                "physiotherapist_id",
+                "patient_id",
+                "external_subject",
+            ),
+            "",
         )
     return {
         "user_id": str(identity.user_id),
@@ -46,6 +57,7 @@ def identity_settings(identity: Identity | None) -> dict[str, str]:
         "role": identity.role.value,
         "physiotherapist_id": str(identity.physiotherapist_id or ""),
         "patient_id": str(identity.patient_id or ""),
+        "external_subject": identity.external_subject or "",
     }
 
 
@@ -86,8 +98,8 @@ class RequestDb:
                         "statement_timeout": None if timeout is None else str(timeout),
                     },
                 )
-                if self._identity is not None and settings.one().active is not True:
-                    raise ApiError(UNAUTHENTICATED, "This login is no longer active")
+                if self._identity is not None and settings.one().login_matches is not True:
+                    raise ApiError(UNAUTHENTICATED, "This token does not match an active login")
             except BaseException:
                 await connection.close()
                 raise

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -21,6 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.auth import Identity, TokenVerifier, bearer_token
 from graph.broker import Broker
 from graph.context import Context
+from graph.credentials import login_by_external_subject
 from graph.errors import ApiError
 from graph.jwks import JwksKeys
 from graph.schema import schema
@@ -69,6 +71,7 @@ class GraphQLView(GraphQL[Context, None]):
             jwt_secret,
             JwksKeys(settings.jwks_url) if settings.jwks_url else None,
             settings.jwt_audience,
+            external_logins=partial(login_by_external_subject, engine),
         )
         self.broker = broker
 
@@ -100,7 +103,7 @@ class GraphQLView(GraphQL[Context, None]):
                 else bearer_token(request.headers.get("authorization"))
             )
             if token is not None:
-                identity = self.tokens.verify(token)[0]
+                identity = (await self.tokens.verify(token))[0]
         except ApiError as error:
             auth_error = error
         return Context(
@@ -130,7 +133,7 @@ class GraphQLView(GraphQL[Context, None]):
             token = bearer_token(str(header) if header else None)
             if token is None:
                 raise ConnectionRejectionError({"message": "Authentication required"})
-            identity, expires_at = self.tokens.verify(token)
+            identity, expires_at = await self.tokens.verify(token)
         except ApiError as error:
             raise ConnectionRejectionError({"message": str(error)}) from None
         context.authenticate(identity, expires_at)

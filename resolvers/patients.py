@@ -190,6 +190,17 @@ class Patient(Node):
             return None
         return await load_physiotherapist(info, self.physiotherapist_db_id)
 
+    @strawberry.field
+    async def care_team(self, info: Info) -> list[PhysiotherapistRef]:
+        """Physiotherapists an admin or receptionist put on the patient's care team: they
+        treat the patient beside the assigned one."""
+        from resolvers.care_team import care_team_ids
+        from resolvers.staff import Physiotherapist
+
+        loader = info.context.loaders.by_id(physiotherapists)
+        rows = await loader.load_many(await care_team_ids(info, self.db_id))
+        return [Physiotherapist.from_row(row) for row in rows if row is not None]
+
     @strawberry.field  # every consent the patient gave, revoked ones included
     async def consents(self, info: Info) -> list[ConsentRef]:
         from resolvers.lgpd import consents_of_patient

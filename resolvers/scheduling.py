@@ -1,7 +1,7 @@
 """Appointments: the agenda, its lists and filters, and schedule / reschedule / cancel / complete.
 
-Double booking is refused by the database (an exclusion constraint over each
-physiotherapist's time ranges), so concurrent requests cannot both win a slot.
+Double booking is refused by the database (exclusion constraints over each physiotherapist's
+and each patient's time ranges), so concurrent requests cannot both win a slot.
 """
 
 import enum
@@ -330,9 +330,19 @@ SCHEDULE_APPOINTMENT = CompiledMutation(
 async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> Appointment:
     # One statement: the composite foreign keys (clinic_id, patient_id) and
     # (clinic_id, physiotherapist_id) answer NOT_FOUND for people of other clinics, and every
-    # role that may schedule sees all of its clinic's patients and physiotherapists.
-    values = new_appointment(info.context.require_identity(), input)
-    row = await insert_row(info.context.db, appointments, values)
+    # role that may schedule sees all of its clinic's patients and physiotherapists. RLS lets
+    # a physiotherapist book only a patient they already treat (migration 0008): FORBIDDEN,
+    # not NOT_FOUND, since they see every patient of the clinic anyway.
+    identity = info.context.require_identity()
+    values = new_appointment(identity, input)
+    try:
+        row = await insert_row(info.context.db, appointments, values)
+    except ApiError as error:
+        if identity.role is Role.PHYSIOTHERAPIST and error.extensions["code"] == FORBIDDEN:
+            raise ApiError(
+                FORBIDDEN, "You may only book patients you already treat", field="patientId"
+            ) from None
+        raise
     return Appointment.from_row(row)
 
 

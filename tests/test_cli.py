@@ -20,6 +20,7 @@ import pytest
 from graph.migrate import head_revision
 from graph.schema import sdl
 from tests.conftest import JWT_SECRET
+from tests.factories import make_clinic
 from tests.servers import start_server
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
@@ -86,6 +87,30 @@ async def test_create_clinic_then_token(database_url: str, superuser: asyncpg.Co
         database_url=database_url,
     )
     assert bad.returncode == 2
+
+
+async def test_link_login_maps_a_provider_subject(
+    database_url: str, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    email = world.emails["physio"]
+    linked = run(
+        "link-login", "--email", email, "--subject", "auth0|ana", database_url=database_url
+    )
+    assert linked.returncode == 0, linked.stderr
+    subject = "select external_subject from users where id = $1"
+    assert await superuser.fetchval(subject, world.physio.user_id) == "auth0|ana"
+    taken = run(
+        "link-login", "--email", world.emails["admin"], "--subject", "auth0|ana",
+        database_url=database_url,
+    )  # fmt: skip
+    assert taken.returncode == 2 and "another login" in taken.stderr
+    assert linked.stdout == taken.stdout == ""
+    assert run("link-login", "--email", "x@example.com", "--subject", "s",
+               database_url=database_url).returncode == 1  # fmt: skip
+    unlinked = run("link-login", "--email", email, "--unlink", database_url=database_url)
+    assert unlinked.returncode == 0, unlinked.stderr
+    assert await superuser.fetchval(subject, world.physio.user_id) is None
 
 
 def test_db_current_reports_head(database_url: str) -> None:

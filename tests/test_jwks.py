@@ -1,5 +1,7 @@
 """RS256 tokens of an external identity provider (FISIOFLOW_JWKS_URL), beside the server's own
-HS256 ones: its key set served over real HTTP, real RSA keys."""
+HS256 ones: its key set served over real HTTP, real RSA keys. A provider token's `sub` names
+the provider's user; it acts as the login linked to that subject (`fisioflow link-login`),
+with that login's clinic and role, whatever else the token claims."""
 
 import asyncio
 import base64
@@ -21,9 +23,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from graph import jwks
+from graph import jwks, seed
 from graph.auth import Identity
-from tests.conftest import error_codes
+from tests.conftest import error_codes, graphql
 from tests.custom_app import app_client
 from tests.factories import ClinicWorld, make_clinic
 from tests.servers import running_server
@@ -51,7 +53,7 @@ class IdentityProvider:
 
     def token(self, who: Identity, key_id: str, **claims: Any) -> str:
         payload = {
-            "sub": str(who.user_id),
+            "sub": subject_of(who),
             "clinic_id": str(who.clinic_id),
             "role": who.role.value,
             "aud": AUDIENCE,
@@ -60,6 +62,11 @@ class IdentityProvider:
         }
         key = self.keys[key_id]
         return jwt.encode(payload, key, algorithm="RS256", headers={"kid": key_id})
+
+
+def subject_of(who: Identity) -> str:
+    """The provider's name for the user of this login (see `world`)."""
+    return f"provider|{who.user_id.hex}"
 
 
 @pytest.fixture
@@ -90,8 +97,13 @@ def provider() -> Iterator[IdentityProvider]:
 
 
 @pytest.fixture
-async def world(superuser: asyncpg.Connection) -> ClinicWorld:
-    return await make_clinic(superuser, "Clínica JWKS")
+async def world(superuser: asyncpg.Connection, database_url: str) -> ClinicWorld:
+    """A clinic whose logins are linked to provider users, as `fisioflow link-login` does."""
+    world = await make_clinic(superuser, "Clínica JWKS")
+    for who in (world.admin, world.receptionist, world.physio, world.other_physio, world.patient):
+        email = await superuser.fetchval("select email from users where id = $1", who.user_id)
+        assert await seed.link_login(database_url, email, subject_of(who))
+    return world
 
 
 async def _me(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
@@ -121,7 +133,7 @@ async def _accepts_only_valid_tokens(
     assert own["data"]["me"]["role"] == "RECEPTIONIST"
 
     claims = {
-        "sub": str(world.admin.user_id),
+        "sub": subject_of(world.admin),
         "clinic_id": str(world.clinic_id),
         "role": "admin",
         "aud": AUDIENCE,
@@ -134,10 +146,13 @@ async def _accepts_only_valid_tokens(
         _signed_with_public_key_as_secret(provider.keys["key-1"], claims),
         provider.token(world.admin, "key-1", aud="someone-else"),
         provider.token(world.admin, "key-1", exp=int(time.time()) - 10),
-        provider.token(world.admin, "key-1", role="superuser"),
+        provider.token(world.receptionist, "key-1", role="admin"),
     ]
     for token in refused:
         assert error_codes(await _me(client, token)) == ["UNAUTHENTICATED"], token
+    # A role of the provider's own vocabulary is not one of ours: the row's role applies.
+    foreign_role = await _me(client, provider.token(world.receptionist, "key-1", role="superuser"))
+    assert foreign_role["data"]["me"]["role"] == "RECEPTIONIST"
 
 
 def _signed_with_public_key_as_secret(key: rsa.RSAPrivateKey, claims: dict[str, Any]) -> str:
@@ -186,3 +201,68 @@ async def test_without_a_key_set_provider_tokens_are_refused(
     assert error_codes(await _me(client, provider.token(world.admin, "key-1"))) == [
         "UNAUTHENTICATED"
     ]
+
+
+async def test_a_provider_token_is_the_linked_login_and_nothing_more(
+    superuser: asyncpg.Connection,
+    database_url: str,
+    provider: IdentityProvider,
+    world: ClinicWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The outside tester's attack: a provider token carrying a clinic-A patient's `sub`, with
+    clinic B's id and `role: admin`, read clinic B's prontuários and created an admin there.
+    Now the subject is the login, and its claims must agree with that login's row."""
+    monkeypatch.setattr(jwks, "REFRESH_INTERVAL", 0.0)
+    other = await make_clinic(superuser, "Clínica B")
+    patient = world.patient
+    async with app_client(database_url, jwks_url=provider.url) as client:
+        await _me(client, provider.token(patient, "key-1"))  # asks for the key set
+        for _ in range(100):
+            if provider.requests:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        # Supabase-like: only `sub` and a role of the provider's own. The row says the rest.
+        plain = jwt.encode(
+            {"sub": subject_of(patient), "role": "authenticated", "aud": AUDIENCE,
+             "exp": int(time.time()) + 600},
+            provider.keys["key-1"], algorithm="RS256", headers={"kid": "key-1"},
+        )  # fmt: skip
+        me = await _me(client, plain)
+        assert me == {"data": {"me": {"role": "PATIENT", "clinic": {"name": "Clínica JWKS"}}}}
+
+        attack = [
+            provider.token(patient, "key-1", clinic_id=str(other.clinic_id), role="admin"),
+            provider.token(patient, "key-1", role="admin"),
+            provider.token(patient, "key-1", clinic_id=str(other.clinic_id)),
+            provider.token(patient, "key-1", patient_id=str(world.patient_ids[1])),
+            # Not linked: the login's own id as `sub`, or a subject nobody linked.
+            provider.token(patient, "key-1", sub=str(patient.user_id)),
+            provider.token(patient, "key-1", sub="provider|nobody"),
+        ]
+        create_admin = """mutation { createStaffUser(input: {email: "intruso@example.com",
+          password: "senha-forte-123", role: ADMIN}) { id } }"""
+        for token in attack:
+            assert error_codes(await _me(client, token)) == ["UNAUTHENTICATED"], token
+            body = await graphql(client, create_admin, token=token)
+            assert error_codes(body) == ["UNAUTHENTICATED"], token
+        assert not await superuser.fetchval(
+            "select exists(select from users where email = 'intruso@example.com')"
+        )
+
+        # Unlinked, the subject stops working at once, even for a token seen before.
+        email = await superuser.fetchval("select email from users where id = $1", patient.user_id)
+        assert await seed.link_login(database_url, email, None)
+        assert error_codes(await _me(client, plain)) == ["UNAUTHENTICATED"]
+
+
+async def test_a_subject_links_to_one_login_only(
+    database_url: str, world: ClinicWorld, superuser: asyncpg.Connection
+) -> None:
+    email = await superuser.fetchval(
+        "select email from users where id = $1", world.receptionist.user_id
+    )
+    with pytest.raises(ValueError, match="linked to another login"):
+        await seed.link_login(database_url, email, subject_of(world.admin))
+    assert not await seed.link_login(database_url, "nobody@example.com", "provider|x")

@@ -50,6 +50,7 @@ ROWS: dict[str, frozenset[str]] = {
     "audit_log": frozenset({"clinic"}),  # audit rows are labelled by their clinic
     "compliance_checks": frozenset({"chk"}),
     "compliance_issues": frozenset({"iss"}),
+    "care_team_members": frozenset({"team_x"}),  # physio2 on patient x's care team
 }
 
 # fmt: off
@@ -72,6 +73,7 @@ READ: dict[str, tuple[Any, ...]] = {
     "audit_log":              (ALL,  NONE,              NONE,     NONE,          NONE),
     "compliance_checks":      (ALL,  ALL,               ALL,      NONE,          NONE),
     "compliance_issues":      (ALL,  ALL,               ALL,      NONE,          NONE),
+    "care_team_members":      (ALL,  ALL,               ALL,      {"team_x"},    NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -93,6 +95,7 @@ INSERT: dict[str, tuple[str, ...]] = {
     "audit_log":              (PRIV, PRIV,  PRIV,  PRIV,  PRIV),
     "compliance_checks":      (OK,   RLS,   RLS,   RLS,   RLS),
     "compliance_issues":      (OK,   RLS,   RLS,   RLS,   RLS),
+    "care_team_members":      (OK,   RLS,   OK,    RLS,   RLS),
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
@@ -115,14 +118,18 @@ UPDATE: dict[str, tuple[Any, ...]] = {
     "audit_log":              (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
     "compliance_checks":      (ALL,  NONE,                  NONE,     NONE,       NONE),
     "compliance_issues":      (ALL,  NONE,                  NONE,     NONE,       NONE),
+    "care_team_members":      (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
-# the statement also targets the shared library row and clinic B's, which must survive).
+# the statement also targets the shared library row and clinic B's, which must survive), and
+# care-team memberships, which the front desk grants and takes back.
+DELETABLE = ("exercises", "care_team_members")
 DELETE: dict[str, tuple[Any, ...]] = {
-    table: (PRIV, PRIV, PRIV, PRIV, PRIV) for table in ROWS if table != "exercises"
+    table: (PRIV, PRIV, PRIV, PRIV, PRIV) for table in ROWS if table not in DELETABLE
 }
 DELETE["exercises"] = ({"ex_spare"}, {"ex_spare"}, NONE, NONE, NONE)
+DELETE["care_team_members"] = (ALL, NONE, ALL, NONE, NONE)
 # fmt: on
 
 SET_CLAUSE = {
@@ -142,6 +149,7 @@ SET_CLAUSE = {
     "audit_log": "actor_role = 'x'",
     "compliance_checks": "description = 'editado'",
     "compliance_issues": "description = 'editado'",
+    "care_team_members": "created_at = created_at",
 }
 
 IDS: dict[str, uuid.UUID] = {}
@@ -308,6 +316,11 @@ def insert_statement(table: str, c: str) -> tuple[str, list[Any]]:
             " severity) VALUES ($1, 'lgpd', 'art. 18', 'pendente', 'low')",
             [clinic],
         ),
+        "care_team_members": (
+            "INSERT INTO care_team_members (clinic_id, patient_id, physiotherapist_id)"
+            " VALUES ($1, $2, $3)",
+            [clinic, i(f"{c}.pat_z"), i(f"{c}.physio")],
+        ),
     }
     return rows[table]
 
@@ -417,6 +430,11 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
         "INSERT INTO compliance_issues (id, clinic_id, check_id, framework, requirement,"
         " description, severity) VALUES ($1, $2, $3, 'lgpd', 'art. 18', 'Pendência', 'low')",
         k("iss"), clinic, k("chk"),
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO care_team_members (id, clinic_id, patient_id, physiotherapist_id)"
+        " VALUES ($1, $2, $3, $4)",
+        k("team_x"), clinic, k("pat_x"), k("physio2"),
     )  # fmt: skip
 
 
@@ -539,7 +557,7 @@ async def test_app_privileges_are_minimal(conn: asyncpg.Connection) -> None:
                 "SELECT has_table_privilege('fisioflow_app', $1, $2)", table, privilege
             )
         }
-        assert privileges == ({"DELETE"} if table == "exercises" else set()), table
+        assert privileges == ({"DELETE"} if table in DELETABLE else set()), table
     assert not await conn.fetchval(
         "SELECT has_column_privilege('fisioflow_app', 'users', 'password_hash', 'SELECT')"
     )
@@ -647,6 +665,182 @@ async def test_physiotherapist_treats_assigned_and_scheduled_patients(
     assert await attempt(conn, identity("physiotherapist"), treats) == [True, True, False, False]
     for role in ("admin", "receptionist", "patient", "anonymous"):
         assert await attempt(conn, identity(role), treats) == [False] * 4, role
+
+
+Setup = Callable[[asyncpg.Connection, uuid.UUID], Awaitable[Any]]
+LATER = "now() + interval '60 days'"
+
+
+async def _appointment(conn: asyncpg.Connection, patient: uuid.UUID, status: str) -> None:
+    await conn.execute(
+        "INSERT INTO appointments (clinic_id, patient_id, physiotherapist_id, starts_at, ends_at,"
+        f" type, status) VALUES ($1, $2, $3, {LATER}, {LATER} + interval '50 minutes',"
+        " 'session', $4)",
+        i("A.clinic"), patient, i("A.physio"), status,
+    )  # fmt: skip
+
+
+async def _on_care_team(conn: asyncpg.Connection, patient: uuid.UUID) -> None:
+    await conn.execute(
+        "INSERT INTO care_team_members (clinic_id, patient_id, physiotherapist_id)"
+        " VALUES ($1, $2, $3)",
+        i("A.clinic"), patient, i("A.physio"),
+    )  # fmt: skip
+
+
+async def _off_care_team(conn: asyncpg.Connection, patient: uuid.UUID) -> None:
+    await _on_care_team(conn, patient)
+    await conn.execute("DELETE FROM care_team_members WHERE patient_id = $1", patient)
+
+
+async def _assigned(conn: asyncpg.Connection, patient: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE patients SET physiotherapist_id = $1 WHERE id = $2", i("A.physio"), patient
+    )
+
+
+async def _nothing(conn: asyncpg.Connection, patient: uuid.UUID) -> None:
+    return None
+
+
+def _with_appointment(status: str) -> Setup:
+    async def setup(conn: asyncpg.Connection, patient: uuid.UUID) -> None:
+        await _appointment(conn, patient, status)
+
+    return setup
+
+
+# How clinic A's physio relates to a new patient (of physio2's, with a record by physio2), and
+# whether that makes them one who treats the patient.
+TREATS_CASES: dict[str, tuple[Setup, bool]] = {
+    "stranger": (_nothing, False),
+    "assigned": (_assigned, True),
+    "care team": (_on_care_team, True),
+    "removed from the care team": (_off_care_team, False),
+    "scheduled appointment": (_with_appointment("scheduled"), True),
+    "confirmed appointment": (_with_appointment("confirmed"), True),
+    "completed appointment": (_with_appointment("completed"), True),
+    "cancelled appointment": (_with_appointment("cancelled"), False),
+    "no-show appointment": (_with_appointment("no_show"), False),
+}
+
+
+@pytest.mark.parametrize("case", list(TREATS_CASES))
+async def test_treats_is_earned(conn: asyncpg.Connection, case: str) -> None:
+    """DESIGN.md: assigned, on the care team, or an appointment neither cancelled nor a
+    no-show. The function and the policies' inlined copy agree, on every table that uses it."""
+    setup, expected = TREATS_CASES[case]
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        patient = await conn.fetchval(
+            "INSERT INTO patients (clinic_id, physiotherapist_id, name) VALUES ($1, $2, 'Novo')"
+            " RETURNING id",
+            i("A.clinic"), i("A.physio2"),
+        )  # fmt: skip
+        record = await conn.fetchval(
+            "INSERT INTO prontuarios (clinic_id, patient_id, author_id, kind, anamnesis,"
+            " author_name, author_crefito) VALUES ($1, $2, $3, 'evaluation', 'Dor', 'Fisio 2',"
+            " 'CREFITO-3/2000-F') RETURNING id",
+            i("A.clinic"), patient, i("A.physio2"),
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO prontuario_addenda (clinic_id, prontuario_id, author_id, text)"
+            " VALUES ($1, $2, $3, 'Correção')",
+            i("A.clinic"), record, i("A.physio2"),
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO exercise_prescriptions (clinic_id, patient_id, exercise_id,"
+            " physiotherapist_id, sets, repetitions, frequency_per_week, starts_on)"
+            " VALUES ($1, $2, $3, $4, 3, 12, 3, current_date)",
+            i("A.clinic"), patient, i("A.ex"), i("A.physio2"),
+        )  # fmt: skip
+        await setup(conn, patient)
+        await act_as(conn, identity("physiotherapist"))
+        seen = await conn.fetchrow(
+            "SELECT app_treats_patient($1) AS treats,"
+            " (SELECT count(*) FROM prontuarios WHERE patient_id = $1) AS records,"
+            " (SELECT count(*) FROM prontuario_addenda WHERE prontuario_id = $2) AS addenda,"
+            " (SELECT count(*) FROM exercise_prescriptions WHERE patient_id = $1) AS rx",
+            patient, record,
+        )  # fmt: skip
+        assert seen is not None
+        assert dict(seen) == {
+            "treats": expected,
+            "records": int(expected),
+            "addenda": int(expected),
+            "rx": int(expected),
+        }
+        # Writing follows reading: a record for the patient, signed by the physio.
+        await conn.execute("SAVEPOINT write")
+        try:
+            await conn.execute(
+                "INSERT INTO prontuarios (clinic_id, patient_id, author_id, kind, evolution,"
+                " author_name, author_crefito) VALUES ($1, $2, $3, 'evolution', 'x', 'Fisio 1',"
+                " 'CREFITO-3/1000-F')",
+                i("A.clinic"), patient, i("A.physio"),
+            )  # fmt: skip
+            wrote = True
+        except asyncpg.InsufficientPrivilegeError:
+            wrote = False
+            await conn.execute("ROLLBACK TO SAVEPOINT write")
+        assert wrote is expected
+    finally:
+        await transaction.rollback()
+
+
+async def _as_physio_after(conn: asyncpg.Connection, sql: str, *args: Any) -> Any:
+    """`sql` as clinic A's physio, in a rolled-back transaction: OK, or RLS / PRIV."""
+    return await expect_denied(conn, "physiotherapist", sql, *args)
+
+
+async def test_physiotherapist_books_only_patients_they_treat(conn: asyncpg.Connection) -> None:
+    book = (
+        "INSERT INTO appointments (clinic_id, patient_id, physiotherapist_id, starts_at,"
+        f" ends_at, type) VALUES ($1, $2, $3, {LATER}, {LATER} + interval '1 hour', 'session')"
+    )
+    a = i("A.clinic")
+    # z is physio2's patient, x assigned to the physio, y has an appointment with them.
+    assert await _as_physio_after(conn, book, a, i("A.pat_z"), i("A.physio")) == RLS
+    assert await _as_physio_after(conn, book, a, i("A.pat_x"), i("A.physio")) == "INSERT 0 1"
+    assert await _as_physio_after(conn, book, a, i("A.pat_y"), i("A.physio")) == "INSERT 0 1"
+    # Their own appointment cannot be moved to a stranger, nor a cancelled one revived.
+    move = "UPDATE appointments SET patient_id = $1 WHERE id = $2"
+    assert await _as_physio_after(conn, move, i("A.pat_z"), i("A.appt_y")) == RLS
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute(
+            "UPDATE appointments SET status = 'cancelled' WHERE id = $1", i("A.appt_y")
+        )
+        revive = "UPDATE appointments SET status = 'scheduled' WHERE id = $1"
+        await act_as(conn, identity("physiotherapist"))
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+            await conn.execute(revive, i("A.appt_y"))
+    finally:
+        await transaction.rollback()
+
+
+async def test_a_patient_is_never_in_two_sessions_at_once(conn: asyncpg.Connection) -> None:
+    """The physiotherapist's exclusion constraint (0001), for the patient too (0008)."""
+    insert = (
+        "INSERT INTO appointments (clinic_id, patient_id, physiotherapist_id, starts_at,"
+        " ends_at, type, status) VALUES ($1, $2, $3, now() + make_interval(hours => $4),"
+        " now() + make_interval(hours => $4, mins => 50), 'session', $5)"
+    )
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        # Patient x with physio2 in 25 h; then with physio, who is free then (appt_x is in
+        # 24 h, appt_y in 26 h): x is not. Cancelled and no-show sessions block nothing.
+        await conn.execute(insert, i("A.clinic"), i("A.pat_x"), i("A.physio2"), 25, "scheduled")
+        for status in ("cancelled", "no_show"):
+            await conn.execute(insert, i("A.clinic"), i("A.pat_x"), i("A.physio"), 25, status)
+        with pytest.raises(asyncpg.ExclusionViolationError) as refused:
+            await conn.execute(insert, i("A.clinic"), i("A.pat_x"), i("A.physio"), 25, "confirmed")
+        assert refused.value.constraint_name == "appointments_patient_no_double_booking"
+    finally:
+        await transaction.rollback()
 
 
 async def expect_denied(conn: asyncpg.Connection, role: str, sql: str, *args: Any) -> Any:
@@ -789,15 +983,17 @@ def visible_ids_sql(table: str) -> str:
 async def gql_execute(
     conn: asyncpg.Connection, settings: dict[str, str], statement: str, arguments: list[Any]
 ) -> Any:
-    """One call of the fast path's function (migration 0007) with these identity settings."""
+    """One call of the fast path's function (migrations 0007, 0008) with these identity
+    settings."""
     nullable = {k: uuid.UUID(v) if v else None for k, v in settings.items() if k != "role"}
     return await conn.fetchval(
-        "SELECT gql_execute($1, $2, $3, $4, $5, $6, $7)",
+        "SELECT gql_execute($1, $2, $3, $4, $5, $6, $7, $8)",
         nullable["user_id"],
         nullable["clinic_id"],
         settings["role"],
         nullable["physiotherapist_id"],
         nullable["patient_id"],
+        None,
         statement,
         arguments,
     )
@@ -844,6 +1040,17 @@ async def test_gql_execute_refuses_anonymous_and_inactive_logins(conn: asyncpg.C
         finally:
             await deactivation.rollback()
         assert await gql_execute(conn, identity("receptionist"), "gql_patients_count", [])
+        # The identity is the login's row: any claim that differs from it is refused.
+        receptionist = identity("receptionist")
+        for tampered in (
+            {"clinic_id": str(i("B.clinic"))},
+            {"role": "admin"},
+            {"physiotherapist_id": str(i("A.physio"))},
+            {"patient_id": str(i("A.pat_x"))},
+            {"user_id": str(uuid.uuid4())},
+        ):
+            with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+                await gql_execute(conn, {**receptionist, **tampered}, "gql_patients_count", [])
     finally:
         await conn.execute("DEALLOCATE gql_patients_count")
 

@@ -149,6 +149,12 @@ async def test_no_double_booking(db: asyncpg.Connection) -> None:
             and tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)"""
     )
     assert overlaps == 0  # not even among cancelled/no-show ones
+    patient_overlaps = await db.fetchval(
+        """select count(*) from appointments a join appointments b
+             on a.patient_id = b.patient_id and a.id < b.id
+            and tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)"""
+    )
+    assert patient_overlaps == 0  # a patient is in one session at a time (migration 0008)
     sql = "select starts_at < $1, array_agg(distinct status) from appointments group by 1"
     statuses: dict[bool, list[str]] = {
         r[0]: r[1] for r in await db.fetch(sql, Calendar(ANCHOR).now)
