@@ -1,10 +1,12 @@
 """The GraphQL endpoint: Strawberry's ASGI view with our context, transaction end and JSON."""
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +30,13 @@ from graph.settings import Settings
 def _has_errors(result: Any) -> bool:
     results = result if isinstance(result, list) else [result]
     return any(getattr(r, "errors", None) for r in results)
+
+
+def withheld(error: ApiError) -> ExecutionResult:
+    """The response of an operation whose end failed: its error, and no data."""
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(str(error), extensions=dict(error.extensions))]
+    )
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -128,18 +137,25 @@ class GraphQLView(GraphQL[Context, None]):
         root_value: None,
         sub_response: Response,
     ) -> ExecutionResult | list[ExecutionResult]:
-        """Run the operation in the request's transaction: commit if it had no error."""
-        committed = False
+        """Run the operation; end the request's last transaction (commit if the response has
+        no error: a mutation's root fields committed each on its own, graph/units.py) and free
+        its connection. If reads of clinical records could not be audited, the response shows
+        no data."""
         try:
             result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
-            await context.db.finish(commit=not _has_errors(result))
-            committed = True
-            return result  # type: ignore[return-value]
-        finally:
-            if not committed:
+        except BaseException:
+            with suppress(ApiError):
                 await context.db.finish(commit=False)
+            raise
+        try:
+            await context.db.finish(commit=not _has_errors(result))
+        except ApiError as error:
+            return (
+                [withheld(error) for _ in result] if isinstance(result, list) else withheld(error)
+            )
+        return result  # type: ignore[return-value]
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
