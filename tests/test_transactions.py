@@ -377,7 +377,7 @@ CASES = [
 
 
 def test_every_mutation_has_a_case() -> None:
-    """`login` is tested on its own below: it writes no row to compare."""
+    """`login` is tested on its own below (its payload has no id)."""
     mutation = schema._schema.mutation_type
     assert mutation is not None
     assert set(mutation.fields) == {case.field for case in CASES} | {"login"}
@@ -538,7 +538,7 @@ async def test_a_failing_mutation_in_a_batch_leaves_its_siblings_committed(
 async def test_a_login_with_a_failing_nested_field_still_logs_in(
     client: httpx.AsyncClient, superuser: asyncpg.Connection
 ) -> None:
-    """A login writes no row; its token is what the response claims, and it works."""
+    """The login's write (`last_login_at`) stays, and its token works."""
     world = await make_clinic(superuser)
     body = await graphql(
         client,
@@ -551,3 +551,6 @@ async def test_a_login_with_a_failing_nested_field_still_logs_in(
     assert login["viewer"] == {"email": world.emails["physio"], "physiotherapist": None}
     me = await graphql(client, "{ me { email } }", token=login["token"])
     assert me == {"data": {"me": {"email": world.emails["physio"]}}}
+    assert await superuser.fetchval(
+        "select last_login_at is not null from users where id = $1", world.physio.user_id
+    )
