@@ -1,28 +1,23 @@
-"""Audit of clinical-record reads ("who opened which prontuário, when"), cheaply.
+"""Audit of clinical-record reads ("who opened which prontuário, when"), cheaply and surely.
 
 `await record_reads(info, "prontuarios", ids)` logs one audit row (operation 'SELECT') per
-record the caller was shown, under the caller's identity. Calls made in the same event-loop
+record the caller is shown, under the caller's identity. Calls made in the same event-loop
 tick are batched, per request and table, into one statement (the SECURITY DEFINER function
 `audit_record_reads(table, ids[])`, migration 0005): a nested list of prontuários across 50
 patients costs one extra INSERT for the whole level, not one per patient. A record read twice
 in a request is logged once.
 
-The rows are written in the request's transaction, so they commit with it: a request that
-ends in an error (and is rolled back) leaves no read trail, exactly as it leaves no writes.
+The rows survive whatever else the response holds: they are written in the open transaction,
+and if that transaction does not commit (an error elsewhere in the response, a failed sibling
+of a batch, an aborted transaction), graph/session.RequestDb writes them again at once in a
+short transaction of their own under the same identity, before the response is sent. In a
+subscription event they are committed at once, before the event is delivered.
 """
 
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import Uuid
-
 from graph.context import Info
-
-_RECORD_READS = text("select audit_record_reads(:table_name, :ids)").bindparams(
-    bindparam("ids", type_=ARRAY(Uuid()))
-)
 
 
 async def record_reads(info: Info, table: str, ids: Iterable[uuid.UUID | None]) -> None:
@@ -33,7 +28,7 @@ async def record_reads(info: Info, table: str, ids: Iterable[uuid.UUID | None]) 
     db = info.context.db
 
     async def write(batch: list[uuid.UUID]) -> list[None]:
-        await db.fetch(_RECORD_READS, {"table_name": table, "ids": batch})
+        await db.record_reads(table, batch)
         return [None] * len(batch)
 
     await info.context.loaders.batch(("record_reads", table), write).load_many(wanted)

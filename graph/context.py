@@ -32,8 +32,10 @@ class DataScope:
     loaders: Loaders
 
     @classmethod
-    def open(cls, engine: AsyncEngine, identity: Identity | None) -> "DataScope":
-        db = RequestDb(engine, identity)
+    def open(
+        cls, engine: AsyncEngine, identity: Identity | None, *, reads_commit_at_once: bool = False
+    ) -> "DataScope":
+        db = RequestDb(engine, identity, reads_commit_at_once=reads_commit_at_once)
         return cls(db, Loaders(db))
 
 
@@ -75,8 +77,10 @@ class Context:
     @asynccontextmanager
     async def event_scope(self, primed: "Primed") -> AsyncIterator[None]:
         """Resolve one subscription event in a fresh read-only transaction as the subscriber
-        (opened only if a field needs more than the rows its cohort `primed`)."""
-        scope = DataScope.open(self.engine, self.require_identity())
+        (opened only if a field needs more than the rows its cohort `primed`). Reads of
+        clinical records it shows are audited for this subscriber and committed at once,
+        before the event is sent."""
+        scope = DataScope.open(self.engine, self.require_identity(), reads_commit_at_once=True)
         for table, rows in primed.items():
             loader = scope.loaders.by_id(table)
             for row_id, row in rows.items():

@@ -9,8 +9,9 @@
   has no `data` entry; it is 400 under `application/graphql-response+json` and 200 under
   `application/json`. Executed operations are 200, field errors and all.
 - GET runs queries only: a mutation over GET is 405 with `Allow: POST`.
-- Batches (a JSON array of requests) run in order, in the request's one transaction, at most
-  `FISIOFLOW_MAX_BATCH_OPERATIONS` of them.
+- Batches (a JSON array of requests) run in order, at most `FISIOFLOW_MAX_BATCH_OPERATIONS` of
+  them, each in a transaction of its own (a mutation's root fields each in their own,
+  graph/units.py): a failing operation never undoes a sibling's writes.
 - Bodies larger than `FISIOFLOW_MAX_BODY_BYTES` are refused with 413 before they are read
   whole (`BodyLimitMiddleware`).
 
@@ -50,10 +51,11 @@ from graph.errors import (
     PERSISTED_QUERY_NOT_FOUND,
     QUERY_TOO_COMPLEX,
     VALIDATION_FAILED,
+    ApiError,
 )
 from graph.metrics import metrics_of, record_refusal
 from graph.persisted import PersistedQueries, with_document_id
-from graph.view import GraphQLView
+from graph.view import GraphQLView, withheld
 
 log = logging.getLogger("fisioflow.errors")
 
@@ -310,8 +312,8 @@ class HttpView(GraphQLView):
     ) -> ExecutionResult | list[ExecutionResult]:
         batch = isinstance(request_data, list)
         if batch:
-            # Strawberry gathers a batch's operations concurrently; they share one transaction,
-            # so run them one after another, in order.
+            # Strawberry gathers a batch's operations concurrently; they share the request's
+            # connection, so run them one after another, in order.
             request.state.graphql_batch_lock = asyncio.Lock()
         result = await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
@@ -339,9 +341,15 @@ class HttpView(GraphQLView):
                 request, request_adapter, sub_response, context, request_data, batch=False
             )
         async with lock:
-            return await self._execute_one(
+            result = await self._execute_one(
                 request, request_adapter, sub_response, context, request_data, batch=True
             )
+            # Each operation of a batch is its own transaction.
+            try:
+                await context.db.end_transaction(commit=not result.errors)
+            except ApiError as error:
+                return withheld(error)
+            return result
 
     async def _execute_one(
         self,

@@ -15,6 +15,7 @@ from graph.limits import RequestLimits
 from graph.metrics import OperationMetrics
 from graph.relay import Connection, Node
 from graph.transport_gate import SubscriptionsOnlyOverWebsockets
+from graph.units import each_field_its_own_transaction
 from resolvers import accounts, care_team, scheduling, staff, subscriptions
 from resolvers import clinical as clinical_resolvers
 from resolvers import compliance as compliance_resolvers
@@ -71,6 +72,7 @@ class Query:
     )
 
 
+@each_field_its_own_transaction
 @strawberry.type
 class Mutation:
     login: accounts.AuthPayload = strawberry.field(resolver=accounts.log_in)

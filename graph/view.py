@@ -1,12 +1,14 @@
 """The GraphQL endpoint: Strawberry's ASGI view with our context, transaction end and JSON."""
 
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import timedelta
 from functools import partial
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,6 +46,13 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
             await self.ws.send_text(self.view.encode_json_string(message))
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+
+def withheld(error: ApiError) -> ExecutionResult:
+    """The response of an operation whose end failed: its error, and no data."""
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(str(error), extensions=dict(error.extensions))]
+    )
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -155,18 +164,25 @@ class GraphQLView(GraphQL[Context, None]):
         root_value: None,
         sub_response: Response,
     ) -> ExecutionResult | list[ExecutionResult]:
-        """Run the operation in the request's transaction: commit if it had no error."""
-        committed = False
+        """Run the operation; end the request's last transaction (commit if the response has
+        no error: a mutation's root fields committed each on its own, graph/units.py) and free
+        its connection. If reads of clinical records could not be audited, the response shows
+        no data."""
         try:
             result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
-            await context.db.finish(commit=not _has_errors(result))
-            committed = True
-            return result  # type: ignore[return-value]
-        finally:
-            if not committed:
+        except BaseException:
+            with suppress(ApiError):
                 await context.db.finish(commit=False)
+            raise
+        try:
+            await context.db.finish(commit=not _has_errors(result))
+        except ApiError as error:
+            return (
+                [withheld(error) for _ in result] if isinstance(result, list) else withheld(error)
+            )
+        return result  # type: ignore[return-value]
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
