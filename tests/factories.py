@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import asyncpg
 
 from graph.auth import Identity, Role, issue_token
+from graph.ids import to_global_id
 from graph.passwords import hash_password
 from tests.conftest import JWT_SECRET
 
@@ -32,6 +33,22 @@ class ClinicWorld:
 
     def token(self, who: Identity) -> str:
         return issue_token(who, JWT_SECRET, 3600)[0]
+
+
+def session_booking(
+    world: "ClinicWorld", starts: datetime, patient_index: int = 0, physio: Identity | None = None
+) -> dict[str, object]:
+    """`ScheduleAppointmentInput` of a 30-minute session of one of `world`'s patients with its
+    physiotherapist (or `physio`) at `starts`."""
+    physiotherapist_id = (physio or world.physio).physiotherapist_id
+    assert physiotherapist_id is not None
+    return {
+        "patientId": to_global_id("Patient", world.patient_ids[patient_index]),
+        "physiotherapistId": to_global_id("Physiotherapist", physiotherapist_id),
+        "startsAt": starts.isoformat(),
+        "durationMinutes": 30,
+        "type": "SESSION",
+    }
 
 
 async def add_user(

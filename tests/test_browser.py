@@ -18,8 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
-from graph.ids import to_global_id
-from tests.factories import ClinicWorld, make_clinic
+from tests.factories import ClinicWorld, make_clinic, session_booking
 from tests.servers import running_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -131,8 +130,6 @@ SCHEDULE = """mutation($input: ScheduleAppointmentInput!) {
 
 
 def _schedule(server: str, world: ClinicWorld, hours_ahead: int) -> str:
-    physio = world.physio.physiotherapist_id
-    assert physio is not None
     starts = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
         days=5, hours=hours_ahead
     )
@@ -140,15 +137,7 @@ def _schedule(server: str, world: ClinicWorld, hours_ahead: int) -> str:
         f"{server}/graphql",
         json={
             "query": SCHEDULE,
-            "variables": {
-                "input": {
-                    "patientId": to_global_id("Patient", world.patient_ids[0]),
-                    "physiotherapistId": to_global_id("Physiotherapist", physio),
-                    "startsAt": starts.isoformat(),
-                    "durationMinutes": 30,
-                    "type": "SESSION",
-                }
-            },
+            "variables": {"input": session_booking(world, starts)},
         },
         headers={"Authorization": f"Bearer {world.token(world.receptionist)}"},
     )

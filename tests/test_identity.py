@@ -12,9 +12,8 @@ import httpx
 import jwt
 
 from graph.auth import Identity
-from graph.ids import to_global_id
 from tests.conftest import JWT_SECRET, StatementCounter, error_codes, graphql
-from tests.factories import ClinicWorld, make_clinic
+from tests.factories import ClinicWorld, make_clinic, session_booking
 
 READ = "{ patients(first: 3) { totalCount edges { node { id } } } }"
 SCHEDULE = """mutation($input: ScheduleAppointmentInput!) {
@@ -94,16 +93,7 @@ async def test_a_tampered_token_writes_nothing_through_the_compiled_mutation(
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=50)
 
     def booking(hours: int, physio: Identity) -> dict[str, Any]:
-        assert physio.physiotherapist_id is not None
-        return {
-            "input": {
-                "patientId": to_global_id("Patient", world.patient_ids[4]),
-                "physiotherapistId": to_global_id("Physiotherapist", physio.physiotherapist_id),
-                "startsAt": (start + timedelta(hours=hours)).isoformat(),
-                "durationMinutes": 30,
-                "type": "SESSION",
-            }
-        }
+        return {"input": session_booking(world, start + timedelta(hours=hours), 4, physio)}
 
     admin = world.token(world.admin)
     for hours in (0, 1):  # compiled, then on the fast path

@@ -20,8 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from graph.ids import to_global_id
-from tests.factories import make_clinic
+from tests.factories import make_clinic, session_booking
 from tests.servers import Server, running_server
 
 JS = Path(__file__).parent / "js"
@@ -90,8 +89,6 @@ async def test_graphql_ws_client_receives_an_event(
     node_packages: Path, server: Server, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    physio = world.physio.physiotherapist_id
-    assert physio is not None
     async with node_subscriber(
         node_packages, server, world.token(world.receptionist), APPOINTMENT_CHANGED
     ) as client:
@@ -103,15 +100,7 @@ async def test_graphql_ws_client_receives_an_event(
                 "/graphql",
                 json={
                     "query": SCHEDULE,
-                    "variables": {
-                        "input": {
-                            "patientId": to_global_id("Patient", world.patient_ids[0]),
-                            "physiotherapistId": to_global_id("Physiotherapist", physio),
-                            "startsAt": starts.isoformat(),
-                            "durationMinutes": 30,
-                            "type": "SESSION",
-                        }
-                    },
+                    "variables": {"input": session_booking(world, starts)},
                 },
                 headers={"Authorization": f"Bearer {world.token(world.receptionist)}"},
             )

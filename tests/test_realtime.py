@@ -29,6 +29,7 @@ from tests.factories import (
     add_prontuario,
     library_exercise,
     make_clinic,
+    session_booking,
 )
 from tests.servers import Server, running_server
 from tests.subscribers import (
@@ -81,21 +82,11 @@ _slots = iter(range(1, 100_000))
 
 async def _schedule(http: httpx.AsyncClient, world: ClinicWorld, patient_index: int = 0) -> str:
     """A new appointment (a fresh slot each call); its global id."""
-    physio = world.physio.physiotherapist_id
-    assert physio is not None
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2, hours=next(_slots))
     data = await _mutate(
         http,
         SCHEDULE,
-        {
-            "input": {
-                "patientId": to_global_id("Patient", world.patient_ids[patient_index]),
-                "physiotherapistId": to_global_id("Physiotherapist", physio),
-                "startsAt": starts.isoformat(),
-                "durationMinutes": 30,
-                "type": "SESSION",
-            }
-        },
+        {"input": session_booking(world, starts, patient_index)},
         world.token(world.receptionist),
     )
     appointment_id: str = data["scheduleAppointment"]["id"]
