@@ -518,10 +518,11 @@ def check_answers(
     with httpx.Client(headers=bodies.headers, timeout=60) as client:
         for operation in operations:
             if operation == "mutation":
-                # same time, two physiotherapists: both must succeed with the same answer
+                # same time, two physiotherapists and two patients (neither may be booked
+                # twice at once): both must succeed with the same answer
                 at = bodies.fixture.slot_base - timedelta(days=1)
                 answers = [
-                    post(client, targets[name], operation, bodies.schedule(0, physio=n, at=at))
+                    post(client, targets[name], operation, bodies.schedule(n, physio=n, at=at))
                     for n, name in enumerate(TARGETS)
                 ]
                 for answer in answers:
