@@ -11,7 +11,7 @@ in PostgreSQL (json_build_object / json_agg, LATERAL-style correlated subqueries
 per-parent limits) and sent as the HTTP body `{"data": ...}`. `GET /stats` reports how many
 requests, SQL statements and round trips it has sent (counted here, in code); `GET /healthz`.
 
-Same identity and RLS as the server (graph/session.py): each request is one transaction that
+Same identity and RLS as the server (graph/sql/session.py): each request is one transaction that
 starts with the single `set_config` statement of `IDENTITY_SQL` (`role` = `SET LOCAL ROLE
 fisioflow_app`, then app.user_id, app.clinic_id, app.role, app.physiotherapist_id,
 app.patient_id and statement_timeout, all transaction-local) taken from the verified HS256 JWT.
@@ -54,7 +54,7 @@ from starlette.routing import Route
 
 ROLES = frozenset({"admin", "physiotherapist", "receptionist", "patient"})
 APPOINTMENT_TYPES = frozenset({"EVALUATION", "SESSION", "REEVALUATION", "TELECONSULTATION"})
-STATEMENT_TIMEOUT_MS = 5000  # the server's default (graph/settings.py)
+STATEMENT_TIMEOUT_MS = 5000  # the server's default (graph/core/settings.py)
 
 
 def gid(type_name: str, column: str) -> str:

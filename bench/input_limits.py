@@ -21,10 +21,10 @@ from graphql.utilities import get_operation_ast
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import QUERIES
-from graph.compiled_execution import coerce_variables
-from graph.ids import to_global_id
-from graph.input_limits import check_operation
+from graph.core.ids import to_global_id
+from graph.extensions.compiled_queries import coerce_variables
 from graph.schema import schema
+from graph.security.input_limits import check_operation
 
 VARIABLES: dict[str, dict[str, Any]] = {
     "point": {"id": to_global_id("Patient", uuid.uuid4())},

@@ -74,11 +74,12 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graph import migrate  # noqa: E402
-from graph.auth import Identity, Role, issue_token  # noqa: E402
-from graph.database import embedded_postgres, listen_dsn  # noqa: E402
-from graph.ids import to_global_id  # noqa: E402
+from graph.core.identity import Identity, Role  # noqa: E402
+from graph.core.ids import to_global_id  # noqa: E402
+from graph.security.auth import issue_token  # noqa: E402
 from graph.seed import volume_specs  # noqa: E402
+from graph.sql import migrate  # noqa: E402
+from graph.sql.database import embedded_postgres, listen_dsn  # noqa: E402
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
 OPERATIONS = ("point", "nested", "three_level", "mutation")

@@ -31,10 +31,11 @@ from websockets.typing import Subprotocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graph import migrate
-from graph.auth import Identity, Role, issue_token
-from graph.database import embedded_postgres, listen_dsn
-from graph.ids import to_global_id
+from graph.core.identity import Identity, Role
+from graph.core.ids import to_global_id
+from graph.security.auth import issue_token
+from graph.sql import migrate
+from graph.sql.database import embedded_postgres, listen_dsn
 from tests.servers import running_server
 
 SECRET = "bench-secret-" + "x" * 40

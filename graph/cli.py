@@ -32,14 +32,14 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from graph import migrate
-from graph.auth import issue_token
-from graph.credentials import login_by_email
-from graph.database import create_engine, embedded_postgres
-from graph.logging import logging_config
-from graph.production import preflight
-from graph.session import RequestDb
-from graph.settings import get_settings
+from graph.core.settings import get_settings
+from graph.observability.logging import logging_config
+from graph.security.auth import issue_token
+from graph.security.credentials import login_by_email
+from graph.security.production import preflight
+from graph.sql import migrate
+from graph.sql.database import create_engine, embedded_postgres
+from graph.sql.session import RequestDb
 
 app = typer.Typer(
     help="FisioFlow Graph: the GraphQL API of a physiotherapy clinic.",
@@ -141,7 +141,7 @@ def serve(
         signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             uvicorn.run(
-                "graph.app:create_app",
+                "graph.http.app:create_app",
                 factory=True,
                 host=host,
                 port=port,
@@ -151,7 +151,8 @@ def serve(
                 # with 1009 (message too big), whichever websocket implementation uvicorn runs.
                 ws_max_size=get_settings().max_body_bytes,
                 log_config=logging_config(get_settings().log_level),  # JSON lines
-                access_log=False,  # uvicorn's has the query string; graph/logging.py writes ours
+                # uvicorn's has the query string; graph/observability/logging.py writes ours
+                access_log=False,
             )
         except KeyboardInterrupt:
             pass

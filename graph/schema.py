@@ -6,16 +6,16 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
-from graph import compiler
-from graph.auth_gate import RequireIdentity
-from graph.compiled_execution import CompiledQueries
-from graph.errors import MaskInternalErrors
-from graph.input_limits import InputLimits
-from graph.limits import RequestLimits
-from graph.metrics import OperationMetrics
-from graph.relay import Connection, Node
-from graph.transport_gate import SubscriptionsOnlyOverWebsockets
-from graph.units import each_field_its_own_transaction
+from graph.api.relay import Connection, Node
+from graph.core.errors import MaskInternalErrors
+from graph.extensions.auth_gate import RequireIdentity
+from graph.extensions.compiled_queries import CompiledQueries
+from graph.extensions.transport_gate import SubscriptionsOnlyOverWebsockets
+from graph.extensions.units import each_field_its_own_transaction
+from graph.observability.metrics import OperationMetrics
+from graph.security.input_limits import InputLimits
+from graph.security.limits import RequestLimits
+from graph.sql import compiler
 from resolvers import accounts, care_team, scheduling, staff, subscriptions
 from resolvers import clinical as clinical_resolvers
 from resolvers import compliance as compliance_resolvers

@@ -25,8 +25,8 @@ from typing import NamedTuple
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from graph.passwords import hash_password
-from graph.validators import cpf_with_check_digits, mod11_digit
+from graph.core.validators import cpf_with_check_digits, mod11_digit
+from graph.security.passwords import hash_password
 
 Row = tuple[object, ...]
 Batch = dict[str, list[Row]]

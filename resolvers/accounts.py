@@ -9,16 +9,17 @@ import strawberry
 from sqlalchemy import RowMapping
 
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
-from graph.auth import Identity, Role, issue_token
-from graph.context import Info
-from graph.credentials import login_by_email, record_login
-from graph.errors import UNAUTHENTICATED, ApiError, bad_input, not_found
-from graph.ids import to_global_id
-from graph.passwords import hash_password_async, verify_password_async
-from graph.ratelimit import login_attempt
-from graph.relay import Node
-from graph.validators import check_password, normalize_email
-from graph.writes import insert_row
+from graph.api.context import Info
+from graph.api.relay import Node
+from graph.core.errors import UNAUTHENTICATED, ApiError, bad_input, not_found
+from graph.core.identity import Identity, Role
+from graph.core.ids import to_global_id
+from graph.core.validators import check_password, normalize_email
+from graph.security.auth import issue_token
+from graph.security.credentials import login_by_email, record_login
+from graph.security.passwords import hash_password_async, verify_password_async
+from graph.security.ratelimit import login_attempt
+from graph.sql.writes import insert_row
 from models.accounts import clinics, user_credentials, users
 
 if TYPE_CHECKING:

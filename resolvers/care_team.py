@@ -16,12 +16,12 @@ import strawberry
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 
-from graph.auth import Role
-from graph.context import Info
-from graph.errors import not_found
-from graph.ids import parse_uuid_id
-from graph.loaders import ChildList
-from graph.pagination import SortKey
+from graph.api.context import Info
+from graph.core.errors import not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id
+from graph.sql.loaders import ChildList
+from graph.sql.pagination import SortKey
 from models.accounts import physiotherapists
 from models.care_team import care_team_members
 from resolvers.patients import Patient, load_patient, required_patient

@@ -23,15 +23,15 @@ import strawberry
 from sqlalchemy import RowMapping
 from strawberry.scalars import JSON
 
-from graph.audit_reads import record_reads
-from graph.auth import Role
-from graph.context import Info
-from graph.errors import CONFLICT, FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
-from graph.ids import parse_uuid_id, to_global_id
-from graph.loaders import ChildList
-from graph.pagination import PageArgs, SortKey
-from graph.relay import Connection, Node, child_connection
-from graph.writes import insert_row
+from graph.api.audit_reads import record_reads
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection
+from graph.core.errors import CONFLICT, FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id, to_global_id
+from graph.sql.loaders import ChildList
+from graph.sql.pagination import PageArgs, SortKey
+from graph.sql.writes import insert_row
 from models.accounts import physiotherapists
 from models.clinical import prontuario_addenda, prontuarios
 from models.patients import patients

@@ -29,15 +29,15 @@ from zoneinfo import ZoneInfo
 import strawberry
 from sqlalchemy import ColumnElement, RowMapping, func, select, text
 
-from graph.auth import Role
-from graph.context import Info
-from graph.errors import INVALID_STATE, ApiError, bad_input, not_found
-from graph.ids import parse_uuid_id, to_global_id
-from graph.loaders import ChildList
-from graph.pagination import PageArgs, SortKey
-from graph.relay import Connection, Node, list_connection
-from graph.session import RequestDb
-from graph.writes import insert_row
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, list_connection
+from graph.core.errors import INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id, to_global_id
+from graph.sql.loaders import ChildList
+from graph.sql.pagination import PageArgs, SortKey
+from graph.sql.session import RequestDb
+from graph.sql.writes import insert_row
 from models.compliance import compliance_checks, compliance_issues
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ import enum
 
 import strawberry
 
-from graph.auth import Role
+from graph.core.identity import Role
 
 strawberry.enum(Role, description="What a login may do; RLS policies follow it.")
 

@@ -35,15 +35,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Uuid
 from strawberry.scalars import JSON
 
-from graph.auth import Role
-from graph.context import Info
-from graph.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
-from graph.ids import parse_uuid_id, to_global_id
-from graph.loaders import ChildList
-from graph.pagination import PageArgs, SortKey
-from graph.relay import Connection, Node, child_connection, list_connection
-from graph.validators import aware, required_text
-from graph.writes import insert_row, update_in_state
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection, list_connection
+from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id, to_global_id
+from graph.core.validators import aware, required_text
+from graph.sql.loaders import ChildList
+from graph.sql.pagination import PageArgs, SortKey
+from graph.sql.writes import insert_row, update_in_state
 from models.exercises import exercise_executions, exercise_prescriptions, exercises
 from models.patients import patients
 from resolvers.payments import CLINIC_TIME_ZONE, clinic_today

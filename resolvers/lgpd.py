@@ -24,16 +24,16 @@ import strawberry
 from sqlalchemy import ColumnElement, RowMapping, Select, func, literal, select, update
 from strawberry.scalars import JSON
 
-from graph.audit_reads import record_reads
-from graph.auth import Role
-from graph.context import Info
-from graph.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
-from graph.ids import parse_global_id, parse_uuid_id, to_global_id
-from graph.loaders import ChildList, count_rows
-from graph.pagination import PageArgs, SortKey, make_page, page_select
-from graph.relay import Connection, Node, list_connection
-from graph.validators import aware, required_text
-from graph.writes import insert_row
+from graph.api.audit_reads import record_reads
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, list_connection
+from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_global_id, parse_uuid_id, to_global_id
+from graph.core.validators import aware, required_text
+from graph.sql.loaders import ChildList, count_rows
+from graph.sql.pagination import PageArgs, SortKey, make_page, page_select
+from graph.sql.writes import insert_row
 from models.accounts import clinics, physiotherapists
 from models.clinical import prontuario_addenda, prontuarios
 from models.compliance import audit_log, consents, data_subject_requests

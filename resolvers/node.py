@@ -3,7 +3,7 @@
 An ID that is malformed, of an unknown type, of a row that does not exist or that the caller
 may not see is null alike (API.md). `nodes(ids:)` takes at most `FISIOFLOW_MAX_PAGE_SIZE` ids
 (like `first`) and costs one statement per type asked for, whatever the number of ids: each
-type's loader is a per-request dataloader (graph/loaders.py `by_id`), and the ids are all
+type's loader is a per-request dataloader (graph/sql/loaders.py `by_id`), and the ids are all
 asked for in the same tick.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 
 import strawberry
 
-from graph.context import Info
-from graph.errors import ApiError, bad_input
-from graph.ids import parse_global_id
-from graph.relay import Node
+from graph.api.context import Info
+from graph.api.relay import Node
+from graph.core.errors import ApiError, bad_input
+from graph.core.ids import parse_global_id
 from resolvers.accounts import load_clinic
 from resolvers.clinical import load_prontuario
 from resolvers.compliance import load_compliance_check, load_compliance_issue

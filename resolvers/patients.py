@@ -9,22 +9,22 @@ import strawberry
 from sqlalchemy import ColumnElement, RowMapping, String, cast, func, or_
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import Role
-from graph.compiler import FilterCondition, id_of
-from graph.context import Info
-from graph.errors import FORBIDDEN, ApiError, bad_input, not_found
-from graph.ids import parse_uuid_id, to_global_id
-from graph.loaders import ChildList
-from graph.pagination import PageArgs, SortKey
-from graph.relay import Connection, Node, child_connection, list_connection
-from graph.validators import (
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection, list_connection
+from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id, to_global_id
+from graph.core.validators import (
     check_password,
     normalize_cns,
     normalize_cpf,
     normalize_email,
     required_text,
 )
-from graph.writes import insert_row, update_row
+from graph.sql.compiler import FilterCondition, id_of
+from graph.sql.loaders import ChildList
+from graph.sql.pagination import PageArgs, SortKey
+from graph.sql.writes import insert_row, update_row
 from models.accounts import physiotherapists
 from models.patients import patients
 from resolvers.accounts import Login, create_login
@@ -80,7 +80,7 @@ def _filter_conditions(filter: PatientFilter | None) -> list[ColumnElement[bool]
     return conditions
 
 
-# The same conditions for the query compiler (graph/compiler.py), on its row alias `{t}`;
+# The same conditions for the query compiler (graph/sql/compiler.py), on its row alias `{t}`;
 # `search` (accents, e-mail and CPF digits) is left to the resolvers.
 PATIENT_FILTER = {
     "status": FilterCondition("{t}.status = {v}", "text", lambda status: status.value),

@@ -14,16 +14,16 @@ import orjson
 import strawberry
 from sqlalchemy import ColumnElement, RowMapping, and_, func, literal
 
-from graph.auth import Role
-from graph.compiler import FilterCondition, id_of, one_of
-from graph.context import Info
-from graph.errors import CONFLICT, ApiError, bad_input, not_found
-from graph.ids import parse_uuid_id, to_global_id
-from graph.loaders import ChildList
-from graph.pagination import PageArgs, SortKey
-from graph.relay import Connection, Node, child_connection, list_connection
-from graph.validators import aware, money
-from graph.writes import insert_unless_exists, update_in_state
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection, list_connection
+from graph.core.errors import CONFLICT, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id, to_global_id
+from graph.core.validators import aware, money
+from graph.sql.compiler import FilterCondition, id_of, one_of
+from graph.sql.loaders import ChildList
+from graph.sql.pagination import PageArgs, SortKey
+from graph.sql.writes import insert_unless_exists, update_in_state
 from models.patients import patients
 from models.payments import payments
 from models.scheduling import appointments
@@ -100,7 +100,7 @@ def _filter_conditions(filter: PaymentFilter | None) -> list[ColumnElement[bool]
     return conditions
 
 
-# The same conditions for the query compiler (graph/compiler.py), on its row alias `{t}`;
+# The same conditions for the query compiler (graph/sql/compiler.py), on its row alias `{t}`;
 # `overdue` (which depends on the clinic's today) is left to the resolvers.
 PAYMENT_FILTER = {
     "status": one_of("status"),

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import ColumnElement, RowMapping
 
-from graph.auth import Identity, Role
-from graph.compiler import CompiledMutation, FilterCondition, id_of, one_of
-from graph.context import Info
-from graph.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
-from graph.ids import parse_uuid_id, to_global_id
-from graph.loaders import ChildList
-from graph.pagination import PageArgs, SortKey
-from graph.relay import Connection, Node, child_connection, list_connection
-from graph.validators import aware, money
-from graph.writes import insert_row, update_in_state
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection, list_connection
+from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.identity import Identity, Role
+from graph.core.ids import parse_uuid_id, to_global_id
+from graph.core.validators import aware, money
+from graph.sql.compiler import CompiledMutation, FilterCondition, id_of, one_of
+from graph.sql.loaders import ChildList
+from graph.sql.pagination import PageArgs, SortKey
+from graph.sql.writes import insert_row, update_in_state
 from models.scheduling import APPOINTMENT, appointments
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class AppointmentCriteria:
         return conditions
 
 
-# The same conditions for the query compiler (graph/compiler.py), on its row alias `{t}`.
+# The same conditions for the query compiler (graph/sql/compiler.py), on its row alias `{t}`.
 APPOINTMENT_FILTER = {
     "from": FilterCondition(
         "{t}.starts_at >= {v}", "timestamptz", lambda value: aware(value, "filter.from")
@@ -309,7 +309,7 @@ def new_appointment(identity: Identity, input: ScheduleAppointmentInput) -> dict
 
 
 # The compiler's version: the same validation, then one INSERT ... RETURNING that builds the
-# response JSON (graph/compiler.py).
+# response JSON (graph/sql/compiler.py).
 SCHEDULE_APPOINTMENT = CompiledMutation(
     APPOINTMENT,
     ScheduleAppointmentInput,

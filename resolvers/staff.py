@@ -5,14 +5,14 @@ import uuid
 import strawberry
 from sqlalchemy import RowMapping
 
-from graph.auth import Role
-from graph.context import Info
-from graph.errors import not_found
-from graph.ids import to_global_id
-from graph.pagination import PageArgs, SortKey
-from graph.relay import Connection, Node, list_connection
-from graph.validators import check_password, normalize_crefito, normalize_email, required_text
-from graph.writes import insert_row
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, list_connection
+from graph.core.errors import not_found
+from graph.core.identity import Role
+from graph.core.ids import to_global_id
+from graph.core.validators import check_password, normalize_crefito, normalize_email, required_text
+from graph.sql.pagination import PageArgs, SortKey
+from graph.sql.writes import insert_row
 from models.accounts import physiotherapists
 from resolvers.accounts import Login, create_login
 from resolvers.patients import Patient, patients_of_physiotherapist

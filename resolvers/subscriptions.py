@@ -7,11 +7,11 @@ from typing import Any
 
 import strawberry
 
-from graph.auth import Role
-from graph.broker import Event, Topic, table_topic
-from graph.context import Info
-from graph.ids import parse_uuid_id
-from graph.session import RequestDb
+from graph.api.context import Info
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id
+from graph.realtime.broker import Event, Topic, table_topic
+from graph.sql.session import RequestDb
 from models.accounts import physiotherapists
 from models.exercises import exercise_executions
 from models.patients import patients

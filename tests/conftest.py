@@ -17,12 +17,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
-from graph import migrate
-from graph.app import create_app
-from graph.compiled_execution import coerce_variables, plans, validated
-from graph.compiler import shape_of
-from graph.database import embedded_postgres
-from graph.settings import Settings
+from graph.core.settings import Settings
+from graph.extensions.compiled_queries import coerce_variables, plans, validated
+from graph.http.app import create_app
+from graph.sql import migrate
+from graph.sql.compiler import shape_of
+from graph.sql.database import embedded_postgres
 
 JWT_SECRET = "test-secret-" + "x" * 40
 os.environ["FISIOFLOW_JWT_SECRET"] = JWT_SECRET

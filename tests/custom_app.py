@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from graph.app import create_app
-from graph.settings import Settings
+from graph.core.settings import Settings
+from graph.http.app import create_app
 from tests.conftest import JWT_SECRET, close_app
 
 

@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from graph.auth import Identity, Role, issue_token
-from graph.ids import to_global_id
-from graph.passwords import hash_password
+from graph.core.identity import Identity, Role
+from graph.core.ids import to_global_id
+from graph.security.auth import issue_token
+from graph.security.passwords import hash_password
 from tests.conftest import JWT_SECRET
 
 PASSWORD = "correct horse battery"

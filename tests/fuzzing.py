@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
-from graph.app import create_app
-from graph.settings import Settings
+from graph.core.settings import Settings
+from graph.http.app import create_app
 from tests.conftest import JWT_SECRET, close_app, plain_dsn, was_compiled
 from tests.factories import ClinicWorld, make_clinic
 

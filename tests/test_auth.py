@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import jwt
 
-from graph.auth import Role
+from graph.core.identity import Role
 from tests.conftest import JWT_SECRET, error_codes, graphql
 from tests.factories import PASSWORD, make_clinic
 

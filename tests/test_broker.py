@@ -10,10 +10,10 @@ import asyncpg
 import pytest
 from starlette.applications import Starlette
 
-from graph.auth import Identity, Role
-from graph.broker import SUBSCRIPTION_LAGGED, Broker, Event, Topic, table_topic
-from graph.errors import ApiError
-from graph.session import RequestDb
+from graph.core.errors import ApiError
+from graph.core.identity import Identity, Role
+from graph.realtime.broker import SUBSCRIPTION_LAGGED, Broker, Event, Topic, table_topic
+from graph.sql.session import RequestDb
 from models.accounts import physiotherapists
 from models.patients import patients
 from models.scheduling import appointments

@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from graph.auth import Identity
-from graph.ids import to_global_id
+from graph.core.identity import Identity
+from graph.core.ids import to_global_id
 from tests.conftest import StatementCounter, error_codes, graphql
 from tests.factories import ClinicWorld, add_appointment, add_prontuario, make_clinic
 

@@ -17,8 +17,8 @@ import httpx
 import jwt
 import pytest
 
-from graph.migrate import head_revision
 from graph.schema import sdl
+from graph.sql.migrate import head_revision
 from tests.conftest import JWT_SECRET
 from tests.factories import make_clinic
 from tests.servers import start_server

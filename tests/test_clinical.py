@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from tests.conftest import StatementCounter, error_codes, graphql
 from tests.factories import ClinicWorld, add_appointment, add_prontuario, make_clinic
 

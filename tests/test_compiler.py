@@ -9,9 +9,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from graph import fast_path
-from graph.compiled_execution import validated
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
+from graph.extensions.compiled_queries import validated
+from graph.http import fast_path
 from tests.conftest import StatementCounter, error_codes, graphql, was_compiled
 from tests.factories import ClinicWorld, add_appointment, add_payment, make_clinic
 

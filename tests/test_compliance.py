@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from tests.conftest import error_codes, graphql, plain_dsn
 from tests.factories import ClinicWorld, add_appointment, add_prontuario, make_clinic
 

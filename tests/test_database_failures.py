@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, text
 from starlette.applications import Starlette
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from tests.conftest import StatementCounter, error_codes, graphql
 from tests.custom_app import client_of, custom_app
 from tests.factories import ClinicWorld, make_clinic
@@ -57,8 +57,9 @@ async def locked_out(
 
 
 def database_log(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    """What the server logs (its logging config, graph/logging.py, drops strawberry's own
-    error log): no stack trace; the records of graph/errors.py."""
+    """What the server logs (its logging config, graph/observability/logging.py, drops
+    strawberry's own
+    error log): no stack trace; the records of graph/core/errors.py."""
     records = [r for r in caplog.records if r.name != "strawberry.execution"]
     assert all(record.exc_info is None for record in records), [r.name for r in records]
     assert not any("Traceback" in record.getMessage() for record in records)

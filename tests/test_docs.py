@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from graph import errors
-from graph.broker import SUBSCRIPTION_LAGGED
-from graph.settings import Settings
+from graph.core import errors
+from graph.core.settings import Settings
+from graph.realtime.broker import SUBSCRIPTION_LAGGED
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -34,7 +34,7 @@ def test_every_error_code_is_in_the_api_reference() -> None:
         if name.isupper() and isinstance(value, str) and re.fullmatch(r"[A-Z_]+", value)
     } | {SUBSCRIPTION_LAGGED}
     reference = (ROOT / "docs" / "api.md").read_text()
-    assert codes, "graph/errors.py names the codes"
+    assert codes, "graph/core/errors.py names the codes"
     missing = sorted(code for code in codes if f"`{code}`" not in reference)
     assert not missing, f"describe {missing} in docs/api.md (Errors)"
 

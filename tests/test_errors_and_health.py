@@ -3,9 +3,9 @@
 import asyncpg
 import httpx
 
-from graph.app import create_app
+from graph.core.settings import Settings
+from graph.http.app import create_app
 from graph.schema import sdl
-from graph.settings import Settings
 from tests.conftest import JWT_SECRET, close_app, error_codes, graphql
 from tests.factories import make_clinic
 

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from models.exercises import exercises
 from resolvers.exercises import exercise_conditions
 from resolvers.payments import CLINIC_TIME_ZONE, clinic_today

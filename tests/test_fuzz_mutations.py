@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes
 
-from graph.input_limits import DEFAULT_JSON
 from graph.schema import schema
+from graph.security.input_limits import DEFAULT_JSON
 from tests.factories import ClinicWorld
 from tests.fuzzing import CUSTOM_SCALARS, FUZZ, Client, check, clients, make_world, tokens
 

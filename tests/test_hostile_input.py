@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 
-from graph import input_limits
-from graph.errors import from_database_error
-from graph.ids import to_global_id
+from graph.core.errors import from_database_error
+from graph.core.ids import to_global_id
+from graph.security import input_limits
 from tests.conftest import JWT_SECRET, StatementCounter, error_codes, graphql
 from tests.factories import (
     ClinicWorld,

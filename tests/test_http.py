@@ -8,8 +8,8 @@ import asyncpg
 import httpx
 import pytest
 
-from graph.app import create_app
-from graph.settings import PRODUCTION_LIMITS, Settings
+from graph.core.settings import PRODUCTION_LIMITS, Settings
+from graph.http.app import create_app
 from tests.conftest import error_codes
 from tests.custom_app import app_client
 from tests.factories import ClinicWorld, make_clinic
@@ -383,7 +383,7 @@ def test_errors_outside_the_resolvers_are_masked() -> None:
     from graphql import GraphQLError
     from strawberry.types import ExecutionResult
 
-    from graph.http import _ensure_codes
+    from graph.http.graphql_http import _ensure_codes
 
     leaked = GraphQLError("select * from patients", original_error=RuntimeError("asyncpg"))
     document = GraphQLError("Syntax Error: Expected Name")

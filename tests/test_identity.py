@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import jwt
 
-from graph.auth import Identity
+from graph.core.identity import Identity
 from tests.conftest import JWT_SECRET, StatementCounter, error_codes, graphql
 from tests.factories import ClinicWorld, make_clinic, session_booking
 

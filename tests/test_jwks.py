@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from graph import jwks, seed
-from graph.auth import Identity
+from graph import seed
+from graph.core.identity import Identity
+from graph.security import jwks
 from tests.conftest import error_codes, graphql
 from tests.custom_app import app_client
 from tests.factories import ClinicWorld, make_clinic

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from graphql import parse
 
-from graph.limits import count_aliases, max_depth
-from graph.settings import Settings
+from graph.core.settings import Settings
+from graph.security.limits import count_aliases, max_depth
 from tests.conftest import error_codes, graphql
 from tests.custom_app import app_client
 from tests.factories import ClinicWorld, make_clinic

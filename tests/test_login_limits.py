@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 import resolvers.accounts as accounts
-from graph.ratelimit import LoginRateLimiter
-from graph.settings import Settings
+from graph.core.settings import Settings
+from graph.security.ratelimit import LoginRateLimiter
 from tests.conftest import error_codes, graphql
 from tests.custom_app import app_client, client_of, custom_app
 from tests.factories import PASSWORD, ClinicWorld, make_clinic

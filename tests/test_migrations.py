@@ -4,7 +4,7 @@ import asyncio
 
 import asyncpg
 
-from graph import migrate
+from graph.sql import migrate
 from tests.conftest import create_database, drop_database, plain_dsn
 
 

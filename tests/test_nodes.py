@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from graph import migrate
-from graph.auth import Identity, Role, issue_token
-from graph.ids import to_global_id
+from graph.core.identity import Identity, Role
+from graph.core.ids import to_global_id
+from graph.security.auth import issue_token
 from graph.seed import seed_volume
+from graph.sql import migrate
 from resolvers.node import INT_NODE_LOADERS, NODE_LOADERS
 from tests.conftest import (
     JWT_SECRET,

@@ -21,8 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from graph.database import create_engine
-from graph.logging import JsonFormatter, redact
+from graph.observability.logging import JsonFormatter, redact
+from graph.sql.database import create_engine
 from tests.conftest import create_database, drop_database, graphql
 from tests.custom_app import app_client, client_of, custom_app
 from tests.factories import PASSWORD, ClinicWorld, make_clinic
@@ -120,7 +120,7 @@ async def test_operation_names_cannot_flood_the_metrics(client: httpx.AsyncClien
         await graphql(client, f"query Flood{i} {{ __typename }}")
     metrics = (await client.get("/metrics")).text
     assert 'operation="Flood4"' in metrics  # well under the cap
-    from graph.metrics import MAX_OPERATION_NAMES, Metrics
+    from graph.observability.metrics import MAX_OPERATION_NAMES, Metrics
 
     registry = Metrics.__new__(Metrics)
     registry._names = set()

@@ -3,7 +3,7 @@
 import asyncpg
 import httpx
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from tests.conftest import error_codes, graphql
 from tests.factories import VALID_CPFS, make_clinic
 

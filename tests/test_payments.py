@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from tests.conftest import error_codes, graphql
 from tests.factories import ClinicWorld, add_appointment, add_payment, make_clinic
 

@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from graph.app import create_app
-from graph.settings import Settings
+from graph.core.settings import Settings
+from graph.http.app import create_app
 from tests.conftest import JWT_SECRET, StatementCounter, error_codes
 from tests.custom_app import app_client
 from tests.factories import ClinicWorld, make_clinic

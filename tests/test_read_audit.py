@@ -1,5 +1,5 @@
 """Every read of a clinical record leaves a trail, whatever else the response holds
-(graph/audit_reads.py, graph/session.RequestDb)."""
+(graph/api/audit_reads.py, graph/session.RequestDb)."""
 
 import asyncio
 import uuid
@@ -13,7 +13,7 @@ import orjson
 import pytest
 import websockets
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from tests.conftest import StatementCounter, error_codes, graphql
 from tests.factories import ClinicWorld, add_appointment, add_prontuario, make_clinic
 from tests.servers import Server, running_server

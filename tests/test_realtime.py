@@ -19,8 +19,8 @@ from websockets.asyncio.client import connect as websockets_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from graph.auth import issue_token
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
+from graph.security.auth import issue_token
 from tests.conftest import JWT_SECRET
 from tests.factories import (
     ClinicWorld,

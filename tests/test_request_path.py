@@ -10,10 +10,11 @@ import asyncpg
 import httpx
 import pytest
 
-from graph.app import create_app
-from graph.auth import Identity, Role, issue_token
-from graph.ids import parse_global_id
-from graph.settings import Settings
+from graph.core.identity import Identity, Role
+from graph.core.ids import parse_global_id
+from graph.core.settings import Settings
+from graph.http.app import create_app
+from graph.security.auth import issue_token
 from tests.conftest import JWT_SECRET, StatementCounter, close_app, graphql
 from tests.factories import make_clinic
 

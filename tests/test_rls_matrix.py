@@ -21,7 +21,7 @@ import asyncpg
 import orjson
 import pytest
 
-from graph import migrate
+from graph.sql import migrate
 from tests.conftest import create_database, drop_database, plain_dsn
 
 ALL = "ALL"

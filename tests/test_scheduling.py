@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from graph.ids import to_global_id
+from graph.core.ids import to_global_id
 from tests.conftest import StatementCounter, error_codes, graphql
 from tests.factories import ClinicWorld, add_appointment, add_payment, make_clinic
 

@@ -11,8 +11,8 @@ from datetime import date
 import asyncpg
 import pytest
 
-from graph import migrate
-from graph.passwords import verify_password
+from graph.core.validators import cpf_is_valid
+from graph.security.passwords import verify_password
 from graph.seed import (
     CONDITIONS,
     DEMO_CLINIC_NAME,
@@ -26,7 +26,7 @@ from graph.seed import (
     seed_volume,
     shared_library,
 )
-from graph.validators import cpf_is_valid
+from graph.sql import migrate
 from tests.conftest import create_database, drop_database, plain_dsn
 
 CLINICS, PATIENTS = 2, 60

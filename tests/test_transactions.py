@@ -1,4 +1,5 @@
-"""A response never claims what the database does not hold (graph/units.py, graph/http.py).
+"""A response never claims what the database does not hold (graph/extensions/units.py,
+graph/http/graphql_http.py).
 
 Every mutation of the schema is run (1) with a nested field of its payload that fails and
 (2) beside a failing sibling operation in a batch; then the rows are read with asyncpg as the
@@ -15,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from graph.ids import parse_uuid_id, to_global_id
+from graph.core.ids import parse_uuid_id, to_global_id
 from graph.schema import schema
 from tests.conftest import error_codes, graphql
 from tests.factories import (

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from graph import migrate
+from graph.sql import migrate
 from tests.conftest import create_database, drop_database, plain_dsn
 
 CLINIC = uuid.uuid4()

@@ -25,7 +25,7 @@ Create Date: 2026-11-22
   show what changed (a wrong CPF corrected, a phone changed); hashes of 10^9 possible CPFs are
   trivially reversible, so they would protect nothing while hiding what an auditor needs.
 - `audit_record_reads(table, ids[])`: one INSERT for a whole batch of read records (operation
-  'SELECT'), under the caller's identity; graph/audit_reads.py batches per request.
+  'SELECT'), under the caller's identity; graph/api/audit_reads.py batches per request.
 - `compliance_metrics()`: the clinic's counts (consent coverage, requests past due, unanswered
   revocations, completed appointments without a record, records without the author's
   CREFITO, audit trigger coverage) for any staff role, whatever rows its own RLS shows: only

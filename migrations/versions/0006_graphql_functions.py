@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 UP = r"""
 SET LOCAL ROLE fisioflow_owner;
 
--- base64url without padding (graph/ids.py, graph/pagination.py); encode() wraps lines.
+-- base64url without padding (graph/core/ids.py, graph/sql/pagination.py); encode() wraps lines.
 CREATE FUNCTION gql_base64url(value text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     RETURN translate(rtrim(replace(encode(convert_to(value, 'UTF8'), 'base64'), E'\n', ''), '='),

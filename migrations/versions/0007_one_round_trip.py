@@ -1,6 +1,6 @@
 """`gql_execute`: a compiled operation in one round trip, identity settings included.
 
-The fast path (graph/fast_path.py) prepares each compiled statement once per connection
+The fast path (graph/http/fast_path.py) prepares each compiled statement once per connection
 (`PREPARE gql_…(text[])`) and then answers every request with one call of this function, in
 an implicit transaction of its own: it sets the caller's identity exactly as
 graph/session.IDENTITY_SQL does (transaction-local, so it ends with the call), refuses an

@@ -1,0 +1,1 @@
+"""What resolvers build on: the request context, Relay types, the read audit."""

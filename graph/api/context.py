@@ -1,0 +1,152 @@
+"""What every resolver gets in `info.context`: the caller, their transaction and loaders."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from graph.core.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
+from graph.core.identity import Identity, Role
+from graph.core.settings import Settings
+from graph.sql.loaders import Loaders
+from graph.sql.session import RequestDb
+
+if TYPE_CHECKING:
+    from graph.realtime.broker import Broker, Event, Primed, Topic
+
+
+@dataclass
+class DataScope:
+    """A transaction under one identity, with the dataloaders bound to it."""
+
+    db: RequestDb
+    loaders: Loaders
+
+    @classmethod
+    def open(
+        cls, engine: AsyncEngine, identity: Identity | None, *, reads_commit_at_once: bool = False
+    ) -> "DataScope":
+        db = RequestDb(engine, identity, reads_commit_at_once=reads_commit_at_once)
+        return cls(db, Loaders(db))
+
+
+# A subscription event is resolved in a transaction of its own (see Context.event_scope); the
+# variable is per asyncio task, and every subscription operation runs in its own task.
+_event_scope: ContextVar[DataScope | None] = ContextVar("fisioflow_event_scope", default=None)
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    settings: Settings
+    engine: AsyncEngine
+    jwt_secret: str
+    identity: Identity | None
+    auth_error: ApiError | None = None
+    broker: "Broker | None" = None
+    connection_params: dict[str, object] | None = None
+    expires_at: datetime | None = None
+    _scope: DataScope = field(init=False)
+    _expiry_watch: "asyncio.Task[None] | None" = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._scope = DataScope.open(self.engine, self.identity)
+
+    @property
+    def db(self) -> RequestDb:
+        return (_event_scope.get() or self._scope).db
+
+    @property
+    def loaders(self) -> Loaders:
+        return (_event_scope.get() or self._scope).loaders
+
+    @property
+    def is_websocket(self) -> bool:
+        return isinstance(self.request, WebSocket)
+
+    @asynccontextmanager
+    async def event_scope(self, primed: "Primed") -> AsyncIterator[None]:
+        """Resolve one subscription event in a fresh read-only transaction as the subscriber
+        (opened only if a field needs more than the rows its cohort `primed`). Reads of
+        clinical records it shows are audited for this subscriber and committed at once,
+        before the event is sent."""
+        scope = DataScope.open(self.engine, self.require_identity(), reads_commit_at_once=True)
+        for table, rows in primed.items():
+            loader = scope.loaders.by_id(table)
+            for row_id, row in rows.items():
+                loader.prime(row_id, row)
+        token = _event_scope.set(scope)
+        try:
+            yield
+        finally:
+            _event_scope.reset(token)
+            await scope.db.finish(commit=False)
+
+    async def events(
+        self, topic: "Topic", matches: Callable[["Event", Any], bool]
+    ) -> AsyncIterator[tuple["Event", Any]]:
+        """The caller's events of `topic`, each resolved in its own RLS transaction."""
+        identity = self.require_identity()
+        if self.broker is None:
+            raise ApiError("INTERNAL", "Subscriptions are not available here")
+        async with self.broker.subscribe(identity, topic, matches) as subscription:
+            async for event, value, primed in subscription:
+                async with self.event_scope(primed):
+                    yield event, value
+
+    def start_expiry_watch(self) -> None:
+        """Close the websocket (4403) when its token expires: that ends its subscriptions."""
+        if self.expires_at is None or not isinstance(self.response, WebSocket):
+            return
+        websocket = self.response
+        delay = (self.expires_at - datetime.now(UTC)).total_seconds()
+
+        async def close_when_expired() -> None:
+            await asyncio.sleep(max(delay, 0))
+            with suppress(RuntimeError):
+                await websocket.close(4403, "Token expired")
+
+        self._expiry_watch = asyncio.create_task(close_when_expired())
+
+    def stop_expiry_watch(self) -> None:
+        if self._expiry_watch is not None:
+            self._expiry_watch.cancel()
+
+    def authenticate(self, identity: Identity, expires_at: datetime | None) -> None:
+        """A websocket's identity, known once its connection_init payload is read."""
+        self.identity = identity
+        self.expires_at = expires_at
+        self.auth_error = None
+        self._scope = DataScope.open(self.engine, identity)
+
+    def require_identity(self) -> Identity:
+        if self.identity is None:
+            raise self.auth_error or ApiError(UNAUTHENTICATED, "Authentication required")
+        return self.identity
+
+    def require_role(self, *roles: Role) -> Identity:
+        """A friendlier refusal than RLS gives; the database enforces the same rule anyway."""
+        identity = self.require_identity()
+        if identity.role not in roles:
+            raise ApiError(FORBIDDEN, "Your role may not do this")
+        return identity
+
+    async def switch_identity(self, identity: Identity) -> None:
+        """After a login: commit what was done anonymously; read the rest as the new user."""
+        await self.db.finish(commit=True)
+        self.identity = identity
+        self.auth_error = None
+        self._scope = DataScope.open(self.engine, identity)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,1 @@
+"""What every layer shares: settings, errors, ids, identity, documents, small utilities."""

@@ -1,0 +1,164 @@
+"""Configuration from the environment (see API.md, "Command line and configuration")."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins, normalize_origin
+
+# Browser origins a development server accepts without configuration: pages served from this
+# machine (any scheme's default port or any other port), e.g. a Vite app on localhost:5173.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FISIOFLOW_", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    env: Literal["development", "production"] = "development"
+    jwt_secret: str | None = None
+    jwt_ttl_seconds: int = 8 * 3600
+    # An external identity provider whose RS256 tokens are accepted too
+    # (graph/security/jwks.py), and
+    # the `aud` its tokens must carry (not checked when unset).
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    data_dir: Path = Path(".fisioflow")
+    pool_size: int = 10
+    max_page_size: int = 100
+    # Serve read operations the compiler understands with one SQL statement (graph/compiler).
+    compile_queries: bool = True
+    # Browser origins allowed to open a websocket (same-origin and non-browser clients always
+    # may) and to call /graphql cross-origin (CORS, graph/http/operations.py); comma-separated in
+    # FISIOFLOW_ALLOWED_ORIGINS, e.g. https://app.fisioflow.com.br ("*": any). Development
+    # also accepts loopback origins (`origin_allowed`).
+    allowed_origins: Annotated[list[str], NoDecode] = []
+    max_subscriptions_per_connection: int = 50
+    subscription_queue_size: int = 256
+    # Safe to expose (graph/security/limits.py, graph/http/graphql_http.py,
+    # graph/security/persisted.py, graph/security/ratelimit.py).
+    # None = on in development, off in production; set true/false to force either way.
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    suggestions: bool | None = None
+    max_depth: int = 12
+    max_tokens: int = 2000
+    max_aliases: int = 30
+    max_cost: int = 10_000
+    max_batch_operations: int = 10
+    max_body_bytes: int = 1_048_576
+    statement_timeout_ms: int = 5_000
+    # Failed logins per window (graph/security/ratelimit.py): an (e-mail, client address)
+    # pair is locked
+    # out after the first limit; the e-mail from everywhere after the higher ceiling; one address
+    # after failing on many e-mails.
+    login_max_failures_per_email_and_address: int = 5
+    login_max_failures_per_email: int = 20
+    login_max_failures_per_address: int = 50
+    login_window_seconds: int = 900
+    persisted_queries: bool = True
+    persisted_queries_cache_size: int = 1_000
+    persisted_queries_file: Path | None = None
+    persisted_queries_only: bool = False
+    log_level: str = "INFO"
+    # /metrics (graph/http/operations.py): with a token, only `Authorization: Bearer <token>`
+    # may read
+    # it; without one it is open in development and closed in production unless opened here.
+    metrics_token: str | None = None
+    metrics_public: bool | None = None
+
+    @model_validator(mode="after")
+    def _production_limits(self) -> "Settings":
+        """In production, the limits not set explicitly take the stricter PRODUCTION_LIMITS."""
+        if self.env == "production":
+            for name, value in PRODUCTION_LIMITS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        return self
+
+    def enabled(
+        self, switch: Literal["graphiql", "introspection", "suggestions", "metrics_public"]
+    ) -> bool:
+        """A production switch: its explicit value, else on only in development."""
+        value: bool | None = getattr(self, switch)
+        return self.env == "development" if value is None else value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _normalize_origins(cls, value: list[str]) -> list[str]:
+        """As browsers send them (`https://App.example:443` is `https://app.example`); an entry
+        that is not an origin (a path, no scheme) is refused when the settings load."""
+        return sorted(normalize_allowed_origins(value))
+
+    def origin_allowed(self, origin: str) -> bool:
+        """Whether a page on `origin` may call the API from the browser: CORS on HTTP and the
+        websocket handshake both ask this. The configured origins, and in development any
+        loopback origin."""
+        normalized = normalize_origin(origin)
+        if normalized is None:
+            return False
+        if "*" in self.allowed_origins or normalized in self.allowed_origins:
+            return True
+        parts = urlsplit(normalized)
+        return (
+            self.env == "development"
+            and parts.scheme in ("http", "https")
+            and parts.hostname in LOOPBACK_HOSTS
+        )
+
+    def resolved_jwt_secret(self) -> str:
+        """The HS256 key; in development an unset key is made once and kept in the data folder."""
+        if self.jwt_secret:
+            if self.env == "production" and (reason := weak_secret_reason(self.jwt_secret)):
+                raise RuntimeError(f"FISIOFLOW_JWT_SECRET is too weak for production: {reason}")
+            return self.jwt_secret
+        if self.env == "production":
+            raise RuntimeError("FISIOFLOW_JWT_SECRET must be set in production")
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+# What production tightens (API.md: "stricter limits"), unless set explicitly. The cost limit
+# stays: the benchmark's nested list (50 patients, their last 10 appointments and payments)
+# costs about 6,200 and is a fair thing for a clinic's app to ask.
+PRODUCTION_LIMITS: dict[str, int] = {
+    "max_depth": 10,
+    "max_tokens": 1_500,
+    "max_aliases": 15,
+    "max_batch_operations": 5,
+    "max_body_bytes": 262_144,
+}
+
+PLACEHOLDER_SECRETS = ("secret", "changeme", "change-me", "password", "fisioflow", "test", "jwt")
+
+
+def weak_secret_reason(secret: str) -> str | None:
+    """Why an HS256 key is too weak to sign production tokens; None when it will do."""
+    if len(secret) < 32:
+        return "use at least 32 random characters, e.g. from secrets.token_urlsafe(48)"
+    if len(set(secret)) < 12:
+        return "too few distinct characters; use a random value"
+    lowered = secret.lower()
+    if any(lowered.startswith(word) for word in PLACEHOLDER_SECRETS):
+        return "looks like a placeholder; use a random value"
+    return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Strawberry extensions, one per concern."""

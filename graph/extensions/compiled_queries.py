@@ -1,0 +1,139 @@
+"""Serve compilable read operations with the one statement graph/sql/compiler.py builds.
+
+A schema extension supplies the execution result before Strawberry's own execution starts;
+when the compiler declines an operation, Strawberry resolves it as usual. Plans are cached
+per document, operation and variable shape (graph/compiler.shape_of).
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import DocumentNode, ExecutionResult, GraphQLSchema, OperationDefinitionNode
+from graphql.execution.values import get_variable_values
+from graphql.utilities import get_operation_ast
+from strawberry import Schema
+from strawberry.extensions import SchemaExtension
+from strawberry.types.arguments import convert_argument
+
+from graph.api.context import Context
+from graph.core.errors import ApiError
+from graph.core.lru import LruCache
+from graph.sql.compiler import Plan, Unsupported, compile_operation, decode_result, shape_of
+
+log = logging.getLogger("fisioflow.compiler")
+
+
+@dataclass(frozen=True)
+class ValidatedOperation:
+    """A document that passed parsing, validation and the limits and was compiled."""
+
+    schema: Schema
+    document: DocumentNode
+    operation: OperationDefinitionNode
+
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        return self.schema._schema
+
+    def convert_input(self, value: Any, input_type: type) -> Any:
+        """A coerced input object as the resolver receives it (its Strawberry input class)."""
+        schema = self.schema
+        return convert_argument(
+            value, input_type, schema.schema_converter.scalar_registry, schema.config
+        )
+
+
+# Plans (None: the compiler declined) by (query, operation name, variable shape), and the
+# compiled documents by (query, operation name) for graph/fast_path.
+plans: LruCache[Plan | None] = LruCache()
+validated: LruCache[ValidatedOperation] = LruCache()
+
+
+def coerce_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, raw: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The variables as the operation declares them; None if invalid (the resolvers say so)."""
+    coerced = get_variable_values(schema, operation.variable_definitions or (), raw or {})
+    return None if isinstance(coerced, list) else coerced.coerced
+
+
+def plan_for(
+    ready: ValidatedOperation, query: str, operation_name: str | None, variables: dict[str, Any]
+) -> Plan | None:
+    key = (query, operation_name, shape_of(variables))
+    known, plan = plans.get(key)
+    if not known:
+        try:
+            plan = compile_operation(ready.document, operation_name, variables, ready.convert_input)
+        except Unsupported:
+            plan = None
+        plans.put(key, plan)
+        if plan is not None:
+            validated.put((query, operation_name), ready)
+    return plan
+
+
+async def run_compiled(
+    context: Context,
+    schema: Schema,
+    document: DocumentNode,
+    query: str,
+    operation_name: str | None,
+    raw_variables: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The response data, or None when the resolvers must run the operation (including when
+    the variables are invalid: they report that)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    variables = coerce_variables(schema._schema, operation, raw_variables)
+    if variables is None:
+        return None
+    plan = plan_for(
+        ValidatedOperation(schema, document, operation), query, operation_name, variables
+    )
+    if plan is None or plan.mutation is not None:
+        # A compiled mutation runs only on the fast path, in a transaction of its own: here
+        # the resolvers write, in the request's transaction.
+        return None
+    try:
+        arguments = plan.arguments(variables)
+        text = await context.db.fetch_text(plan.sql, [arguments] if arguments else [])
+        return decode_result(text)
+    except (Unsupported, ApiError):
+        # A refusal (inactive login, statement timeout, ...) meets the resolvers too, and they
+        # report it with the field's path, as for any other operation.
+        return None
+    except Exception:
+        # The resolvers meet the same fault and report it as the API does (masked INTERNAL).
+        log.exception("compiled query failed; falling back to the resolvers")
+        return None
+
+
+class CompiledQueries(SchemaExtension):
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context: Context = execution.context
+        if (
+            execution.result is None
+            and execution.graphql_document is not None
+            and execution.query is not None
+            and context.identity is not None
+            and context.settings.compile_queries
+            and not context.is_websocket
+        ):
+            assert isinstance(execution.schema, Schema)
+            data = await run_compiled(
+                context,
+                execution.schema,
+                execution.graphql_document,
+                execution.query,
+                # As the client sent it (None when it named none), as graph/fast_path sees it.
+                execution._provided_operation_name,
+                execution.variables,
+            )
+            if data is not None:
+                execution.result = ExecutionResult(data=data)
+        yield

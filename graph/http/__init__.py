@@ -1,0 +1,1 @@
+"""The HTTP edge: the ASGI app, the view, the fast path, exposure middleware."""

@@ -1,0 +1,1 @@
+"""Subscriptions: the LISTEN broker and its topics."""

@@ -1,0 +1,359 @@
+"""Realtime fan-out: one LISTEN connection per process, events re-read under RLS per cohort.
+
+Triggers `pg_notify('fisioflow_events', ...)` with ids only. The broker collects the
+notifications that arrive together into a batch, and for every *cohort* (subscribers who see
+exactly the same rows: same clinic and role, and for physiotherapists and patients the same
+person) re-reads the batch's rows once, in an RLS transaction as that cohort. Only rows the
+cohort can read reach its subscribers' queues, and only the clinic's own subscribers are
+ever considered for an event. PostgreSQL delivers NOTIFY to every listener, so the same works
+across workers and replicas.
+
+Queues are bounded: a subscriber that falls `queue_size` events behind is ended with a
+`SUBSCRIPTION_LAGGED` error (it missed events and must refetch) rather than silently skipping.
+Each batch first checks, in one statement, that the subscribers' logins are still active: a
+deactivated or anonymized login's subscriptions end with UNAUTHENTICATED at its next event.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy import Table, any_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.websockets import WebSocket
+
+from graph.core.errors import UNAUTHENTICATED, ApiError
+from graph.core.identity import Identity, Role
+from graph.sql.loaders import INACTIVE_LOGINS, Loaders, ids_param
+from graph.sql.session import RequestDb
+
+log = logging.getLogger("fisioflow.broker")
+
+CHANNEL = "fisioflow_events"
+SUBSCRIPTION_LAGGED = "SUBSCRIPTION_LAGGED"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One notification: which row of which table changed, and how."""
+
+    table: str
+    op: str
+    id: uuid.UUID
+    clinic_id: uuid.UUID
+    payload: dict[str, Any]
+
+    @classmethod
+    def parse(cls, raw: str) -> "Event":
+        data = orjson.loads(raw)
+        return cls(
+            table=str(data["table"]),
+            op=str(data["op"]),
+            id=uuid.UUID(str(data["id"])),
+            clinic_id=uuid.UUID(str(data["clinic_id"])),
+            payload=data,
+        )
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Subscribers whose RLS visibility is identical (user id plays no part in these tables)."""
+
+    clinic_id: uuid.UUID
+    role: Role
+    physiotherapist_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, identity: Identity) -> "Cohort":
+        return cls(
+            identity.clinic_id,
+            identity.role,
+            identity.physiotherapist_id if identity.role is Role.PHYSIOTHERAPIST else None,
+            identity.patient_id if identity.role is Role.PATIENT else None,
+        )
+
+
+Reread = Callable[[RequestDb, list[Event]], Awaitable[list[tuple[Event, Any]]]]
+# Rows a cohort read for its subscribers' nested fields, by table and id (None: not visible).
+Primed = dict[Table, dict[uuid.UUID, Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class Topic:
+    """What a subscription field listens to: its tables, and how a cohort re-reads a batch of
+    their events (returning only what that cohort may see)."""
+
+    name: str
+    tables: frozenset[str]
+    reread: Reread
+    # Rows the events' rows point at (foreign key column → table), read once per cohort and
+    # batch and primed into each subscriber's loaders: nested fields such as an appointment's
+    # patient then need no transaction per subscriber. Never audited tables (prontuários):
+    # their reads must be recorded as each reader's own.
+    related: Mapping[str, Table] = field(default_factory=dict)
+
+
+def table_topic(name: str, table: Table, related: Mapping[str, Table] | None = None) -> Topic:
+    """A topic whose events are rows of `table`: one `select ... where id = any(...)` per cohort
+    and batch. Deleted rows cannot be re-read, so DELETE events are not delivered."""
+
+    async def reread(db: RequestDb, events: list[Event]) -> list[tuple[Event, Any]]:
+        ids = list({event.id for event in events if event.op != "DELETE"})
+        rows = await db.fetch(select(table).where(table.c.id == any_(ids_param())), {"ids": ids})
+        by_id = {row["id"]: row for row in rows}
+        return [(event, by_id[event.id]) for event in events if event.id in by_id]
+
+    return Topic(name, frozenset({table.name}), reread, dict(related or {}))
+
+
+async def read_related(db: RequestDb, topic: Topic, rows: list[Any]) -> Primed:
+    """The rows `rows` point at through `topic.related`, one statement per table."""
+    primed: Primed = {}
+    loaders = Loaders(db)
+    for column, table in topic.related.items():
+        ids = list({row[column] for row in rows if row[column] is not None})
+        if ids:
+            found = await loaders.by_id(table).load_many(ids)
+            primed[table] = dict(zip(ids, found, strict=True))
+    return primed
+
+
+@dataclass(eq=False)
+class Subscription:
+    broker: "Broker"
+    identity: Identity
+    topic: Topic
+    matches: Callable[[Event, Any], bool]
+    # Events (with the rows primed for them), then possibly the error that ends it.
+    queue: "asyncio.Queue[tuple[Event, Any, Primed] | ApiError]"
+    ended: bool = False
+
+    def offer(self, event: Event, value: Any, primed: Primed | None = None) -> None:
+        if self.ended:
+            return
+        if self.queue.full():
+            self.end(
+                ApiError(
+                    SUBSCRIPTION_LAGGED,
+                    "Too many events were waiting for this subscription; resubscribe and refetch",
+                )
+            )
+            return
+        self.queue.put_nowait((event, value, primed or {}))
+
+    def end(self, error: ApiError) -> None:
+        """No more events: the subscriber gets `error` after those already queued (the
+        oldest one gives way when the queue is full)."""
+        if self.ended:
+            return
+        self.ended = True
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(error)
+
+    async def __aenter__(self) -> "Subscription":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.broker.unsubscribe(self)
+
+    def __aiter__(self) -> AsyncIterator[tuple[Event, Any, Primed]]:
+        return self
+
+    async def __anext__(self) -> tuple[Event, Any, Primed]:
+        item = await self.queue.get()
+        if isinstance(item, ApiError):
+            raise item
+        return item
+
+
+class Broker:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        listen_dsn: str,
+        *,
+        queue_size: int = 256,
+        reconnect_delays: Iterable[float] = (0.1, 0.5, 1, 2, 5),
+    ) -> None:
+        self._engine = engine
+        self._listen_dsn = listen_dsn
+        self._queue_size = queue_size
+        self._delays = tuple(reconnect_delays)
+        self._by_clinic: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
+        self._pending: list[Event] = []
+        self._flush_task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        self._connected = asyncio.Event()
+        self.websockets: set[WebSocket] = set()
+        self.reconnects = 0
+
+    # -- subscribers -------------------------------------------------------------------
+
+    def subscribe(
+        self, identity: Identity, topic: Topic, matches: Callable[[Event, Any], bool]
+    ) -> Subscription:
+        subscription = Subscription(self, identity, topic, matches, asyncio.Queue(self._queue_size))
+        self._by_clinic[identity.clinic_id].add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        clinic = self._by_clinic.get(subscription.identity.clinic_id)
+        if clinic is not None:
+            clinic.discard(subscription)
+            if not clinic:
+                del self._by_clinic[subscription.identity.clinic_id]
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(subs) for subs in self._by_clinic.values())
+
+    async def close_websockets(self, code: int) -> None:
+        for websocket in list(self.websockets):
+            try:
+                await websocket.close(code, "Server shutting down")
+            except RuntimeError:
+                continue
+
+    # -- the LISTEN connection ---------------------------------------------------------
+
+    async def start(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise())
+        await asyncio.wait_for(self._connected.wait(), timeout=30)
+
+    async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+        await self._close_listener()
+        if self._flush_task is not None:
+            await asyncio.gather(self._flush_task, return_exceptions=True)
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    async def _supervise(self) -> None:
+        """Keep one LISTEN connection open; after a loss, reconnect with growing delays."""
+        attempt = 0
+        while True:
+            try:
+                await self._listen()
+                attempt = 0
+                await self._lost.wait()
+                log.warning("LISTEN connection lost; reconnecting")
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("LISTEN connection failed: %s", type(error).__name__)
+            self._connected.clear()
+            await self._close_listener()
+            await asyncio.sleep(self._delays[min(attempt, len(self._delays) - 1)])
+            attempt += 1
+            self.reconnects += 1
+
+    async def _listen(self) -> None:
+        self._lost.clear()
+        connection = await asyncpg.connect(
+            self._listen_dsn, server_settings={"application_name": "fisioflow-listener"}
+        )
+        connection.add_termination_listener(lambda _: self._lost.set())
+        await connection.add_listener(CHANNEL, self._on_notify)
+        self._listener = connection
+        self._connected.set()
+
+    async def _close_listener(self) -> None:
+        connection, self._listener = self._listener, None
+        if connection is not None and not connection.is_closed():
+            connection.terminate()
+
+    # -- batching and fan-out ----------------------------------------------------------
+
+    def _on_notify(self, connection: object, pid: int, channel: str, raw: object) -> None:
+        try:
+            event = Event.parse(str(raw))
+        except (ValueError, KeyError, TypeError):
+            log.error("unreadable notification on %s", channel)
+            return
+        if event.clinic_id not in self._by_clinic:
+            return
+        self._pending.append(event)
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Deliver batches in arrival order; what arrives meanwhile forms the next batch."""
+        await asyncio.sleep(0)  # let notifications that arrived together join the batch
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await self.deliver(batch)
+
+    async def deliver(self, events: list[Event]) -> None:
+        """Re-read the events once per cohort and hand each subscriber what it may see."""
+        by_clinic: dict[uuid.UUID, list[Event]] = defaultdict(list)
+        for event in events:
+            by_clinic[event.clinic_id].append(event)
+        work = []
+        for clinic_id, clinic_events in by_clinic.items():
+            tables = {event.table for event in clinic_events}
+            listening = [
+                subscription
+                for subscription in self._by_clinic.get(clinic_id, ())
+                if subscription.topic.tables & tables and not subscription.ended
+            ]
+            cohorts: dict[Cohort, list[Subscription]] = defaultdict(list)
+            for subscription in await self._end_inactive_logins(listening):
+                cohorts[Cohort.of(subscription.identity)].append(subscription)
+            for subscriptions in cohorts.values():
+                work.append(self._deliver_to_cohort(clinic_events, subscriptions))
+        await asyncio.gather(*work)
+
+    async def _end_inactive_logins(self, subscriptions: list[Subscription]) -> list[Subscription]:
+        """End the subscriptions of logins deactivated since they subscribed (as their tokens
+        stopped working on HTTP); the others, which then re-read as their cohort."""
+        if not subscriptions:
+            return []
+        db = RequestDb(self._engine, None)
+        try:
+            user_ids = list({s.identity.user_id for s in subscriptions})
+            rows = await db.fetch(INACTIVE_LOGINS, {"ids": user_ids})
+        except Exception:
+            log.exception("checking subscribers' logins failed")
+            return subscriptions
+        finally:
+            await db.finish(commit=False)
+        inactive = {row["id"] for row in rows}
+        for subscription in subscriptions:
+            if subscription.identity.user_id in inactive:
+                subscription.end(ApiError(UNAUTHENTICATED, "This login is no longer active"))
+        return [s for s in subscriptions if not s.ended]
+
+    async def _deliver_to_cohort(
+        self, events: list[Event], subscriptions: list[Subscription]
+    ) -> None:
+        topics = {s.topic for s in subscriptions}
+        db = RequestDb(self._engine, subscriptions[0].identity)
+        visible: dict[Topic, list[tuple[Event, Any]]] = {}
+        primed: dict[Topic, Primed] = {}
+        try:
+            for topic in topics:
+                relevant = [e for e in events if e.table in topic.tables]
+                if relevant:
+                    visible[topic] = await topic.reread(db, relevant)
+                    rows = [value for _, value in visible[topic]]
+                    primed[topic] = await read_related(db, topic, rows)
+        except Exception:
+            log.exception("re-reading events failed")
+            return
+        finally:
+            await db.finish(commit=False)
+        for subscription in subscriptions:
+            for event, value in visible.get(subscription.topic, ()):
+                if subscription.matches(event, value):
+                    subscription.offer(event, value, primed.get(subscription.topic))

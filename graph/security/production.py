@@ -1,0 +1,25 @@
+"""Checks `fisioflow serve` runs before it starts anything (a database, migrations, a port).
+
+In production (`FISIOFLOW_ENV=production`) the server refuses to start without a strong
+`FISIOFLOW_JWT_SECRET`; in any mode it refuses an allow-list mode without a readable manifest.
+What production turns off by default (introspection, suggestions, GraphiQL) is read from the
+settings where it applies: graph/security/limits.py and graph/http/graphql_http.py.
+"""
+
+from graph.core.settings import Settings
+from graph.security.persisted import PersistedQueries
+
+
+def preflight(settings: Settings) -> list[str]:
+    """Why this configuration must not serve; empty when it may."""
+    problems: list[str] = []
+    if settings.env == "production":
+        try:
+            settings.resolved_jwt_secret()
+        except RuntimeError as error:
+            problems.append(str(error))
+    try:
+        PersistedQueries.from_settings(settings)
+    except (RuntimeError, ValueError, OSError, KeyError) as error:
+        problems.append(f"persisted queries: {error}")
+    return problems

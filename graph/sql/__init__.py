@@ -1,0 +1,2 @@
+"""The database: RLS sessions, loaders, pagination, writes, the query compiler,
+migrations."""

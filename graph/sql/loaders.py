@@ -1,0 +1,171 @@
+"""Per-request dataloaders: every nested field costs one statement per level, not per row.
+
+Loaders are made per request, inside its event loop, and read through the request's RLS
+transaction, so batching never mixes identities.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiodataloader import DataLoader
+from sqlalchemy import ColumnElement, RowMapping, Table, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import Uuid
+
+from graph.sql.pagination import CountFn, Page, PageArgs, SortKey, make_page
+from graph.sql.session import RequestDb
+
+Where = Callable[[Any], Sequence[ColumnElement[bool]]]
+RowId = uuid.UUID | int
+
+
+def _no_filter(_: Any) -> Sequence[ColumnElement[bool]]:
+    return ()
+
+
+@dataclass(frozen=True)
+class ChildList:
+    """A one-to-many list: `table` rows whose `parent` column points at the parent's id."""
+
+    table: Table
+    parent: str
+    sort: SortKey
+    where: Where = _no_filter
+
+    @property
+    def parent_column(self) -> ColumnElement[Any]:
+        return self.table.c[self.parent]
+
+
+def ids_param() -> Any:
+    """`:ids` as a uuid[] parameter, for `id = any(:ids)` (one plan whatever the count)."""
+    return bindparam("ids", type_=ARRAY(Uuid()))
+
+
+def _inactive_logins() -> Any:
+    login = func.unnest(ids_param()).table_valued("id").render_derived("login")
+    active = select(
+        func.auth_user_by_id(login.c.id).table_valued("active").c.active
+    ).scalar_subquery()
+    return select(login.c.id).where(~func.coalesce(active, False))
+
+
+# Of the users `:ids`, those whose login no longer works (deactivated, anonymized or gone),
+# read through the auth function that works before any identity is set.
+INACTIVE_LOGINS = _inactive_logins()
+
+
+class Loaders:
+    """The request's loaders, created on first use and keyed by what they load."""
+
+    def __init__(self, db: RequestDb) -> None:
+        self.db = db
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    def _get(self, key: Hashable, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = self._loaders[key] = make()
+        return loader
+
+    def by_id(self, table: Table) -> "DataLoader[RowId, RowMapping | None]":
+        """Rows by primary key (a uuid, or the audit log's bigint), in one statement for all
+        the keys asked for in a tick; None for a row that does not exist or is not visible."""
+        key_list = bindparam("ids", type_=ARRAY(table.c.id.type))
+
+        async def load(ids: list[RowId]) -> list[RowMapping | None]:
+            statement = select(table).where(table.c.id == any_(key_list))
+            rows = await self.db.fetch(statement, {"ids": ids})
+            found = {row["id"]: row for row in rows}
+            return [found.get(i) for i in ids]
+
+        return self._get(("by_id", table.name), lambda: DataLoader(load))
+
+    def children(
+        self, spec: ChildList, page: PageArgs, filter_value: Hashable = None
+    ) -> "DataLoader[uuid.UUID, Page]":
+        """One page of children for every parent asked for in this tick, in one statement."""
+
+        async def load(parent_ids: list[uuid.UUID]) -> list[Page]:
+            rows = await self.db.fetch(
+                _children_statement(spec, page, filter_value), {"ids": parent_ids}
+            )
+            grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
+            for row in rows:
+                grouped[row[spec.parent]].append(row)
+            return [make_page(grouped.get(p, []), spec.sort, page) for p in parent_ids]
+
+        return self._get(("children", spec, page, filter_value), lambda: DataLoader(load))
+
+    def all_children(self, spec: ChildList) -> "DataLoader[uuid.UUID, list[RowMapping]]":
+        """Every child of each parent (short lists such as an appointment's payments)."""
+
+        async def load(parent_ids: list[uuid.UUID]) -> list[list[RowMapping]]:
+            statement = (
+                select(spec.table)
+                .where(spec.parent_column == any_(ids_param()))
+                .order_by(*spec.sort.order(backward=False))
+            )
+            grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
+            for row in await self.db.fetch(statement, {"ids": parent_ids}):
+                grouped[row[spec.parent]].append(row)
+            return [grouped.get(p, []) for p in parent_ids]
+
+        return self._get(("all_children", spec), lambda: DataLoader(load))
+
+    def batch(
+        self, key: Hashable, load: Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
+    ) -> "DataLoader[Any, Any]":
+        """A loader of the caller's own batch function (one value per key, in key order),
+        made once per request under `key`: for per-parent figures no generic loader computes,
+        such as a prescription's adherence."""
+        return self._get(("batch", key), lambda: DataLoader(load))
+
+    def child_counts(
+        self, spec: ChildList, filter_value: Hashable = None
+    ) -> "DataLoader[uuid.UUID, int]":
+        """How many children each parent has (for `totalCount`), in one statement."""
+
+        async def load(parent_ids: list[uuid.UUID]) -> list[int]:
+            parent = spec.parent_column
+            statement = (
+                select(parent, func.count().label("n"))
+                .where(parent == any_(ids_param()), *spec.where(filter_value))
+                .group_by(parent)
+            )
+            rows = await self.db.fetch(statement, {"ids": parent_ids})
+            counts = {row[spec.parent]: row["n"] for row in rows}
+            return [counts.get(p, 0) for p in parent_ids]
+
+        return self._get(("child_counts", spec, filter_value), lambda: DataLoader(load))
+
+
+def count_rows(
+    db: RequestDb, table: Table, conditions: Sequence[ColumnElement[bool]] = ()
+) -> CountFn:
+    """`totalCount` of a top-level list: one statement, run only if the field is asked for."""
+
+    async def count() -> int:
+        statement = select(func.count().label("n")).select_from(table).where(*conditions)
+        row = await db.fetch_one(statement)
+        return int(row["n"]) if row else 0
+
+    return count
+
+
+def _children_statement(spec: ChildList, page: PageArgs, filter_value: Hashable) -> Any:
+    order = spec.sort.order(backward=page.backward)
+    number = func.row_number().over(partition_by=spec.parent_column, order_by=order)
+    conditions = [spec.parent_column == any_(ids_param()), *spec.where(filter_value)]
+    if page.cursor is not None:
+        field = "before" if page.backward else "after"
+        conditions.append(spec.sort.after(page.cursor, backward=page.backward, field=field))
+    numbered = select(spec.table, number.label("_position")).where(*conditions).subquery()
+    return (
+        select(numbered)
+        .where(numbered.c._position <= page.limit + 1)
+        .order_by(numbered.c[spec.parent], numbered.c._position)
+    )

@@ -1,0 +1,225 @@
+"""Relay connections over keyset pagination.
+
+A cursor is the base64 of its list's kind (the table) and the sort key of its row (JSON), so
+pages stay stable while rows are added or removed elsewhere. A cursor that is not one of
+this list's (malformed, of another list, with values of the wrong type or out of range) is
+`BAD_USER_INPUT` on `after`/`before`. Top-level lists are one statement per page; nested lists
+("first N children of every parent") are one statement per nesting level, numbering each
+parent's children with `row_number() over (partition by parent ...)`.
+"""
+
+import base64
+import binascii
+import datetime
+import functools
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, false, or_, tuple_
+
+from graph.core.errors import bad_input
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """Validated `first/after/last/before`; hashable, so it can key a batched loader."""
+
+    limit: int
+    backward: bool
+    cursor: tuple[Any, ...] | None
+
+    @classmethod
+    def parse(
+        cls,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> "PageArgs":
+        if first is not None and last is not None:
+            raise bad_input("last", "Use either first or last, not both")
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and value < 0:
+                raise bad_input(name, f"{name} must not be negative")
+            if value is not None and value > MAX_PAGE_SIZE:
+                raise bad_input(name, f"{name} may be at most {MAX_PAGE_SIZE}")
+        backward = last is not None or (before is not None and first is None)
+        limit = (last if backward else first) or DEFAULT_PAGE_SIZE
+        if (last if backward else first) == 0:
+            limit = 0
+        raw_cursor = before if backward else after
+        field = "before" if backward else "after"
+        return cls(limit, backward, decode_cursor(raw_cursor, field) if raw_cursor else None)
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return (value - EPOCH) // MICROSECOND
+    if isinstance(value, uuid.UUID | datetime.date):
+        return str(value)
+    return value
+
+
+def from_micros(value: Any) -> datetime.datetime:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("a timestamp cursor value is an integer")
+    try:
+        return EPOCH + value * MICROSECOND
+    except OverflowError:
+        raise ValueError("a timestamp cursor value out of range") from None
+
+
+def encode_cursor(kind: str, key: Sequence[Any]) -> str:
+    """base64url of the list's kind and the sort key exactly as PostgreSQL's
+    `json_build_array(...)::text` prints them (the query compiler builds cursors in SQL):
+    `["patients", "Maria", "…"]`, timestamps as microseconds since the epoch."""
+    values = [kind, *(_cursor_value(v) for v in key)]
+    text = json.dumps(values, ensure_ascii=False, separators=(", ", ": "))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: str) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise bad_input(field, "Malformed cursor") from None
+    if not isinstance(values, list) or not all(isinstance(v, _SCALARS) for v in values):
+        raise bad_input(field, "Malformed cursor")
+    return tuple(values)
+
+
+_SCALARS = (str, int, float, bool, type(None))  # what a sort key holds; hashable
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """The columns a list is ordered by, ending in a unique one, with their Python types."""
+
+    columns: tuple[ColumnElement[Any], ...]
+    parsers: tuple[Callable[[Any], Any], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parsers", tuple(_parser_for(c) for c in self.columns))
+
+    @property
+    def kind(self) -> str:
+        """What a cursor says it belongs to: the table of the list's unique column."""
+        return str(self.columns[-1].table.name)
+
+    def key_of(self, row: Any) -> tuple[Any, ...]:
+        return tuple(row[column.key] for column in self.columns)
+
+    def cursor(self, row: Any) -> str:
+        return encode_cursor(self.kind, self.key_of(row))
+
+    def after(self, cursor: tuple[Any, ...], *, backward: bool, field: str) -> ColumnElement[bool]:
+        if len(cursor) != len(self.columns) + 1 or cursor[0] != self.kind:
+            raise bad_input(field, "Not a cursor of this list")
+        try:
+            values = tuple(parse(v) for parse, v in zip(self.parsers, cursor[1:], strict=True))
+        except (TypeError, ValueError):
+            raise bad_input(field, "Malformed cursor") from None
+        if any(value is None for value in values):
+            return self._after_with_nulls(values, backward=backward)
+        row = tuple_(*self.columns)
+        return row < tuple_(*values) if backward else row > tuple_(*values)
+
+    def _after_with_nulls(self, values: tuple[Any, ...], *, backward: bool) -> ColumnElement[bool]:
+        """Keyset condition for nullable sort columns (NULLS LAST ordering)."""
+        clauses: list[ColumnElement[bool]] = []
+        step: ColumnElement[bool]
+        for index, (column, value) in enumerate(zip(self.columns, values, strict=True)):
+            equal_before = [
+                c.is_(None) if v is None else c == v
+                for c, v in zip(self.columns[:index], values[:index], strict=True)
+            ]
+            if value is None:
+                step = column.is_not(None) if backward else false()
+            elif backward:
+                step = column < value
+            else:
+                step = or_(column > value, column.is_(None))
+            clauses.append(and_(*equal_before, step))
+        return or_(*clauses)
+
+    def order(self, *, backward: bool) -> list[ColumnElement[Any]]:
+        if backward:
+            return [column.desc().nulls_first() for column in self.columns]
+        return [column.asc().nulls_last() for column in self.columns]
+
+
+def page_select(query: Select[Any], sort: SortKey, page: PageArgs) -> Select[Any]:
+    """One page (plus one row, to know whether there is more) of a top-level list."""
+    if page.cursor is not None:
+        field = "before" if page.backward else "after"
+        query = query.where(sort.after(page.cursor, backward=page.backward, field=field))
+    return query.order_by(*sort.order(backward=page.backward)).limit(page.limit + 1)
+
+
+def _parser_for(column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """How a cursor's JSON value turns back into the column's Python value; TypeError or
+    ValueError for a value of another type (null stays null: sort columns may be nullable)."""
+    python_type: type[Any] = column.type.python_type
+    parse: Callable[[Any], Any]
+    if issubclass(python_type, datetime.datetime):
+        parse = from_micros
+    else:
+        parse = _PARSERS.get(python_type) or functools.partial(_exactly, python_type)
+    return functools.partial(_nullable, parse)
+
+
+def _exactly(python_type: type[Any], value: Any) -> Any:
+    if type(value) is not python_type:
+        raise TypeError(f"a {python_type.__name__} cursor value")
+    return value
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(_exactly(str, value))
+
+
+def _date(value: Any) -> datetime.date:
+    return datetime.date.fromisoformat(_exactly(str, value))
+
+
+_PARSERS: dict[type[Any], Callable[[Any], Any]] = {uuid.UUID: _uuid, datetime.date: _date}
+
+
+def _nullable(parse: Callable[[Any], Any], value: Any) -> Any:
+    return None if value is None else parse(value)
+
+
+@dataclass
+class Page:
+    """Rows of one page in display order, with what PageInfo needs."""
+
+    rows: list[Any]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def make_page(rows: Sequence[Any], sort: SortKey, page: PageArgs) -> Page:
+    has_more = len(rows) > page.limit
+    kept = list(rows[: page.limit])
+    if page.backward:
+        kept.reverse()
+    cursors = [sort.cursor(row) for row in kept]
+    if page.backward:
+        return Page(kept, cursors, page.cursor is not None, has_more)
+    return Page(kept, cursors, has_more, page.cursor is not None)
+
+
+CountFn = Callable[[], Awaitable[int]]
