@@ -36,7 +36,7 @@ from graph.core.ids import to_global_id
 from graph.security.auth import issue_token
 from graph.sql import migrate
 from graph.sql.database import embedded_postgres, listen_dsn
-from tests.servers import running_server
+from tests.support.servers import running_server
 
 SECRET = "bench-secret-" + "x" * 40
 SUBSCRIPTION = "subscription { appointmentChanged { op appointment { id startsAt } } }"

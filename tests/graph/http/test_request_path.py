@@ -1,0 +1,125 @@
+"""The request path: statement counts of nested lists, and identities never crossing over a
+shared pooled connection."""
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from graph.core.identity import Identity, Role
+from graph.core.ids import parse_global_id
+from graph.core.settings import Settings
+from graph.http.app import create_app
+from graph.security.auth import issue_token
+from tests.support.apps import JWT_SECRET, close_app
+from tests.support.factories import make_clinic
+from tests.support.graphql_client import StatementCounter, graphql
+
+NESTED = """query($n: Int!) {
+  patients(first: $n) {
+    totalCount
+    edges { node { name physiotherapist { name patients(first: 5) {
+      totalCount edges { cursor node { name physiotherapist { crefito } } } } } } }
+  }
+}"""
+
+
+async def _clinic_with_physios(conn: asyncpg.Connection, physios: int, patients: int) -> Identity:
+    """A clinic whose patients are spread over many physiotherapists."""
+    clinic_id = await conn.fetchval("insert into clinics (name) values ('Grande') returning id")
+    physio_ids = [
+        await conn.fetchval(
+            "insert into physiotherapists (clinic_id, name, email, crefito)"
+            " values ($1, $2, $3, $4) returning id",
+            clinic_id,
+            f"Fisio {i:02d}",
+            f"fisio{i}.{uuid.uuid4().hex[:6]}@example.com",
+            f"CREFITO-3/{200000 + i}-F",
+        )
+        for i in range(physios)
+    ]
+    await conn.executemany(
+        "insert into patients (clinic_id, physiotherapist_id, name) values ($1, $2, $3)",
+        [(clinic_id, physio_ids[i % physios], f"Paciente {i:03d}") for i in range(patients)],
+    )
+    user_id = await conn.fetchval(
+        "insert into users (clinic_id, email, password_hash, role)"
+        " values ($1, $2, 'x', 'admin') returning id",
+        clinic_id,
+        f"admin.{uuid.uuid4().hex[:8]}@example.com",
+    )
+    return Identity(user_id, clinic_id, Role.ADMIN)
+
+
+async def test_nested_lists_cost_one_statement_per_level(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    admin = await _clinic_with_physios(superuser, physios=30, patients=60)
+    token = issue_token(admin, JWT_SECRET, 600)[0]
+    counts = {}
+    for n in (5, 50):
+        statements.reset()
+        body = await graphql(client, NESTED, {"n": n}, token=token)
+        assert "errors" not in body, body
+        edges = body["data"]["patients"]["edges"]
+        assert len(edges) == n
+        nested = edges[0]["node"]["physiotherapist"]["patients"]
+        assert nested["totalCount"] == 2
+        assert len(nested["edges"]) == 2
+        counts[n] = statements.count
+    assert counts[5] == counts[50], statements.statements
+    # identity settings, patients page, total count, physiotherapists, nested pages,
+    # nested counts, the nested physiotherapists come from the loader's cache.
+    assert counts[50] <= 7, statements.statements
+
+
+async def test_sibling_fields_share_the_transaction_safely(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    query = """{ a: patients(first: 3) { totalCount edges { node { name } } }
+                 b: physiotherapists { totalCount edges { node { name } } }
+                 c: me { email clinic { name } } }"""
+    body = await graphql(client, query, token=world.token(world.admin))
+    assert "errors" not in body, body
+    assert body["data"]["b"]["totalCount"] == 2
+    assert body["data"]["c"]["email"] == world.emails["admin"]
+
+
+@pytest.fixture
+async def single_connection_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=database_url, jwt_secret=JWT_SECRET, pool_size=1))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fisioflow.test") as c:
+        yield c
+    await close_app(app)
+
+
+async def test_interleaved_identities_over_one_pooled_connection(
+    single_connection_client: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    first = await make_clinic(superuser, "Clínica Um")
+    second = await make_clinic(superuser, "Clínica Dois")
+    callers = [
+        (first.token(first.admin), "Clínica Um", {str(p) for p in first.patient_ids}),
+        (second.token(second.receptionist), "Clínica Dois", {str(p) for p in second.patient_ids}),
+        (first.token(first.patient), "Clínica Um", {str(first.patient_ids[0])}),
+    ]
+    query = "{ me { clinic { name } } patients(first: 100) { edges { node { id } } } }"
+    order = [random.Random(7).randrange(len(callers)) for _ in range(120)]
+
+    async def call(index: int) -> None:
+        token, clinic, patient_ids = callers[index]
+        body = await graphql(single_connection_client, query, token=token)
+        assert body["data"]["me"]["clinic"]["name"] == clinic
+        seen = {edge["node"]["id"] for edge in body["data"]["patients"]["edges"]}
+        assert {parse_global_id(s)[1] for s in seen} == patient_ids
+
+    await asyncio.gather(*(call(i) for i in order))
+    # And a direct check that no setting outlives its transaction on the pooled connection.
+    leftover = await graphql(single_connection_client, "{ __typename }")
+    assert leftover["data"] == {"__typename": "Query"}
