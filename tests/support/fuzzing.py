@@ -1,7 +1,7 @@
 """What the fuzz tests share (tests/graph/schema/test_fuzz_queries.py and
 test_fuzz_mutations.py): hypothesis settings, scalar strategies, a synchronous client of the
-app (and of the resolver-only oracle), the tokens of every role, and the check every answer must pass:
-no 500, no `INTERNAL`, no error text leaking SQL, the driver or a file name.
+app (and of the resolver-only oracle), the tokens of every role, and the check every answer
+must pass: no 500, no `INTERNAL`, no error text leaking SQL, the driver or a file name.
 
 Deterministic (derandomized) so CI is stable; explore further with e.g.
 `FISIOFLOW_FUZZ_EXAMPLES=2000 FISIOFLOW_FUZZ_RANDOM=1 pytest tests/graph/schema/test_fuzz_*.py`.
