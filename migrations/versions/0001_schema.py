@@ -225,7 +225,7 @@ CREATE TABLE exercises (
 );
 CREATE INDEX exercises_clinic_category_idx ON exercises (clinic_id, category, name, id);
 -- Accent- and case-insensitive substring search ("equilibrio" finds "Equilíbrio") over name,
--- category and description; resolvers/exercises.py writes the same expression.
+-- category and description; resolvers/exercises/search.py writes the same expression.
 CREATE INDEX exercises_search_idx ON exercises USING gin (
     immutable_unaccent(lower(name || ' ' || category || ' ' || coalesce(description, '')))
     gin_trgm_ops);

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-import resolvers.accounts as accounts
+import resolvers.accounts.mutations as accounts
 from graph.core.settings import Settings
 from graph.security.ratelimit import LoginRateLimiter
 from tests.support.apps import app_client, client_of, custom_app

@@ -18,7 +18,7 @@ from graph.core.ids import to_global_id
 from graph.security.auth import issue_token
 from graph.seed import seed_volume
 from graph.sql import migrate
-from resolvers.node import INT_NODE_LOADERS, NODE_LOADERS
+from resolvers.node.queries import INT_NODE_LOADERS, NODE_LOADERS
 from tests.support.apps import JWT_SECRET, client_of, custom_app
 from tests.support.database import create_database, drop_database, plain_dsn
 from tests.support.graphql_client import StatementCounter, error_codes, graphql

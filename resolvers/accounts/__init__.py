@@ -1,0 +1,1 @@
+"""Logins and who is calling: `login`, `me`, clinics."""

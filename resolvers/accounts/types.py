@@ -1,0 +1,90 @@
+"""The clinic and the caller (`Viewer`), and what `login` answers."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+from sqlalchemy import RowMapping
+
+import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
+from graph.api.context import Info
+from graph.api.relay import Node
+from graph.core.errors import UNAUTHENTICATED, ApiError, not_found
+from graph.core.identity import Identity, Role
+from graph.core.ids import to_global_id
+from models.accounts import users
+from resolvers.accounts.data import clinic_row
+from resolvers.objects import build, register
+from resolvers.patients.data import patient_row
+from resolvers.staff.data import physiotherapist_row
+
+if TYPE_CHECKING:
+    from resolvers.patients.types import Patient
+    from resolvers.staff.types import Physiotherapist
+
+PatientRef = Annotated["Patient", strawberry.lazy("resolvers.patients.types")]
+PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff.types")]
+
+
+@register
+@strawberry.type
+class Clinic(Node):
+    id: strawberry.ID
+    name: str
+    cnpj: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "Clinic":
+        return cls(
+            id=strawberry.ID(to_global_id("Clinic", row["id"])),
+            name=row["name"],
+            cnpj=row["cnpj"],
+            created_at=row["created_at"],
+        )
+
+
+@strawberry.type
+class Viewer:
+    identity: strawberry.Private[Identity]
+
+    @strawberry.field
+    def user_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("User", self.identity.user_id))
+
+    @strawberry.field
+    def role(self) -> Role:
+        return self.identity.role
+
+    @strawberry.field
+    async def email(self, info: Info) -> str:
+        row = await info.context.loaders.by_id(users).load(self.identity.user_id)
+        if row is None:
+            raise ApiError(UNAUTHENTICATED, "This login no longer exists")
+        return str(row["email"])
+
+    @strawberry.field
+    async def clinic(self, info: Info) -> Clinic:
+        row = await clinic_row(info, self.identity.clinic_id)
+        if row is None:
+            raise not_found("Clinic")
+        return Clinic.from_row(row)
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef | None:
+        physio = self.identity.physiotherapist_id
+        row = await physiotherapist_row(info, physio) if physio else None
+        return cast("Physiotherapist", build("Physiotherapist", row)) if row else None
+
+    @strawberry.field
+    async def patient(self, info: Info) -> PatientRef | None:
+        patient = self.identity.patient_id
+        row = await patient_row(info, patient) if patient else None
+        return cast("Patient", build("Patient", row)) if row else None
+
+
+@strawberry.type
+class AuthPayload:
+    token: str
+    expires_at: datetime
+    viewer: Viewer

@@ -1,0 +1,138 @@
+"""The prontuário and its addenda."""
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+from sqlalchemy import RowMapping
+from strawberry.scalars import JSON
+
+from graph.api.context import Info
+from graph.api.relay import Node
+from graph.core.ids import to_global_id
+from resolvers.clinical.data import ADDENDA_OF_PRONTUARIO
+from resolvers.objects import build, register
+from resolvers.patients.data import required_patient_row
+from resolvers.scheduling.data import appointment_row
+from resolvers.staff.data import required_physiotherapist_row
+
+if TYPE_CHECKING:
+    from resolvers.patients.types import Patient
+    from resolvers.scheduling.types import Appointment
+    from resolvers.staff.types import Physiotherapist
+
+PatientRef = Annotated["Patient", strawberry.lazy("resolvers.patients.types")]
+AppointmentRef = Annotated["Appointment", strawberry.lazy("resolvers.scheduling.types")]
+PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff.types")]
+
+
+@strawberry.enum
+class ProntuarioKind(enum.Enum):
+    EVALUATION = "evaluation"
+    EVOLUTION = "evolution"
+    DISCHARGE = "discharge"
+
+
+async def _author(info: Info, physiotherapist_id: uuid.UUID) -> "Physiotherapist":
+    row = await required_physiotherapist_row(info, physiotherapist_id)
+    return cast("Physiotherapist", build("Physiotherapist", row))
+
+
+@register
+@strawberry.type(description="A correction or complement of a prontuário, with author and time.")
+class ProntuarioAddendum:
+    id: strawberry.ID
+    text: str
+    created_at: datetime
+    author_db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ProntuarioAddendum":
+        return cls(
+            id=strawberry.ID(to_global_id("ProntuarioAddendum", row["id"])),
+            text=row["text"],
+            created_at=row["created_at"],
+            author_db_id=row["author_id"],
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> PhysiotherapistRef:
+        return await _author(info, self.author_db_id)
+
+
+@register
+@strawberry.type(
+    description="A physiotherapy record (COFFITO 414/2012). Never edited: corrections are addenda."
+)
+class Prontuario(Node):
+    id: strawberry.ID
+    kind: ProntuarioKind
+    anamnesis: str | None = strawberry.field(description="Main complaint and clinical history.")
+    physical_exam: str | None = strawberry.field(description="Physical-functional examination.")
+    diagnosis: str | None = strawberry.field(description="Kinesiological-functional diagnosis.")
+    prognosis: str | None
+    treatment_plan: str | None = strawberry.field(
+        description="Therapeutic plan: goals, techniques and procedures."
+    )
+    expected_sessions: int | None = strawberry.field(
+        description="Expected number of sessions of the therapeutic plan."
+    )
+    evolution: str | None = strawberry.field(
+        description="What happened in the session (evolution) or at discharge."
+    )
+    vital_signs: JSON | None = strawberry.field(
+        description='Vital signs, e.g. {"pa": "120/80", "fc": 72, "spo2": 98, "eva": 4}.'
+    )
+    author_name: str = strawberry.field(description="The author's name when it was written.")
+    author_crefito: str = strawberry.field(description="The author's CREFITO when it was written.")
+    created_at: datetime
+    db_id: strawberry.Private[uuid.UUID]
+    patient_db_id: strawberry.Private[uuid.UUID]
+    author_db_id: strawberry.Private[uuid.UUID]
+    appointment_db_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "Prontuario":
+        return cls(
+            id=strawberry.ID(to_global_id("Prontuario", row["id"])),
+            kind=ProntuarioKind(row["kind"]),
+            anamnesis=row["anamnesis"],
+            physical_exam=row["physical_exam"],
+            diagnosis=row["diagnosis"],
+            prognosis=row["prognosis"],
+            treatment_plan=row["treatment_plan"],
+            expected_sessions=row["expected_sessions"],
+            evolution=row["evolution"],
+            vital_signs=JSON(row["vital_signs"]) if row["vital_signs"] is not None else None,
+            author_name=row["author_name"],
+            author_crefito=row["author_crefito"],
+            created_at=row["created_at"],
+            db_id=row["id"],
+            patient_db_id=row["patient_id"],
+            author_db_id=row["author_id"],
+            appointment_db_id=row["appointment_id"],
+        )
+
+    @strawberry.field
+    async def patient(self, info: Info) -> PatientRef:
+        return cast(
+            "Patient", build("Patient", await required_patient_row(info, self.patient_db_id))
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> PhysiotherapistRef:
+        return await _author(info, self.author_db_id)
+
+    @strawberry.field
+    async def appointment(self, info: Info) -> AppointmentRef | None:
+        if self.appointment_db_id is None:
+            return None
+        row = await appointment_row(info, self.appointment_db_id)
+        return cast("Appointment", build("Appointment", row)) if row else None
+
+    @strawberry.field
+    async def addenda(self, info: Info) -> list[ProntuarioAddendum]:
+        loader = info.context.loaders.all_children(ADDENDA_OF_PRONTUARIO)
+        return [ProntuarioAddendum.from_row(row) for row in await loader.load(self.db_id)]

@@ -1,0 +1,101 @@
+"""The compliance area's Query fields: the status, the checks and issues, the catalogue."""
+
+import strawberry
+from sqlalchemy import ColumnElement
+
+from graph.api.context import Info
+from graph.api.relay import Connection, list_connection
+from graph.core.identity import Role
+from graph.sql.pagination import PageArgs
+from models.compliance import compliance_checks, compliance_issues
+from resolvers.compliance.catalogue import CATALOGUE_LIST
+from resolvers.compliance.data import CHECK_SORT, ISSUE_SORT
+from resolvers.compliance.enums import Framework
+from resolvers.compliance.status import compute_compliance_status
+from resolvers.compliance.types import (
+    ComplianceCheck,
+    ComplianceCheckType,
+    ComplianceIssue,
+    ComplianceStatus,
+)
+
+STAFF = (Role.ADMIN, Role.PHYSIOTHERAPIST, Role.RECEPTIONIST)
+
+
+async def compliance_status(info: Info) -> ComplianceStatus:
+    identity = info.context.require_role(*STAFF)
+    return await compute_compliance_status(info.context.db, identity.clinic_id)
+
+
+async def list_compliance_checks(
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    framework: Framework | None = None,
+    check_type: str | None = None,
+) -> Connection[ComplianceCheck]:
+    """Every recorded check run, oldest first (`last: N` gives the newest)."""
+    info.context.require_role(*STAFF)
+    conditions: list[ColumnElement[bool]] = []
+    if framework is not None:
+        conditions.append(compliance_checks.c.framework == framework.value)
+    if check_type is not None:
+        conditions.append(compliance_checks.c.check_type == check_type.strip())
+    return await list_connection(
+        info.context.db,
+        compliance_checks,
+        CHECK_SORT,
+        PageArgs.parse(first, after, last, before),
+        ComplianceCheck.from_row,
+        conditions,
+    )
+
+
+async def list_compliance_issues(
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    framework: Framework | None = None,
+    resolved: bool | None = None,
+) -> Connection[ComplianceIssue]:
+    info.context.require_role(*STAFF)
+    conditions: list[ColumnElement[bool]] = []
+    if framework is not None:
+        conditions.append(compliance_issues.c.framework == framework.value)
+    if resolved is not None:
+        conditions.append(compliance_issues.c.resolved.is_(resolved))
+    return await list_connection(
+        info.context.db,
+        compliance_issues,
+        ISSUE_SORT,
+        PageArgs.parse(first, after, last, before),
+        ComplianceIssue.from_row,
+        conditions,
+    )
+
+
+def compliance_check_types(framework: Framework | None = None) -> list[ComplianceCheckType]:
+    """The catalogue `runComplianceCheck` accepts."""
+    return [
+        ComplianceCheckType.of(spec)
+        for spec in CATALOGUE_LIST
+        if framework is None or spec.framework is framework
+    ]
+
+
+@strawberry.type
+class ComplianceQueries:
+    compliance_status: ComplianceStatus = strawberry.field(resolver=compliance_status)
+    compliance_checks: Connection[ComplianceCheck] = strawberry.field(
+        resolver=list_compliance_checks
+    )
+    compliance_issues: Connection[ComplianceIssue] = strawberry.field(
+        resolver=list_compliance_issues
+    )
+    compliance_check_types: list[ComplianceCheckType] = strawberry.field(
+        resolver=compliance_check_types
+    )

@@ -1,0 +1,163 @@
+"""Compliance checks and issues, the clinic's status, and the catalogue's check types."""
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+from sqlalchemy import RowMapping
+
+from graph.api.context import Info
+from graph.api.relay import Node
+from graph.core.errors import not_found
+from graph.core.ids import to_global_id
+from models.compliance import compliance_checks
+from resolvers.accounts.data import clinic_row
+from resolvers.compliance.data import ISSUES_OF_CHECK
+from resolvers.compliance.enums import ComplianceState, Framework, Severity
+from resolvers.compliance.spec import CheckSpec
+from resolvers.objects import build, register
+
+if TYPE_CHECKING:
+    from resolvers.accounts.types import Clinic
+
+ClinicRef = Annotated["Clinic", strawberry.lazy("resolvers.accounts.types")]
+
+
+@register
+@strawberry.type(description="An issue a compliance check found, open until resolved.")
+class ComplianceIssue(Node):
+    id: strawberry.ID
+    framework: Framework
+    requirement: str
+    description: str
+    severity: Severity
+    resolved: bool
+    resolution: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+    check_db_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ComplianceIssue":
+        return cls(
+            id=strawberry.ID(to_global_id("ComplianceIssue", row["id"])),
+            framework=Framework(row["framework"]),
+            requirement=row["requirement"],
+            description=row["description"],
+            severity=Severity(row["severity"]),
+            resolved=row["resolved"],
+            resolution=row["resolution"],
+            created_at=row["created_at"],
+            resolved_at=row["resolved_at"],
+            check_db_id=row["check_id"],
+        )
+
+    @strawberry.field  # the check that found (or last confirmed) this issue
+    async def check(self, info: Info) -> "ComplianceCheck | None":
+        if self.check_db_id is None:
+            return None
+        row = await info.context.loaders.by_id(compliance_checks).load(self.check_db_id)
+        return ComplianceCheck.from_row(row) if row else None
+
+
+@register
+@strawberry.type(description="One run of a compliance check, with its result.")
+class ComplianceCheck(Node):
+    id: strawberry.ID
+    framework: Framework
+    check_type: str
+    state: ComplianceState
+    severity: Severity
+    score: int
+    last_checked: datetime
+    next_check: datetime
+    issues_found: int
+    description: str
+    recommendations: list[str]
+    db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ComplianceCheck":
+        return cls(
+            id=strawberry.ID(to_global_id("ComplianceCheck", row["id"])),
+            framework=Framework(row["framework"]),
+            check_type=row["check_type"],
+            state=ComplianceState(row["state"]),
+            severity=Severity(row["severity"]),
+            score=row["score"],
+            last_checked=row["last_checked"],
+            next_check=row["next_check"],
+            issues_found=row["issues_found"],
+            description=row["description"],
+            recommendations=list(row["recommendations"] or ()),
+            db_id=row["id"],
+        )
+
+    @strawberry.field  # issues this check opened or confirmed
+    async def issues(self, info: Info) -> list[ComplianceIssue]:
+        rows = await info.context.loaders.all_children(ISSUES_OF_CHECK).load(self.db_id)
+        return [ComplianceIssue.from_row(row) for row in rows]
+
+
+@strawberry.type
+class FrameworkCompliance:
+    framework: Framework
+    score: int
+    state: ComplianceState
+    findings: list[str]
+
+
+@strawberry.type(description="The clinic's compliance, computed now from live data and checks.")
+class ComplianceStatus:
+    overall_score: int
+    frameworks: list[FrameworkCompliance]
+    recent_checks: list[ComplianceCheck]
+    open_issues: list[ComplianceIssue]
+    computed_at: datetime
+    clinic_db_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def clinic(self, info: Info) -> ClinicRef:
+        row = await clinic_row(info, self.clinic_db_id)
+        if row is None:
+            raise not_found("Clinic")
+        return cast("Clinic", build("Clinic", row))
+
+
+@strawberry.type(description="A criterion of a recorded (ANVISA, WCAG) check.")
+class ComplianceCriterion:
+    code: str
+    description: str
+    requirement: str
+    severity: Severity
+
+
+@strawberry.type(description="A check `runComplianceCheck` knows how to evaluate.")
+class ComplianceCheckType:
+    framework: Framework
+    check_type: str
+    title: str
+    requirement: str
+    computed: bool = strawberry.field(
+        description="Evaluated from the clinic's data; otherwise recorded from `criteria`."
+    )
+    next_check_in_days: int
+    criteria: list[ComplianceCriterion]
+
+    @classmethod
+    def of(cls, spec: CheckSpec) -> "ComplianceCheckType":
+        return cls(
+            framework=spec.framework,
+            check_type=spec.check_type,
+            title=spec.title,
+            requirement=spec.requirement,
+            computed=spec.computed,
+            next_check_in_days=spec.interval.days,
+            criteria=[
+                ComplianceCriterion(
+                    code=c.code, description=c.text, requirement=c.requirement, severity=c.severity
+                )
+                for c in spec.criteria
+            ],
+        )

@@ -1,0 +1,32 @@
+"""`exerciseExecutionLogged`: new home-exercise logs, as the subscriber may see them."""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from graph.api.context import Info
+from graph.core.identity import Role
+from graph.realtime.broker import table_topic
+from models.exercises import exercise_executions
+from resolvers.events import optional_id, row_matches
+from resolvers.exercises.types import ExerciseExecution
+
+EXECUTIONS = table_topic("exerciseExecutionLogged", exercise_executions)
+
+
+async def exercise_execution_logged(
+    info: Info, patient_id: strawberry.ID | None = None
+) -> AsyncGenerator[ExerciseExecution, None]:
+    """New home-exercise logs; a receptionist has no access to clinical data at all."""
+    info.context.require_role(Role.ADMIN, Role.PHYSIOTHERAPIST, Role.PATIENT)
+    matches = row_matches(patient_id=optional_id(patient_id, "Patient", "patientId"))
+    async for event, row in info.context.events(EXECUTIONS, matches):
+        if event.op == "INSERT":
+            yield ExerciseExecution.from_row(row)
+
+
+@strawberry.type
+class ExerciseSubscriptions:
+    exercise_execution_logged: AsyncGenerator[ExerciseExecution, None] = strawberry.subscription(
+        resolver=exercise_execution_logged
+    )

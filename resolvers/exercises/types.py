@@ -1,0 +1,215 @@
+"""The exercise, the prescription (with its adherence) and the logged execution."""
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+from sqlalchemy import RowMapping
+from strawberry.scalars import JSON
+
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection
+from graph.core.errors import not_found
+from graph.core.ids import to_global_id
+from graph.sql.pagination import PageArgs
+from models.exercises import exercise_prescriptions, exercises
+from resolvers.exercises.adherence import Adherence, executions_in_period
+from resolvers.exercises.data import EXECUTIONS_OF_PRESCRIPTION
+from resolvers.objects import build, register
+from resolvers.patients.data import required_patient_row
+from resolvers.payments.data import clinic_today
+from resolvers.staff.data import required_physiotherapist_row
+
+if TYPE_CHECKING:
+    from resolvers.patients.types import Patient
+    from resolvers.staff.types import Physiotherapist
+
+PatientRef = Annotated["Patient", strawberry.lazy("resolvers.patients.types")]
+PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff.types")]
+
+
+@strawberry.enum
+class Difficulty(enum.Enum):
+    EASY = "easy"
+    MEDIUM = "medium"
+    HARD = "hard"
+
+
+@strawberry.enum
+class PrescriptionStatus(enum.Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@register
+@strawberry.type(description="An exercise of the shared library or of the clinic's own.")
+class Exercise(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    category: str
+    difficulty: Difficulty
+    duration_seconds: int | None
+    instructions: list[str]
+    video_url: str | None
+    image_url: str | None
+    shared: bool = strawberry.field(
+        description="Part of the shared library (the same in every clinic, read-only)."
+    )
+    db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "Exercise":
+        return cls(
+            id=strawberry.ID(to_global_id("Exercise", row["id"])),
+            name=row["name"],
+            description=row["description"],
+            category=row["category"],
+            difficulty=Difficulty(row["difficulty"]),
+            duration_seconds=row["duration_seconds"],
+            instructions=list(row["instructions"] or ()),
+            video_url=row["video_url"],
+            image_url=row["image_url"],
+            shared=row["clinic_id"] is None,
+            db_id=row["id"],
+        )
+
+
+async def prescription_adherence(root: "ExercisePrescription", info: Info) -> float | None:
+    done = await executions_in_period(info, root.db_id)
+    period = Adherence(root.frequency_per_week, root.starts_on, root.ends_on)
+    return period.ratio(done, clinic_today())
+
+
+@register
+@strawberry.type(description="One home-exercise session the patient logged.")
+class ExerciseExecution(Node):
+    id: strawberry.ID
+    executed_at: datetime
+    sets_done: int
+    repetitions_done: int | None
+    duration_seconds: int | None
+    pain_level: int | None = strawberry.field(description="0 (no pain) to 10 (worst pain).")
+    patient_notes: str | None
+    sensor_data: JSON | None
+    created_at: datetime
+    db_id: strawberry.Private[uuid.UUID]
+    prescription_db_id: strawberry.Private[uuid.UUID]
+    patient_db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ExerciseExecution":
+        return cls(
+            id=strawberry.ID(to_global_id("ExerciseExecution", row["id"])),
+            executed_at=row["executed_at"],
+            sets_done=row["sets_done"],
+            repetitions_done=row["repetitions_done"],
+            duration_seconds=row["duration_seconds"],
+            pain_level=row["pain_level"],
+            patient_notes=row["patient_notes"],
+            sensor_data=JSON(row["sensor_data"]) if row["sensor_data"] is not None else None,
+            created_at=row["created_at"],
+            db_id=row["id"],
+            prescription_db_id=row["prescription_id"],
+            patient_db_id=row["patient_id"],
+        )
+
+    @strawberry.field
+    async def prescription(self, info: Info) -> "ExercisePrescription":
+        loader = info.context.loaders.by_id(exercise_prescriptions)
+        row = await loader.load(self.prescription_db_id)
+        if row is None:
+            raise not_found("ExercisePrescription")
+        return ExercisePrescription.from_row(row)
+
+    @strawberry.field
+    async def patient(self, info: Info) -> PatientRef:
+        return cast(
+            "Patient", build("Patient", await required_patient_row(info, self.patient_db_id))
+        )
+
+
+@register
+@strawberry.type(description="An exercise a physiotherapist prescribed to a patient.")
+class ExercisePrescription(Node):
+    id: strawberry.ID
+    sets: int
+    repetitions: int | None
+    duration_seconds: int | None
+    frequency_per_week: int
+    notes: str | None
+    status: PrescriptionStatus
+    starts_on: date
+    ends_on: date | None
+    created_at: datetime
+    updated_at: datetime
+    db_id: strawberry.Private[uuid.UUID]
+    patient_db_id: strawberry.Private[uuid.UUID]
+    exercise_db_id: strawberry.Private[uuid.UUID]
+    physiotherapist_db_id: strawberry.Private[uuid.UUID]
+    adherence: float | None = strawberry.field(
+        resolver=prescription_adherence,
+        description="Executions logged within the prescription's period ÷ those expected so"
+        " far (frequencyPerWeek × elapsed weeks, from startsOn to today or endsOn), 0..1;"
+        " null before the period starts.",
+    )
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ExercisePrescription":
+        return cls(
+            id=strawberry.ID(to_global_id("ExercisePrescription", row["id"])),
+            sets=row["sets"],
+            repetitions=row["repetitions"],
+            duration_seconds=row["duration_seconds"],
+            frequency_per_week=row["frequency_per_week"],
+            notes=row["notes"],
+            status=PrescriptionStatus(row["status"]),
+            starts_on=row["starts_on"],
+            ends_on=row["ends_on"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            db_id=row["id"],
+            patient_db_id=row["patient_id"],
+            exercise_db_id=row["exercise_id"],
+            physiotherapist_db_id=row["physiotherapist_id"],
+        )
+
+    @strawberry.field
+    async def patient(self, info: Info) -> PatientRef:
+        return cast(
+            "Patient", build("Patient", await required_patient_row(info, self.patient_db_id))
+        )
+
+    @strawberry.field
+    async def exercise(self, info: Info) -> Exercise:
+        row = await info.context.loaders.by_id(exercises).load(self.exercise_db_id)
+        if row is None:
+            raise not_found("Exercise")
+        return Exercise.from_row(row)
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef:
+        row = await required_physiotherapist_row(info, self.physiotherapist_db_id)
+        return cast("Physiotherapist", build("Physiotherapist", row))
+
+    @strawberry.field
+    async def executions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ExerciseExecution]:
+        page = PageArgs.parse(first, after, last, before)
+        return await child_connection(
+            info.context.loaders,
+            EXECUTIONS_OF_PRESCRIPTION,
+            self.db_id,
+            page,
+            ExerciseExecution.from_row,
+        )

@@ -1,0 +1,132 @@
+"""Data-subject requests (LGPD arts. 18, 19): the deadline is the database's (requestedAt + 15
+days); lists put open requests first, by deadline, so overdue ones lead."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, Select, func, select, update
+
+from graph.api.context import Info
+from graph.api.relay import Connection
+from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id, to_global_id
+from graph.core.validators import aware, required_text
+from graph.sql.loaders import count_rows
+from graph.sql.pagination import PageArgs, make_page, page_select
+from graph.sql.writes import insert_row
+from models.compliance import data_subject_requests
+from resolvers.lgpd.consents import FRONT_DESK
+from resolvers.lgpd.data import CLOSED, REQUEST_SORT, dsr, visible_patient_row
+from resolvers.lgpd.types import DataSubjectRequest, DataSubjectRequestKind
+
+
+@strawberry.input
+class DataSubjectRequestFilter:
+    patient_id: strawberry.ID | None = None
+    kind: list[DataSubjectRequestKind] | None = None
+    open: bool | None = None
+    overdue: bool | None = None
+
+
+def _request_conditions(filter: DataSubjectRequestFilter | None) -> list[ColumnElement[bool]]:
+    if filter is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if filter.patient_id is not None:
+        patient = parse_uuid_id(filter.patient_id, "Patient", field="filter.patientId")
+        conditions.append(dsr.patient_id == patient)
+    if filter.kind:
+        conditions.append(dsr.kind.in_([k.value for k in filter.kind]))
+    if filter.open is not None:
+        is_open = dsr.fulfilled_at.is_(None)
+        conditions.append(is_open if filter.open else ~is_open)
+    if filter.overdue is not None:
+        overdue = dsr.fulfilled_at.is_(None) & (dsr.due_at < func.now())
+        conditions.append(overdue if filter.overdue else ~overdue)
+    return conditions
+
+
+async def list_data_subject_requests(
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: DataSubjectRequestFilter | None = None,
+) -> Connection[DataSubjectRequest]:
+    """Open requests first, by deadline (overdue ones lead), then the fulfilled ones."""
+    info.context.require_identity()
+    page = PageArgs.parse(first, after, last, before)
+    conditions = _request_conditions(filter)
+    query: Select[Any] = select(data_subject_requests, CLOSED).where(*conditions)
+    rows = await info.context.db.fetch(page_select(query, REQUEST_SORT, page))
+    return Connection.of(
+        make_page(rows, REQUEST_SORT, page),
+        DataSubjectRequest.from_row,
+        count_rows(info.context.db, data_subject_requests, conditions),
+    )
+
+
+@strawberry.input
+class FileDataSubjectRequestInput:
+    kind: DataSubjectRequestKind
+    patient_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Required for staff; a patient files for themselves."
+    )
+    details: str | None = None
+    requested_at: datetime | None = strawberry.field(
+        default=None,
+        description="Staff only: when the request was received (the deadline runs from it).",
+    )
+
+
+@strawberry.input
+class FulfillDataSubjectRequestInput:
+    id: strawberry.ID
+    response: str
+
+
+async def file_data_subject_request(
+    info: Info, input: FileDataSubjectRequestInput
+) -> DataSubjectRequest:
+    identity = info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PATIENT)
+    values: dict[str, Any] = {"clinic_id": identity.clinic_id, "kind": input.kind.value}
+    if input.patient_id is None:
+        if identity.patient_id is None:
+            raise bad_input("patientId", "patientId is required")
+        patient_global_id = to_global_id("Patient", identity.patient_id)
+    else:
+        patient_global_id = input.patient_id
+    values["patient_id"] = (await visible_patient_row(info, patient_global_id))["id"]
+    if input.details is not None and input.details.strip():
+        values["details"] = required_text(input.details, "details")
+    if input.requested_at is not None:
+        if identity.role is Role.PATIENT:
+            raise ApiError(FORBIDDEN, "A patient's request is dated when it is filed")
+        requested_at = aware(input.requested_at, "requestedAt")
+        if requested_at > datetime.now(UTC):
+            raise bad_input("requestedAt", "requestedAt must not be in the future")
+        values["requested_at"] = requested_at
+    row = await insert_row(info.context.db, data_subject_requests, values)
+    return DataSubjectRequest.from_row(row)
+
+
+async def fulfill_data_subject_request(
+    info: Info, input: FulfillDataSubjectRequestInput
+) -> DataSubjectRequest:
+    info.context.require_role(*FRONT_DESK)
+    request_id = parse_uuid_id(input.id, "DataSubjectRequest")
+    response = required_text(input.response, "response")
+    row = await info.context.db.fetch_one(
+        update(data_subject_requests)
+        .where(dsr.id == request_id, dsr.fulfilled_at.is_(None))
+        .values(fulfilled_at=func.now(), response=response, updated_at=func.now())
+        .returning(*data_subject_requests.c)
+    )
+    if row is not None:
+        return DataSubjectRequest.from_row(row)
+    if await info.context.loaders.by_id(data_subject_requests).load(request_id) is None:
+        raise not_found("DataSubjectRequest", field="id")
+    raise ApiError(INVALID_STATE, "This request was already fulfilled")

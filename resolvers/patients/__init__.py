@@ -1,0 +1,1 @@
+"""Patients: the type, the `patients` list, and create / update / grant app access."""

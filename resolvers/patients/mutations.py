@@ -1,0 +1,186 @@
+"""`createPatient`, `updatePatient` (only the fields given) and `grantPatientAccess`."""
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+import strawberry
+from strawberry.types.unset import UNSET, UnsetType
+
+from graph.api.context import Info
+from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
+from graph.core.identity import Role
+from graph.core.ids import parse_uuid_id
+from graph.core.validators import (
+    check_password,
+    normalize_cns,
+    normalize_cpf,
+    normalize_email,
+    required_text,
+)
+from graph.sql.writes import insert_row, update_row
+from models.accounts import physiotherapists
+from models.patients import patients
+from resolvers.accounts.data import Login, create_login
+from resolvers.patients.data import patient_row
+from resolvers.patients.types import Patient, PatientStatus
+
+
+@strawberry.input
+class CreatePatientInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    birth_date: date | None = None
+    cpf: str | None = None
+    cns: str | None = None
+    address: str | None = None
+    physiotherapist_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class UpdatePatientInput:
+    id: strawberry.ID
+    name: str | UnsetType | None = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+    birth_date: date | UnsetType | None = UNSET
+    cpf: str | UnsetType | None = UNSET
+    cns: str | UnsetType | None = UNSET
+    address: str | UnsetType | None = UNSET
+    status: PatientStatus | UnsetType | None = UNSET
+    physiotherapist_id: strawberry.ID | UnsetType | None = UNSET
+
+
+@strawberry.input
+class GrantPatientAccessInput:
+    patient_id: strawberry.ID
+    password: str
+
+
+Normalizer = Callable[[Any, str], Any]
+
+
+def _optional(normalize: Callable[[str, str], str]) -> Normalizer:
+    """Blank or null clears the field; anything else must pass `normalize`."""
+
+    def apply(value: str | None, field: str) -> str | None:
+        return normalize(value, field) if value is not None and value.strip() else None
+
+    return apply
+
+
+def _free_text(value: str | None, field: str) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def _name(value: str | None, field: str) -> str:
+    if value is None:
+        raise bad_input(field, "name must not be null")
+    return required_text(value, field)
+
+
+def _birth_date(value: date | None, field: str) -> date | None:
+    if value is not None and value > date.today():
+        raise bad_input(field, "birthDate must not be in the future")
+    return value
+
+
+def _status(value: PatientStatus | None, field: str) -> str:
+    if value is None:
+        raise bad_input(field, "status must not be null")
+    return value.value
+
+
+def _physiotherapist(value: str | None, field: str) -> uuid.UUID | None:
+    return None if value is None else parse_uuid_id(value, "Physiotherapist", field=field)
+
+
+# input attribute → (GraphQL field name for errors, validation/normalization)
+PATIENT_FIELDS: dict[str, tuple[str, Normalizer]] = {
+    "name": ("name", _name),
+    "email": ("email", _optional(normalize_email)),
+    "phone": ("phone", _free_text),
+    "birth_date": ("birthDate", _birth_date),
+    "cpf": ("cpf", _optional(normalize_cpf)),
+    "cns": ("cns", _optional(normalize_cns)),
+    "address": ("address", _free_text),
+    "status": ("status", _status),
+    "physiotherapist_id": ("physiotherapistId", _physiotherapist),
+}
+
+
+def _patient_values(given: dict[str, Any]) -> dict[str, Any]:
+    """Validated column values for the input fields given (input attribute names)."""
+    values: dict[str, Any] = {}
+    for attribute, value in given.items():
+        field, normalize = PATIENT_FIELDS[attribute]
+        values[attribute] = normalize(value, field)
+    return values
+
+
+def _given(input: object, attributes: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(input, name) for name in attributes if getattr(input, name) is not UNSET}
+
+
+async def _check_physiotherapist_visible(info: Info, values: dict[str, Any]) -> None:
+    physio = values.get("physiotherapist_id")
+    if (
+        physio is not None
+        and await info.context.loaders.by_id(physiotherapists).load(physio) is None
+    ):
+        raise not_found("Physiotherapist", field="physiotherapistId")
+
+
+async def create_patient(info: Info, input: CreatePatientInput) -> Patient:
+    identity = info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    values = _patient_values(_given(input, PATIENT_FIELDS.keys() - {"status"}))
+    if identity.role is Role.PHYSIOTHERAPIST and values.get("physiotherapist_id") is None:
+        values["physiotherapist_id"] = identity.physiotherapist_id
+    await _check_physiotherapist_visible(info, values)
+    row = await insert_row(info.context.db, patients, {**values, "clinic_id": identity.clinic_id})
+    return Patient.from_row(row)
+
+
+async def update_patient(info: Info, input: UpdatePatientInput) -> Patient:
+    info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    patient_id = parse_uuid_id(input.id, "Patient")
+    values = _patient_values(_given(input, PATIENT_FIELDS))
+    if await info.context.loaders.by_id(patients).load(patient_id) is None:
+        raise not_found("Patient", field="id")
+    await _check_physiotherapist_visible(info, values)
+    if not values:
+        row = await info.context.loaders.by_id(patients).load(patient_id)
+        assert row is not None
+        return Patient.from_row(row)
+    row = await update_row(info.context.db, patients, patient_id, values)
+    if row is None:
+        raise ApiError(FORBIDDEN, "You may not change this patient")
+    return Patient.from_row(row)
+
+
+async def grant_patient_access(info: Info, input: GrantPatientAccessInput) -> Patient:
+    info.context.require_role(Role.ADMIN)
+    patient_id = parse_uuid_id(input.patient_id, "Patient", field="patientId")
+    password = check_password(input.password)
+    row = await patient_row(info, patient_id)
+    if row is None:
+        raise not_found("Patient", field="patientId")
+    patient = Patient.from_row(row)
+    if not patient.email:
+        raise bad_input("patientId", "The patient needs an e-mail address to log in")
+    if patient.anonymized_at is not None:
+        raise bad_input("patientId", "An anonymized patient cannot get access")
+    await create_login(
+        info,
+        Login(email=patient.email, password=password, role=Role.PATIENT, patient_id=patient_id),
+    )
+    return patient
+
+
+@strawberry.type
+class PatientMutations:
+    grant_patient_access: Patient = strawberry.field(resolver=grant_patient_access)
+    create_patient: Patient = strawberry.field(resolver=create_patient)
+    update_patient: Patient = strawberry.field(resolver=update_patient)

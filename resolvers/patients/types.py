@@ -1,0 +1,189 @@
+"""The patient, with its appointments, payments, records, prescriptions and care team."""
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+from sqlalchemy import RowMapping
+
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection
+from graph.core.ids import to_global_id
+from graph.sql.pagination import PageArgs
+from models.accounts import physiotherapists
+from resolvers.care_team.data import care_team_ids
+from resolvers.clinical.data import PRONTUARIOS_OF_PATIENT, record_prontuario_reads
+from resolvers.exercises.data import PRESCRIPTIONS_OF_PATIENT
+from resolvers.lgpd.data import CONSENTS_OF_PATIENT
+from resolvers.objects import build, builder, register
+from resolvers.payments.data import PAYMENTS_OF_PATIENT
+from resolvers.scheduling.data import APPOINTMENTS_OF_PATIENT, AppointmentCriteria
+from resolvers.staff.data import physiotherapist_row
+
+if TYPE_CHECKING:
+    from resolvers.clinical.types import Prontuario
+    from resolvers.exercises.types import ExercisePrescription, PrescriptionStatus
+    from resolvers.lgpd.types import Consent
+    from resolvers.payments.types import Payment
+    from resolvers.scheduling.types import Appointment, AppointmentFilter
+    from resolvers.staff.types import Physiotherapist
+
+PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff.types")]
+AppointmentRef = Annotated["Appointment", strawberry.lazy("resolvers.scheduling.types")]
+AppointmentFilterRef = Annotated["AppointmentFilter", strawberry.lazy("resolvers.scheduling.types")]
+PaymentRef = Annotated["Payment", strawberry.lazy("resolvers.payments.types")]
+ProntuarioRef = Annotated["Prontuario", strawberry.lazy("resolvers.clinical.types")]
+PrescriptionRef = Annotated["ExercisePrescription", strawberry.lazy("resolvers.exercises.types")]
+PrescriptionStatusRef = Annotated[
+    "PrescriptionStatus", strawberry.lazy("resolvers.exercises.types")
+]
+ConsentRef = Annotated["Consent", strawberry.lazy("resolvers.lgpd.types")]
+
+
+@strawberry.enum
+class PatientStatus(enum.Enum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DISCHARGED = "discharged"
+
+
+@strawberry.input
+class PatientFilter:
+    search: str | None = None
+    status: PatientStatus | None = None
+    physiotherapist_id: strawberry.ID | None = None
+
+
+@register
+@strawberry.type
+class Patient(Node):
+    id: strawberry.ID
+    name: str
+    email: str | None
+    phone: str | None
+    birth_date: date | None
+    cpf: str | None
+    cns: str | None
+    address: str | None
+    status: PatientStatus
+    created_at: datetime
+    updated_at: datetime
+    anonymized_at: datetime | None
+    db_id: strawberry.Private[uuid.UUID]
+    physiotherapist_db_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "Patient":
+        return cls(
+            id=strawberry.ID(to_global_id("Patient", row["id"])),
+            name=row["name"],
+            email=row["email"],
+            phone=row["phone"],
+            birth_date=row["birth_date"],
+            cpf=row["cpf"],
+            cns=row["cns"],
+            address=row["address"],
+            status=PatientStatus(row["status"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            anonymized_at=row["anonymized_at"],
+            db_id=row["id"],
+            physiotherapist_db_id=row["physiotherapist_id"],
+        )
+
+    @strawberry.field
+    async def appointments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: AppointmentFilterRef | None = None,
+    ) -> Connection[AppointmentRef]:
+        return await child_connection(
+            info.context.loaders,
+            APPOINTMENTS_OF_PATIENT,
+            self.db_id,
+            PageArgs.parse(first, after, last, before),
+            builder("Appointment"),
+            AppointmentCriteria.of(filter),
+        )
+
+    @strawberry.field
+    async def payments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PaymentRef]:
+        return await child_connection(
+            info.context.loaders,
+            PAYMENTS_OF_PATIENT,
+            self.db_id,
+            PageArgs.parse(first, after, last, before),
+            builder("Payment"),
+        )
+
+    @strawberry.field
+    async def prontuarios(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ProntuarioRef]:
+        """Batched across patients (oldest first); every record shown is a logged read."""
+        connection: Connection[Prontuario] = await child_connection(
+            info.context.loaders,
+            PRONTUARIOS_OF_PATIENT,
+            self.db_id,
+            PageArgs.parse(first, after, last, before),
+            builder("Prontuario"),
+        )
+        await record_prontuario_reads(info, [edge.node.db_id for edge in connection.edges])
+        return connection
+
+    @strawberry.field
+    async def prescriptions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: PrescriptionStatusRef | None = None,
+    ) -> Connection[PrescriptionRef]:
+        return await child_connection(
+            info.context.loaders,
+            PRESCRIPTIONS_OF_PATIENT,
+            self.db_id,
+            PageArgs.parse(first, after, last, before),
+            builder("ExercisePrescription"),
+            status.value if status else None,
+        )
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef | None:
+        if self.physiotherapist_db_id is None:
+            return None
+        row = await physiotherapist_row(info, self.physiotherapist_db_id)
+        return cast("Physiotherapist", build("Physiotherapist", row)) if row else None
+
+    @strawberry.field
+    async def care_team(self, info: Info) -> list[PhysiotherapistRef]:
+        """Physiotherapists an admin or receptionist put on the patient's care team: they
+        treat the patient beside the assigned one."""
+        loader = info.context.loaders.by_id(physiotherapists)
+        rows = await loader.load_many(await care_team_ids(info, self.db_id))
+        return [build("Physiotherapist", row) for row in rows if row is not None]
+
+    @strawberry.field  # every consent the patient gave, revoked ones included
+    async def consents(self, info: Info) -> list[ConsentRef]:
+        rows = await info.context.loaders.all_children(CONSENTS_OF_PATIENT).load(self.db_id)
+        return [build("Consent", row) for row in rows]

@@ -1,0 +1,204 @@
+"""`scheduleAppointment` (also compiled: one INSERT that builds the answer), `reschedule`,
+`cancel` and `completeAppointment`."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from sqlalchemy import RowMapping
+
+from graph.api.context import Info
+from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.identity import Identity, Role
+from graph.core.ids import parse_uuid_id
+from graph.core.validators import aware, money
+from graph.sql.compiler import CompiledMutation
+from graph.sql.writes import insert_row, update_in_state
+from models.scheduling import APPOINTMENT, appointments
+from resolvers.scheduling.data import appointment_row
+from resolvers.scheduling.types import Appointment, AppointmentStatus, AppointmentType
+
+MIN_MINUTES, MAX_MINUTES = 5, 480
+OPEN_STATES = ("scheduled", "confirmed")
+
+
+@strawberry.input
+class ScheduleAppointmentInput:
+    patient_id: strawberry.ID
+    physiotherapist_id: strawberry.ID
+    starts_at: datetime
+    duration_minutes: int
+    type: AppointmentType
+    notes: str | None = None
+    price: Decimal | None = None
+
+
+@strawberry.input
+class RescheduleAppointmentInput:
+    id: strawberry.ID
+    starts_at: datetime
+    duration_minutes: int | None = None
+
+
+@strawberry.input
+class CancelAppointmentInput:
+    id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.input
+class CompleteAppointmentInput:
+    id: strawberry.ID
+
+
+def _slot(starts_at: datetime, minutes: int) -> tuple[datetime, datetime]:
+    """The validated [start, end) of an appointment."""
+    start = aware(starts_at, "startsAt")
+    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        raise bad_input(
+            "durationMinutes", f"durationMinutes must be between {MIN_MINUTES} and {MAX_MINUTES}"
+        )
+    if start < datetime.now(UTC):
+        raise bad_input("startsAt", "startsAt must be in the future")
+    return start, start + timedelta(minutes=minutes)
+
+
+def _check_own_agenda(identity: Identity, physiotherapist_id: uuid.UUID) -> None:
+    """A physiotherapist runs only their own agenda (RLS refuses the rest as well)."""
+    if identity.role is Role.PHYSIOTHERAPIST and identity.physiotherapist_id != physiotherapist_id:
+        raise ApiError(FORBIDDEN, "Physiotherapists schedule only on their own agenda")
+
+
+SCHEDULE_ROLES = (Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+
+
+def new_appointment(identity: Identity, input: ScheduleAppointmentInput) -> dict[str, Any]:
+    """The validated row `scheduleAppointment` inserts (also run by the compiled mutation)."""
+    if identity.role not in SCHEDULE_ROLES:
+        raise ApiError(FORBIDDEN, "Your role may not do this")
+    patient_id = parse_uuid_id(input.patient_id, "Patient", field="patientId")
+    physio_id = parse_uuid_id(
+        input.physiotherapist_id, "Physiotherapist", field="physiotherapistId"
+    )
+    starts_at, ends_at = _slot(input.starts_at, input.duration_minutes)
+    price = money(input.price, "price") if input.price is not None else None
+    _check_own_agenda(identity, physio_id)
+    return {
+        "clinic_id": identity.clinic_id,
+        "patient_id": patient_id,
+        "physiotherapist_id": physio_id,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "type": input.type.value,
+        "notes": (input.notes or "").strip() or None,
+        "price": price,
+    }
+
+
+# The compiler's version: the same validation, then one INSERT ... RETURNING that builds the
+# response JSON (graph/sql/compiler.py).
+SCHEDULE_APPOINTMENT = CompiledMutation(
+    APPOINTMENT,
+    ScheduleAppointmentInput,
+    (
+        "clinic_id",
+        "patient_id",
+        "physiotherapist_id",
+        "starts_at",
+        "ends_at",
+        "type",
+        "notes",
+        "price",
+    ),
+    new_appointment,
+)
+
+
+async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> Appointment:
+    # One statement: the composite foreign keys (clinic_id, patient_id) and
+    # (clinic_id, physiotherapist_id) answer NOT_FOUND for people of other clinics, and every
+    # role that may schedule sees all of its clinic's patients and physiotherapists. RLS lets
+    # a physiotherapist book only a patient they already treat (migration 0008): FORBIDDEN,
+    # not NOT_FOUND, since they see every patient of the clinic anyway.
+    identity = info.context.require_identity()
+    values = new_appointment(identity, input)
+    try:
+        row = await insert_row(info.context.db, appointments, values)
+    except ApiError as error:
+        if identity.role is Role.PHYSIOTHERAPIST and error.extensions["code"] == FORBIDDEN:
+            raise ApiError(
+                FORBIDDEN, "You may only book patients you already treat", field="patientId"
+            ) from None
+        raise
+    return Appointment.from_row(row)
+
+
+async def _visible_appointment(info: Info, global_id: str) -> RowMapping:
+    row = await appointment_row(info, parse_uuid_id(global_id, "Appointment"))
+    if row is None:
+        raise not_found("Appointment", field="id")
+    return row
+
+
+async def reschedule_appointment(info: Info, input: RescheduleAppointmentInput) -> Appointment:
+    info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    current = await _visible_appointment(info, input.id)
+    minutes = input.duration_minutes
+    if minutes is None:
+        minutes = int((current["ends_at"] - current["starts_at"]).total_seconds() // 60)
+    starts_at, ends_at = _slot(input.starts_at, minutes)
+    row = await update_in_state(
+        info.context.db,
+        appointments,
+        current["id"],
+        OPEN_STATES,
+        {"starts_at": starts_at, "ends_at": ends_at},
+        "Appointment",
+    )
+    return Appointment.from_row(row)
+
+
+async def cancel_appointment(info: Info, input: CancelAppointmentInput) -> Appointment:
+    identity = info.context.require_identity()
+    current = await _visible_appointment(info, input.id)
+    if identity.role is Role.PATIENT and current["starts_at"] <= datetime.now(UTC):
+        raise ApiError(INVALID_STATE, "Only future appointments can be cancelled by the patient")
+    row = await update_in_state(
+        info.context.db,
+        appointments,
+        current["id"],
+        OPEN_STATES,
+        {
+            "status": AppointmentStatus.CANCELLED.value,
+            "cancel_reason": (input.reason or "").strip() or None,
+            "cancelled_at": datetime.now(UTC),
+        },
+        "Appointment",
+    )
+    return Appointment.from_row(row)
+
+
+async def complete_appointment(info: Info, input: CompleteAppointmentInput) -> Appointment:
+    info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    current = await _visible_appointment(info, input.id)
+    if current["starts_at"] > datetime.now(UTC):
+        raise ApiError(INVALID_STATE, "An appointment cannot be completed before it starts")
+    row = await update_in_state(
+        info.context.db,
+        appointments,
+        current["id"],
+        OPEN_STATES,
+        {"status": AppointmentStatus.COMPLETED.value, "completed_at": datetime.now(UTC)},
+        "Appointment",
+    )
+    return Appointment.from_row(row)
+
+
+@strawberry.type
+class SchedulingMutations:
+    schedule_appointment: Appointment = strawberry.field(resolver=schedule_appointment)
+    reschedule_appointment: Appointment = strawberry.field(resolver=reschedule_appointment)
+    cancel_appointment: Appointment = strawberry.field(resolver=cancel_appointment)
+    complete_appointment: Appointment = strawberry.field(resolver=complete_appointment)

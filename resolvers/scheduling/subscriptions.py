@@ -1,0 +1,39 @@
+"""`appointmentChanged`: appointments created or changed, as the subscriber may see them."""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from graph.api.context import Info
+from graph.realtime.broker import table_topic
+from models.accounts import physiotherapists
+from models.patients import patients
+from models.scheduling import appointments
+from resolvers.events import ChangeOp, optional_id, row_matches
+from resolvers.scheduling.types import Appointment, AppointmentEvent
+
+APPOINTMENTS = table_topic(
+    "appointmentChanged",
+    appointments,
+    {"patient_id": patients, "physiotherapist_id": physiotherapists},
+)
+
+
+async def appointment_changed(
+    info: Info,
+    physiotherapist_id: strawberry.ID | None = None,
+    patient_id: strawberry.ID | None = None,
+) -> AsyncGenerator[AppointmentEvent, None]:
+    matches = row_matches(
+        physiotherapist_id=optional_id(physiotherapist_id, "Physiotherapist", "physiotherapistId"),
+        patient_id=optional_id(patient_id, "Patient", "patientId"),
+    )
+    async for event, row in info.context.events(APPOINTMENTS, matches):
+        yield AppointmentEvent(op=ChangeOp(event.op), appointment=Appointment.from_row(row))
+
+
+@strawberry.type
+class SchedulingSubscriptions:
+    appointment_changed: AsyncGenerator[AppointmentEvent, None] = strawberry.subscription(
+        resolver=appointment_changed
+    )

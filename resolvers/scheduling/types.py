@@ -1,0 +1,125 @@
+"""The appointment, its enums and filter, and the `appointmentChanged` event."""
+
+import enum
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+from sqlalchemy import RowMapping
+
+from graph.api.context import Info
+from graph.api.relay import Node
+from graph.core.ids import to_global_id
+from resolvers.clinical.data import prontuario_row_of_appointment
+from resolvers.events import ChangeOp
+from resolvers.objects import build, register
+from resolvers.patients.data import required_patient_row
+from resolvers.payments.data import PAYMENTS_OF_APPOINTMENT
+from resolvers.staff.data import required_physiotherapist_row
+
+if TYPE_CHECKING:
+    from resolvers.clinical.types import Prontuario
+    from resolvers.patients.types import Patient
+    from resolvers.payments.types import Payment
+    from resolvers.staff.types import Physiotherapist
+
+PatientRef = Annotated["Patient", strawberry.lazy("resolvers.patients.types")]
+PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.staff.types")]
+PaymentRef = Annotated["Payment", strawberry.lazy("resolvers.payments.types")]
+ProntuarioRef = Annotated["Prontuario", strawberry.lazy("resolvers.clinical.types")]
+
+
+@strawberry.enum
+class AppointmentType(enum.Enum):
+    EVALUATION = "evaluation"
+    SESSION = "session"
+    REEVALUATION = "reevaluation"
+    TELECONSULTATION = "teleconsultation"
+
+
+@strawberry.enum
+class AppointmentStatus(enum.Enum):
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+@strawberry.input
+class AppointmentFilter:
+    from_: datetime | None = strawberry.field(name="from", default=None)
+    to: datetime | None = None
+    status: list[AppointmentStatus] | None = None
+    physiotherapist_id: strawberry.ID | None = None
+    patient_id: strawberry.ID | None = None
+
+
+@register
+@strawberry.type
+class Appointment(Node):
+    id: strawberry.ID
+    starts_at: datetime
+    ends_at: datetime
+    type: AppointmentType
+    status: AppointmentStatus
+    notes: str | None
+    price: Decimal | None
+    cancel_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    db_id: strawberry.Private[uuid.UUID]
+    patient_db_id: strawberry.Private[uuid.UUID]
+    physiotherapist_db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "Appointment":
+        return cls(
+            id=strawberry.ID(to_global_id("Appointment", row["id"])),
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            type=AppointmentType(row["type"]),
+            status=AppointmentStatus(row["status"]),
+            notes=row["notes"],
+            price=row["price"],
+            cancel_reason=row["cancel_reason"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            db_id=row["id"],
+            patient_db_id=row["patient_id"],
+            physiotherapist_db_id=row["physiotherapist_id"],
+        )
+
+    @strawberry.field
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @strawberry.field
+    async def patient(self, info: Info) -> PatientRef:
+        return cast(
+            "Patient", build("Patient", await required_patient_row(info, self.patient_db_id))
+        )
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef:
+        row = await required_physiotherapist_row(info, self.physiotherapist_db_id)
+        return cast("Physiotherapist", build("Physiotherapist", row))
+
+    @strawberry.field
+    async def payments(self, info: Info) -> list[PaymentRef]:
+        rows = await info.context.loaders.all_children(PAYMENTS_OF_APPOINTMENT).load(self.db_id)
+        return [build("Payment", row) for row in rows]
+
+    @strawberry.field
+    async def prontuario(self, info: Info) -> ProntuarioRef | None:
+        """The session's record; null when there is none or the caller may not see it."""
+        row = await prontuario_row_of_appointment(info, self.db_id)
+        return cast("Prontuario", build("Prontuario", row)) if row else None
+
+
+@strawberry.type
+class AppointmentEvent:
+    op: ChangeOp
+    appointment: Appointment

@@ -1,0 +1,2 @@
+"""Staff: physiotherapists (`physiotherapists`, `createPhysiotherapist`) and the logins of the
+front desk (`createStaffUser`)."""

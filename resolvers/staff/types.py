@@ -1,0 +1,99 @@
+"""The physiotherapist and the staff login."""
+
+import uuid
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from sqlalchemy import RowMapping
+
+import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
+from graph.api.context import Info
+from graph.api.relay import Connection, Node, child_connection
+from graph.core.identity import Role
+from graph.core.ids import to_global_id
+from graph.sql.pagination import PageArgs
+from resolvers.objects import builder, register
+from resolvers.patients.data import PATIENTS_OF_PHYSIOTHERAPIST
+from resolvers.scheduling.data import APPOINTMENTS_OF_PHYSIOTHERAPIST, AppointmentCriteria
+
+if TYPE_CHECKING:
+    from resolvers.patients.types import Patient
+    from resolvers.scheduling.types import Appointment, AppointmentFilter
+
+PatientRef = Annotated["Patient", strawberry.lazy("resolvers.patients.types")]
+AppointmentRef = Annotated["Appointment", strawberry.lazy("resolvers.scheduling.types")]
+AppointmentFilterRef = Annotated["AppointmentFilter", strawberry.lazy("resolvers.scheduling.types")]
+
+
+@register
+@strawberry.type
+class Physiotherapist(Node):
+    id: strawberry.ID
+    name: str
+    email: str
+    crefito: str
+    specialty: str | None
+    phone: str | None
+    active: bool
+    db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "Physiotherapist":
+        return cls(
+            id=strawberry.ID(to_global_id("Physiotherapist", row["id"])),
+            name=row["name"],
+            email=row["email"],
+            crefito=row["crefito"],
+            specialty=row["specialty"],
+            phone=row["phone"],
+            active=row["active"],
+            db_id=row["id"],
+        )
+
+    @strawberry.field
+    async def patients(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PatientRef]:
+        return await child_connection(
+            info.context.loaders,
+            PATIENTS_OF_PHYSIOTHERAPIST,
+            self.db_id,
+            PageArgs.parse(first, after),
+            builder("Patient"),
+        )
+
+    @strawberry.field
+    async def appointments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: AppointmentFilterRef | None = None,
+    ) -> Connection[AppointmentRef]:
+        return await child_connection(
+            info.context.loaders,
+            APPOINTMENTS_OF_PHYSIOTHERAPIST,
+            self.db_id,
+            PageArgs.parse(first, after, last, before),
+            builder("Appointment"),
+            AppointmentCriteria.of(filter),
+        )
+
+
+@strawberry.type
+class StaffUser:
+    id: strawberry.ID
+    email: str
+    role: Role
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "StaffUser":
+        return cls(
+            id=strawberry.ID(to_global_id("StaffUser", row["id"])),
+            email=row["email"],
+            role=Role(row["role"]),
+            active=row["active"],
+        )
