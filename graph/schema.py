@@ -13,7 +13,8 @@ from graph.extensions.units import each_field_its_own_transaction
 from graph.observability.metrics import OperationMetrics
 from graph.security.input_limits import InputLimits
 from graph.security.limits import RequestLimits
-from graph.sql import compiler
+from graph.sql.compiler import Registry
+from models.declarations import DECLARATIONS
 from resolvers.accounts.mutations import AccountMutations
 from resolvers.accounts.queries import AccountQueries
 from resolvers.accounts.types import Clinic
@@ -33,13 +34,12 @@ from resolvers.lgpd.queries import LgpdQueries
 from resolvers.lgpd.types import AuditEntry, Consent, DataSubjectRequest
 from resolvers.node.queries import NodeQueries
 from resolvers.patients.mutations import PatientMutations
-from resolvers.patients.queries import PATIENT_FILTER, PatientQueries
+from resolvers.patients.queries import PatientQueries
 from resolvers.patients.types import Patient
 from resolvers.payments.mutations import PaymentMutations
-from resolvers.payments.queries import PAYMENT_FILTER, PaymentQueries
+from resolvers.payments.queries import PaymentQueries
 from resolvers.payments.subscriptions import PaymentSubscriptions
 from resolvers.payments.types import Payment
-from resolvers.scheduling.data import APPOINTMENT_FILTER
 from resolvers.scheduling.mutations import SCHEDULE_APPOINTMENT, SchedulingMutations
 from resolvers.scheduling.queries import SchedulingQueries
 from resolvers.scheduling.subscriptions import SchedulingSubscriptions
@@ -91,6 +91,9 @@ Subscription = merge_types(
 )
 
 
+# What the query compiler answers: the declared types it may serve, and the one mutation it runs.
+COMPILED = Registry.of(DECLARATIONS.values(), {"scheduleAppointment": SCHEDULE_APPOINTMENT})
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -120,17 +123,9 @@ schema = strawberry.Schema(
         RequireIdentity,
         SubscriptionsOnlyOverWebsockets,
         InputLimits,
-        CompiledQueries,
+        CompiledQueries.using(COMPILED),
         MaskInternalErrors,
     ],
-)
-
-
-compiler.MUTATIONS["scheduleAppointment"] = SCHEDULE_APPOINTMENT
-compiler.FILTERS.update(
-    Patient=PATIENT_FILTER,
-    Appointment=APPOINTMENT_FILTER,
-    Payment=PAYMENT_FILTER,
 )
 
 

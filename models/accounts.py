@@ -3,7 +3,7 @@
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Table, Text, Uuid, column, table, text
 
 from models.base import metadata
-from models.graph_map import Children, GlobalId, Scalar, TypeMap
+from models.type_map import Children, GlobalId, Scalar, TypeMap
 
 clinics = Table(
     "clinics",
@@ -68,6 +68,7 @@ CLINIC = TypeMap(
         "cnpj": Scalar("cnpj"),
         "createdAt": Scalar("created_at", "datetime"),
     },
+    compiled=True,
 )
 
 PHYSIOTHERAPIST = TypeMap(
@@ -81,7 +82,22 @@ PHYSIOTHERAPIST = TypeMap(
         "specialty": Scalar("specialty"),
         "phone": Scalar("phone"),
         "active": Scalar("active", "bool"),
-        "patients": Children("Patient", "physiotherapist_id", ("name", "id")),
-        "appointments": Children("Appointment", "physiotherapist_id", ("starts_at", "id")),
+        "patients": Children("Patient", "physiotherapist_id"),
+        "appointments": Children("Appointment", "physiotherapist_id"),
+    },
+    sort=("name", "id"),
+    root_list="physiotherapists",
+    compiled=True,
+)
+
+# A staff login (admin or receptionist); not a Node.
+STAFF_USER = TypeMap(
+    "StaffUser",
+    users,
+    {
+        "id": GlobalId("StaffUser"),
+        "email": Scalar("email"),
+        "role": Scalar("role", "enum"),
+        "active": Scalar("active", "bool"),
     },
 )

@@ -4,6 +4,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, Table, Text, Uuid,
 from sqlalchemy.dialects.postgresql import JSONB
 
 from models.base import metadata
+from models.type_map import Children, GlobalId, Scalar, ToOne, TypeMap
 
 prontuarios = Table(
     "prontuarios",
@@ -37,4 +38,44 @@ prontuario_addenda = Table(
     Column("author_id", Uuid, ForeignKey("physiotherapists.id"), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# Reading a prontuário leaves an audit row (graph/api/audit_reads.py): only resolvers read them.
+PRONTUARIO = TypeMap(
+    "Prontuario",
+    prontuarios,
+    {
+        "id": GlobalId("Prontuario"),
+        "kind": Scalar("kind", "enum"),
+        "anamnesis": Scalar("anamnesis"),
+        "physicalExam": Scalar("physical_exam"),
+        "diagnosis": Scalar("diagnosis"),
+        "prognosis": Scalar("prognosis"),
+        "treatmentPlan": Scalar("treatment_plan"),
+        "expectedSessions": Scalar("expected_sessions", "int"),
+        "evolution": Scalar("evolution"),
+        "vitalSigns": Scalar("vital_signs", "json"),
+        "authorName": Scalar("author_name"),
+        "authorCrefito": Scalar("author_crefito"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+        "author": ToOne("Physiotherapist", "author_id", nullable=False),
+        "appointment": ToOne("Appointment", "appointment_id"),
+        "addenda": Children("ProntuarioAddendum", "prontuario_id", connection=False),
+    },
+    sort=("created_at", "id"),
+    audited=True,
+)
+
+# Not a Node: shown only within its prontuário.
+PRONTUARIO_ADDENDUM = TypeMap(
+    "ProntuarioAddendum",
+    prontuario_addenda,
+    {
+        "id": GlobalId("ProntuarioAddendum"),
+        "text": Scalar("text"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "author": ToOne("Physiotherapist", "author_id", nullable=False),
+    },
+    sort=("created_at", "id"),
 )

@@ -15,6 +15,27 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from models.base import metadata
+from models.type_map import (
+    AllOf,
+    AnyOf,
+    Children,
+    Col,
+    Compare,
+    Computed,
+    Filter,
+    Flag,
+    ForeignId,
+    GlobalId,
+    Input,
+    IsNull,
+    Now,
+    RecordId,
+    ResolverFilter,
+    Scalar,
+    SortBy,
+    ToOne,
+    TypeMap,
+)
 
 consents = Table(
     "consents",
@@ -99,4 +120,128 @@ compliance_issues = Table(
     Column("resolution", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("resolved_at", DateTime(timezone=True)),
+)
+
+CONSENT = TypeMap(
+    "Consent",
+    consents,
+    {
+        "id": GlobalId("Consent"),
+        "purpose": Scalar("purpose"),
+        "legalBasis": Scalar("legal_basis"),
+        "granted": Scalar("granted", "bool"),
+        "grantedAt": Scalar("granted_at", "datetime"),
+        "revokedAt": Scalar("revoked_at", "datetime"),
+        "policyVersion": Scalar("policy_version"),
+        "revocationAcknowledgedAt": Scalar("revocation_acknowledged_at", "datetime"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+    },
+    sort=("created_at", "id"),
+)
+
+OPEN_REQUEST = IsNull(Col("fulfilled_at"))
+# Open past its deadline (requestedAt + 15 days, LGPD art. 19).
+OVERDUE_REQUEST = AllOf((OPEN_REQUEST, Compare(Col("due_at"), "<", Now())))
+
+DATA_SUBJECT_REQUEST = TypeMap(
+    "DataSubjectRequest",
+    data_subject_requests,
+    {
+        "id": GlobalId("DataSubjectRequest"),
+        "kind": Scalar("kind", "enum"),
+        "details": Scalar("details"),
+        "requestedAt": Scalar("requested_at", "datetime"),
+        "dueAt": Scalar("due_at", "datetime"),
+        "fulfilledAt": Scalar("fulfilled_at", "datetime"),
+        "response": Scalar("response"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "updatedAt": Scalar("updated_at", "datetime"),
+        "overdue": Computed(OVERDUE_REQUEST),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+    },
+    # Open requests first, by deadline (so overdue ones lead), then fulfilled ones.
+    sort=(SortBy("closed", IsNull(Col("fulfilled_at"), negated=True)), "due_at", "id"),
+    root_list="dataSubjectRequests",
+    filters={
+        "patientId": Filter(Compare(Col("patient_id"), "=", Input()), "id", "Patient"),
+        "kind": Filter(AnyOf(Col("kind")), "enums"),
+        "open": Flag(OPEN_REQUEST),
+        "overdue": Flag(OVERDUE_REQUEST),
+    },
+)
+
+AUDIT_ENTRY = TypeMap(
+    "AuditEntry",
+    audit_log,
+    {
+        "id": GlobalId("AuditEntry", "int"),
+        "tableName": Scalar("table_name"),
+        "operation": Scalar("operation"),
+        # A login's rows are named by the ID `me { userId }` shows.
+        "recordId": RecordId("record_id", "table_name", {"users": "User"}),
+        "actorId": ForeignId("actor_id", "User"),
+        "actorRole": Scalar("actor_role", "enum", lenient=True),
+        "at": Scalar("at", "datetime"),
+        "oldData": Scalar("old_data", "json"),
+        "newData": Scalar("new_data", "json"),
+    },
+    sort=("at", "id"),
+    root_list="auditLog",
+    filters={
+        "tableName": ResolverFilter("trimmed table name"),
+        "recordId": ResolverFilter("the global ID of a row of any type"),
+        "actorId": ResolverFilter("the global ID of a User or StaffUser"),
+        "operation": ResolverFilter("upper-cased, one of INSERT, UPDATE, DELETE, SELECT"),
+        "from": Filter(Compare(Col("at"), ">=", Input()), "datetime"),
+        "to": Filter(Compare(Col("at"), "<", Input()), "datetime"),
+    },
+)
+
+COMPLIANCE_CHECK = TypeMap(
+    "ComplianceCheck",
+    compliance_checks,
+    {
+        "id": GlobalId("ComplianceCheck"),
+        "framework": Scalar("framework", "enum"),
+        "checkType": Scalar("check_type"),
+        "state": Scalar("state", "enum"),
+        "severity": Scalar("severity", "enum"),
+        "score": Scalar("score", "int"),
+        "lastChecked": Scalar("last_checked", "datetime"),
+        "nextCheck": Scalar("next_check", "datetime"),
+        "issuesFound": Scalar("issues_found", "int"),
+        "description": Scalar("description"),
+        "recommendations": Scalar("recommendations", "text_list"),
+        "issues": Children("ComplianceIssue", "check_id", connection=False),
+    },
+    sort=("last_checked", "id"),
+    root_list="complianceChecks",
+    filters={
+        "framework": Filter(Compare(Col("framework"), "=", Input()), "enum"),
+        "checkType": Filter(Compare(Col("check_type"), "=", Input()), "text"),
+    },
+)
+
+COMPLIANCE_ISSUE = TypeMap(
+    "ComplianceIssue",
+    compliance_issues,
+    {
+        "id": GlobalId("ComplianceIssue"),
+        "framework": Scalar("framework", "enum"),
+        "requirement": Scalar("requirement"),
+        "description": Scalar("description"),
+        "severity": Scalar("severity", "enum"),
+        "resolved": Scalar("resolved", "bool"),
+        "resolution": Scalar("resolution"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "resolvedAt": Scalar("resolved_at", "datetime"),
+        "check": ToOne("ComplianceCheck", "check_id"),
+    },
+    sort=("created_at", "id"),
+    root_list="complianceIssues",
+    filters={
+        "framework": Filter(Compare(Col("framework"), "=", Input()), "enum"),
+        "resolved": Filter(Compare(Col("resolved"), "=", Input()), "bool"),
+    },
 )

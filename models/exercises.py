@@ -14,6 +14,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from models.base import metadata
+from models.type_map import (
+    Children,
+    Col,
+    Compare,
+    Computed,
+    Filter,
+    GlobalId,
+    Input,
+    IsNull,
+    ResolverFilter,
+    ResolverOnly,
+    Scalar,
+    ToOne,
+    TypeMap,
+)
 
 # clinic_id NULL = the shared library, readable by every clinic, written only by migrations.
 exercises = Table(
@@ -68,4 +83,75 @@ exercise_executions = Table(
     Column("patient_notes", Text),
     Column("sensor_data", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+EXERCISE = TypeMap(
+    "Exercise",
+    exercises,
+    {
+        "id": GlobalId("Exercise"),
+        "name": Scalar("name"),
+        "description": Scalar("description"),
+        "category": Scalar("category"),
+        "difficulty": Scalar("difficulty", "enum"),
+        "durationSeconds": Scalar("duration_seconds", "int"),
+        "instructions": Scalar("instructions", "text_list"),
+        "videoUrl": Scalar("video_url"),
+        "imageUrl": Scalar("image_url"),
+        "shared": Computed(IsNull(Col("clinic_id"))),
+    },
+    sort=("name", "id"),
+    root_list="exercises",
+    filters={
+        "category": ResolverFilter("equal ignoring case and accents"),
+        "search": ResolverFilter("every word, ignoring case and accents (trigram index)"),
+    },
+)
+
+EXERCISE_PRESCRIPTION = TypeMap(
+    "ExercisePrescription",
+    exercise_prescriptions,
+    {
+        "id": GlobalId("ExercisePrescription"),
+        "sets": Scalar("sets", "int"),
+        "repetitions": Scalar("repetitions", "int"),
+        "durationSeconds": Scalar("duration_seconds", "int"),
+        "frequencyPerWeek": Scalar("frequency_per_week", "int"),
+        "notes": Scalar("notes"),
+        "status": Scalar("status", "enum"),
+        "startsOn": Scalar("starts_on", "date"),
+        "endsOn": Scalar("ends_on", "date"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "updatedAt": Scalar("updated_at", "datetime"),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+        "exercise": ToOne("Exercise", "exercise_id", nullable=False),
+        "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id", nullable=False),
+        "executions": Children("ExerciseExecution", "prescription_id"),
+        "adherence": ResolverOnly("counts the executions within the period on the clinic calendar"),
+    },
+    sort=("created_at", "id"),
+    root_list="prescriptions",
+    filters={
+        "patientId": Filter(Compare(Col("patient_id"), "=", Input()), "id", "Patient"),
+        "status": Filter(Compare(Col("status"), "=", Input()), "enum"),
+    },
+)
+
+EXERCISE_EXECUTION = TypeMap(
+    "ExerciseExecution",
+    exercise_executions,
+    {
+        "id": GlobalId("ExerciseExecution"),
+        "executedAt": Scalar("executed_at", "datetime"),
+        "setsDone": Scalar("sets_done", "int"),
+        "repetitionsDone": Scalar("repetitions_done", "int"),
+        "durationSeconds": Scalar("duration_seconds", "int"),
+        "painLevel": Scalar("pain_level", "int"),
+        "patientNotes": Scalar("patient_notes"),
+        "sensorData": Scalar("sensor_data", "json"),
+        "createdAt": Scalar("created_at", "datetime"),
+        "prescription": ToOne("ExercisePrescription", "prescription_id", nullable=False),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+    },
+    sort=("executed_at", "id"),
 )

@@ -3,7 +3,19 @@
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Table, Text, Uuid, text
 
 from models.base import metadata
-from models.graph_map import Children, GlobalId, Scalar, ToOne, TypeMap
+from models.type_map import (
+    Children,
+    Col,
+    Compare,
+    Filter,
+    GlobalId,
+    Input,
+    ResolverFilter,
+    ResolverOnly,
+    Scalar,
+    ToOne,
+    TypeMap,
+)
 
 patients = Table(
     "patients",
@@ -41,7 +53,23 @@ PATIENT = TypeMap(
         "updatedAt": Scalar("updated_at", "datetime"),
         "anonymizedAt": Scalar("anonymized_at", "datetime"),
         "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id"),
-        "appointments": Children("Appointment", "patient_id", ("starts_at", "id")),
-        "payments": Children("Payment", "patient_id", ("created_at", "id")),
+        "appointments": Children("Appointment", "patient_id"),
+        "payments": Children("Payment", "patient_id"),
+        "prontuarios": Children("Prontuario", "patient_id"),
+        "prescriptions": Children("ExercisePrescription", "patient_id"),
+        "consents": Children("Consent", "patient_id", connection=False),
+        "careTeam": ResolverOnly("physiotherapists through care_team_members"),
     },
+    sort=("name", "id"),
+    root_list="patients",
+    filters={
+        "search": ResolverFilter(
+            "accent- and case-insensitive name, e-mail or CPF digits (unaccent index)"
+        ),
+        "status": Filter(Compare(Col("status"), "=", Input()), "enum"),
+        "physiotherapistId": Filter(
+            Compare(Col("physiotherapist_id"), "=", Input()), "id", "Physiotherapist"
+        ),
+    },
+    compiled=True,
 )

@@ -3,7 +3,25 @@
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Numeric, Table, Text, Uuid, text
 
 from models.base import metadata
-from models.graph_map import Computed, GlobalId, Scalar, ToOne, TypeMap
+from models.type_map import (
+    AllOf,
+    AnyOf,
+    Coalesce,
+    Col,
+    Compare,
+    Computed,
+    Const,
+    DateOf,
+    Filter,
+    Flag,
+    GlobalId,
+    Input,
+    IsNull,
+    Scalar,
+    Today,
+    ToOne,
+    TypeMap,
+)
 
 payments = Table(
     "payments",
@@ -28,7 +46,17 @@ payments = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
-# `overdue` follows the clinic's wall calendar (resolvers/payments.clinic_today).
+# Pending past its due date on the clinic's calendar: the `overdue` field and filter.
+OVERDUE = AllOf(
+    (
+        Compare(Col("status"), "=", Const("pending")),
+        IsNull(Col("due_date"), negated=True),
+        Compare(Col("due_date"), "<", Today()),
+    )
+)
+# `from` / `to` bound the payment's due date (its creation date when it has none).
+BILLING_DATE = Coalesce(Col("due_date"), DateOf(Col("created_at")))
+
 PAYMENT = TypeMap(
     "Payment",
     payments,
@@ -39,14 +67,22 @@ PAYMENT = TypeMap(
         "status": Scalar("status", "enum"),
         "dueDate": Scalar("due_date", "date"),
         "paidAt": Scalar("paid_at", "datetime"),
-        "overdue": Computed(
-            "({t}.status = 'pending' and {t}.due_date is not null"
-            " and {t}.due_date < (now() at time zone 'America/Sao_Paulo')::date)"
-        ),
+        "overdue": Computed(OVERDUE),
         "gatewayTransactionId": Scalar("gateway_transaction_id"),
         "notes": Scalar("notes"),
         "createdAt": Scalar("created_at", "datetime"),
         "patient": ToOne("Patient", "patient_id", nullable=False),
         "appointment": ToOne("Appointment", "appointment_id"),
     },
+    sort=("created_at", "id"),
+    root_list="payments",
+    filters={
+        "status": Filter(AnyOf(Col("status")), "enums"),
+        "patientId": Filter(Compare(Col("patient_id"), "=", Input()), "id", "Patient"),
+        # Left to the resolvers: they judge "today" in Python, the same at every level.
+        "overdue": Flag(OVERDUE, compiled=False),
+        "from": Filter(Compare(BILLING_DATE, ">=", Input()), "date"),
+        "to": Filter(Compare(BILLING_DATE, "<=", Input()), "date"),
+    },
+    compiled=True,
 )

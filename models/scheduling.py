@@ -3,7 +3,21 @@
 from sqlalchemy import Column, DateTime, ForeignKey, Numeric, Table, Text, Uuid, text
 
 from models.base import metadata
-from models.graph_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
+from models.type_map import (
+    AnyOf,
+    Children,
+    Col,
+    Compare,
+    Computed,
+    Filter,
+    GlobalId,
+    Input,
+    MinutesBetween,
+    ResolverOnly,
+    Scalar,
+    ToOne,
+    TypeMap,
+)
 
 appointments = Table(
     "appointments",
@@ -32,9 +46,7 @@ APPOINTMENT = TypeMap(
         "id": GlobalId("Appointment"),
         "startsAt": Scalar("starts_at", "datetime"),
         "endsAt": Scalar("ends_at", "datetime"),
-        "durationMinutes": Computed(
-            "floor(extract(epoch from {t}.ends_at - {t}.starts_at) / 60)::int"
-        ),
+        "durationMinutes": Computed(MinutesBetween(Col("starts_at"), Col("ends_at"))),
         "type": Scalar("type", "enum"),
         "status": Scalar("status", "enum"),
         "notes": Scalar("notes"),
@@ -44,6 +56,19 @@ APPOINTMENT = TypeMap(
         "updatedAt": Scalar("updated_at", "datetime"),
         "patient": ToOne("Patient", "patient_id", nullable=False),
         "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id", nullable=False),
-        "payments": Children("Payment", "appointment_id", ("created_at", "id"), connection=False),
+        "payments": Children("Payment", "appointment_id", connection=False),
+        "prontuario": ResolverOnly("the one prontuario of the appointment (audited read)"),
     },
+    sort=("starts_at", "id"),
+    root_list="appointments",
+    filters={
+        "from": Filter(Compare(Col("starts_at"), ">=", Input()), "datetime"),
+        "to": Filter(Compare(Col("starts_at"), "<", Input()), "datetime"),
+        "status": Filter(AnyOf(Col("status")), "enums"),
+        "physiotherapistId": Filter(
+            Compare(Col("physiotherapist_id"), "=", Input()), "id", "Physiotherapist"
+        ),
+        "patientId": Filter(Compare(Col("patient_id"), "=", Input()), "id", "Patient"),
+    },
+    compiled=True,
 )

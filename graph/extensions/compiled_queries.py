@@ -6,7 +6,7 @@ per document, operation and variable shape (graph/compiler.shape_of).
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +20,25 @@ from strawberry.types.arguments import convert_argument
 from graph.api.context import Context
 from graph.core.errors import ApiError
 from graph.core.lru import LruCache
-from graph.sql.compiler import Plan, Unsupported, compile_operation, decode_result, shape_of
+from graph.sql.compiler import (
+    Plan,
+    Registry,
+    Unsupported,
+    compile_operation,
+    decode_result,
+    shape_of,
+)
 
 log = logging.getLogger("fisioflow.compiler")
 
 
 @dataclass(frozen=True)
 class ValidatedOperation:
-    """A document that passed parsing, validation and the limits and was compiled."""
+    """A document that passed parsing, validation and the limits and was compiled (against
+    `registry`)."""
 
     schema: Schema
+    registry: Registry
     document: DocumentNode
     operation: OperationDefinitionNode
 
@@ -66,7 +75,9 @@ def plan_for(
     known, plan = plans.get(key)
     if not known:
         try:
-            plan = compile_operation(ready.document, operation_name, variables, ready.convert_input)
+            plan = compile_operation(
+                ready.registry, ready.document, operation_name, variables, ready.convert_input
+            )
         except Unsupported:
             plan = None
         plans.put(key, plan)
@@ -78,6 +89,7 @@ def plan_for(
 async def run_compiled(
     context: Context,
     schema: Schema,
+    registry: Registry,
     document: DocumentNode,
     query: str,
     operation_name: str | None,
@@ -92,7 +104,7 @@ async def run_compiled(
     if variables is None:
         return None
     plan = plan_for(
-        ValidatedOperation(schema, document, operation), query, operation_name, variables
+        ValidatedOperation(schema, registry, document, operation), query, operation_name, variables
     )
     if plan is None or plan.mutation is not None:
         # A compiled mutation runs only on the fast path, in a transaction of its own: here
@@ -113,6 +125,19 @@ async def run_compiled(
 
 
 class CompiledQueries(SchemaExtension):
+    """Pass it as `CompiledQueries.using(registry)`: what the compiler compiles against."""
+
+    registry: Registry
+
+    @classmethod
+    def using(cls, registry: Registry) -> Callable[[], "CompiledQueries"]:
+        def extension() -> CompiledQueries:
+            made = cls()
+            made.registry = registry
+            return made
+
+        return extension
+
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         context: Context = execution.context
@@ -128,6 +153,7 @@ class CompiledQueries(SchemaExtension):
             data = await run_compiled(
                 context,
                 execution.schema,
+                self.registry,
                 execution.graphql_document,
                 execution.query,
                 # As the client sent it (None when it named none), as graph/fast_path sees it.

@@ -1,36 +1,22 @@
-"""The query compiler: a read operation → one SQL statement that returns the response JSON.
+"""The compiler's walk: a parsed operation → the SQL of a `Plan`, against a `Registry`.
 
-It reads the field → column declarations of models/ (the same ones the resolvers use) and
-builds nested `json_build_object` / `json_agg` SQL: to-one relations as correlated subselects,
-connections as keyset pages (per parent for nested lists; one row more, numbered with
-`row_number()`, only when hasNextPage/hasPreviousPage is asked for), and cursors, global IDs
-and timestamps formatted by SQL functions that match graph/sql/pagination.py, graph/core/ids.py and
-Strawberry's serializers byte for byte. The statement runs in the caller's RLS transaction,
-so it sees exactly what the resolvers would. Lists take the `filter` fields registered in
-`FILTERS` (declared beside the resolvers' own conditions). Registered mutations (`MUTATIONS`)
-compile to `WITH t AS (INSERT ... RETURNING *)` after the resolver's own validation of the
-input. Values reach the statement as one `text[]` parameter (see `Plan`).
-
-Anything it does not know — a field without a declaration, arguments other than the page
-ones and declared filters, directives, an argument value the resolvers would refuse — raises
-`Unsupported`, and the operation runs through the resolvers instead; those also serve as the
-oracle in the differential tests. A plan depends on the document and on which variables (and
-input-object fields) are null (and, for `node(id:)`, on the type named in the ID), never on
-the caller: RLS does the rest.
+Queries become nested `json_build_object` / `json_agg` SQL: to-one relations as correlated
+subselects, connections as keyset pages (per parent for nested lists; one row more, numbered
+with `row_number()`, only when hasNextPage/hasPreviousPage is asked for), and cursors, global
+IDs and timestamps formatted by SQL functions that match graph/sql/pagination.py,
+graph/core/ids.py and Strawberry's serializers byte for byte. A registered mutation becomes
+`WITH t AS (INSERT ... RETURNING *)` after the resolver's own validation of the input.
 """
 
 import base64
 import binascii
 import datetime
-import hashlib
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
-import orjson
 from graphql import (
     BooleanValueNode,
     DocumentNode,
@@ -52,176 +38,26 @@ from sqlalchemy import Table
 
 from graph.core.errors import ApiError
 from graph.core.identity import Identity
-from graph.core.ids import parse_uuid_id
+from graph.sql.compiler.plan import (
+    MISSING,
+    ROW,
+    Getter,
+    Plan,
+    Unsupported,
+    Variables,
+    global_id_type,
+)
+from graph.sql.compiler.registry import Registry, computed_sql
 from graph.sql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, from_micros
-from models.accounts import CLINIC, PHYSIOTHERAPIST
-from models.graph_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
-from models.patients import PATIENT
-from models.payments import PAYMENT
-from models.scheduling import APPOINTMENT
-
-TYPE_MAPS: dict[str, TypeMap] = {
-    m.name: m for m in (CLINIC, PATIENT, PHYSIOTHERAPIST, APPOINTMENT, PAYMENT)
-}
-
-# Top-level lists: field → (type, sort columns); the same orders as the resolvers'.
-ROOT_LISTS: dict[str, tuple[TypeMap, tuple[str, ...]]] = {
-    "patients": (PATIENT, ("name", "id")),
-    "physiotherapists": (PHYSIOTHERAPIST, ("name", "id")),
-    "appointments": (APPOINTMENT, ("starts_at", "id")),
-    "payments": (PAYMENT, ("created_at", "id")),
-}
+from models.type_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
 
 PAGE_ARGUMENTS = frozenset({"first", "after", "last", "before"})
 INTERFACES = {"Node"}
 
-# Put where a non-null relation came back null: the resolvers answer that with an error, so
-# the request goes through them instead.
-MISSING = "__fisioflow_missing__"
-
-
-class Unsupported(Exception):
-    """The operation is not compiled; the resolvers run it."""
-
-
-Variables = Mapping[str, Any]
-Getter = Callable[[Variables], Any]
-
-
-@dataclass(frozen=True)
-class CompiledMutation:
-    """A mutation the compiler runs as one `INSERT ... RETURNING` that builds the response:
-    `values` is the resolver's own validation (it raises the resolver's errors), turning the
-    caller and the `input` argument into the row to insert."""
-
-    type_map: TypeMap
-    input_type: type
-    columns: tuple[str, ...]
-    values: Callable[[Identity, Any], dict[str, Any]]
-
-
-# Root mutation fields the compiler knows (graph/schema.py registers them).
-MUTATIONS: dict[str, CompiledMutation] = {}
-
-
-@dataclass(frozen=True)
-class FilterCondition:
-    """One field of a list's `filter` input as SQL: `sql` with `{t}` for the row's alias and
-    `{v}` for the value, which arrives as `sql_type`. `convert` checks and converts the
-    coerced input value as the resolver does, raising the resolver's error for a bad one
-    (the request then goes to the resolvers, which answer it)."""
-
-    sql: str
-    sql_type: str
-    convert: Callable[[Any], Any]
-
-
-def one_of(column: str) -> FilterCondition:
-    """A list of enum values: the row's `column` is one of them."""
-    return FilterCondition(
-        f"{{t}}.{column} = any({{v}})", "text[]", lambda values: [value.value for value in values]
-    )
-
-
-def id_of(column: str, type_name: str, field: str) -> FilterCondition:
-    """The global ID of a `type_name`: the row's `column` holds its id."""
-    return FilterCondition(
-        f"{{t}}.{column} = {{v}}",
-        "uuid",
-        lambda value: parse_uuid_id(value, type_name, field=field),
-    )
-
-
-# The `filter` fields the compiler knows, by the listed type (graph/schema.py registers them,
-# declared beside the resolvers' own conditions). A field set to anything but null or an
-# empty list that is not here sends the operation to the resolvers.
-FILTERS: dict[str, Mapping[str, FilterCondition]] = {}
-
-# Where a mutation plan finds the validated row among the values its getters read.
-ROW = "__row__"
-
-
-@dataclass
-class Plan:
-    """SQL with one parameter, `$1::text[]`, and how to compute each of its elements from the
-    variables (and, for a mutation, the caller).
-
-    One text array rather than typed `$n` parameters: the fast path runs the statement
-    prepared, through `gql_execute`, which can pass on one array but not a varying list of
-    typed values. Each element is cast back in the SQL (`($1::text[])[2]::uuid`), and with
-    the values known, PostgreSQL folds those casts to constants when it plans.
-    """
-
-    sql: str
-    getters: list[Getter]
-    mutation: Callable[[Identity, Variables], dict[str, Any]] | None = None
-
-    @cached_property
-    def name(self) -> str:
-        """The name it is prepared under (one per distinct statement)."""
-        return "gql_" + hashlib.blake2b(self.sql.encode(), digest_size=12).hexdigest()
-
-    def arguments(self, variables: Variables, identity: Identity | None = None) -> list[str | None]:
-        if self.mutation is not None:
-            if identity is None:
-                raise Unsupported("a mutation needs the caller")
-            variables = {**variables, ROW: self.mutation(identity, variables)}
-        return [_as_text(get(variables)) for get in self.getters]
-
-
-def _as_text(value: Any) -> str | None:
-    """A parameter value in PostgreSQL's input syntax for the type the SQL casts it to."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            raise Unsupported("a timestamp without a time zone")
-        return value.isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if type(value) in (str, int, Decimal, uuid.UUID):  # not an Enum: str() would name it
-        return str(value)
-    if isinstance(value, list | tuple):  # an array literal: `{"a","b"}`
-        return "{" + ",".join(_array_element(_as_text(item)) for item in value) + "}"
-    raise Unsupported(f"a parameter of type {type(value).__name__}")
-
-
-def shape_of(variables: Variables) -> tuple[tuple[str, str], ...]:
-    """What of the variables a plan depends on: which are null, and the type in an ID."""
-    return tuple(sorted((name, _value_shape(value)) for name, value in variables.items()))
-
-
-def _value_shape(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return "str:" + (_global_id_type(value) or "")
-    if isinstance(value, Mapping):  # an input object: which fields are set shapes the SQL
-        return "{" + ",".join(f"{k}:{_value_shape(v)}" for k, v in sorted(value.items())) + "}"
-    if isinstance(value, list):
-        return "list" if value else "list:empty"
-    return type(value).__name__
-
-
-def _global_id_type(value: str) -> str | None:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    type_name, _, _ = raw.partition(":")
-    return type_name if type_name in TYPE_MAPS else None
-
-
-def _array_element(text: str | None) -> str:
-    if text is None:
-        return "NULL"
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
 
 @dataclass
 class _Compiler:
+    registry: Registry
     document: DocumentNode
     variables: Variables
     getters: list[Getter] = field(default_factory=list)
@@ -301,7 +137,7 @@ class _Compiler:
             wanted = condition.name.value if condition else type_name
             if wanted == type_name or wanted in INTERFACES:
                 yield from self._flatten(inner, type_name)
-            elif wanted not in TYPE_MAPS and wanted != "Query":
+            elif wanted not in self.registry.types and wanted != "Query":
                 raise Unsupported("fragment on an unknown type")
 
     # -- SQL ------------------------------------------------------------------------------
@@ -314,9 +150,8 @@ class _Compiler:
                 value = "'Query'"
             elif name == "node":
                 value = self.node(node)
-            elif name in ROOT_LISTS:
-                type_map, sort = ROOT_LISTS[name]
-                value = self.connection(type_map, sort, node, parent=None)
+            elif name in self.registry.root_lists:
+                value = self.connection(self.registry.root_lists[name], node, parent=None)
             else:
                 raise Unsupported(name)
             pairs.append(f"'{_key(node)}', {value}")
@@ -327,10 +162,10 @@ class _Compiler:
     ) -> Plan:
         """`mutation { field(input: $input) { ... } }` → `WITH t AS (INSERT ... RETURNING *)`."""
         fields = list(self.fields_of(selection_set, "Mutation"))
-        if len(fields) != 1 or fields[0].name.value not in MUTATIONS:
+        if len(fields) != 1 or fields[0].name.value not in self.registry.mutations:
             raise Unsupported("mutation")
         node = fields[0]
-        declared = MUTATIONS[node.name.value]
+        declared = self.registry.mutations[node.name.value]
         arguments = node.arguments or ()
         if len(arguments) != 1 or arguments[0].name.value != "input":
             raise Unsupported("mutation arguments")
@@ -368,10 +203,10 @@ class _Compiler:
             raise Unsupported("node arguments")
         get_id, _ = arguments["id"]
         current = get_id(self.variables)
-        type_name = _global_id_type(current) if isinstance(current, str) else None
-        if type_name is None:
+        type_name = global_id_type(current) if isinstance(current, str) else None
+        type_map = self.registry.types.get(type_name) if type_name else None
+        if type_name is None or type_map is None:
             raise Unsupported("node id")
-        type_map = TYPE_MAPS[type_name]
 
         def row_id(variables: Variables) -> uuid.UUID:
             value = get_id(variables)
@@ -408,9 +243,9 @@ class _Compiler:
         if isinstance(declared, GlobalId):
             return f"gql_global_id('{declared.type_name}', {t}.id)"
         if isinstance(declared, Computed):
-            return "(" + declared.sql.format(t=t) + ")"
+            return "(" + computed_sql(declared.value, t) + ")"
         if isinstance(declared, ToOne):
-            target = TYPE_MAPS.get(declared.target)
+            target = self.registry.types.get(declared.target)
             if target is None:
                 raise Unsupported(declared.target)
             a = self.alias()
@@ -421,31 +256,44 @@ class _Compiler:
             )
             return sql if declared.nullable else f"coalesce({sql}, to_json('{MISSING}'::text))"
         if isinstance(declared, Children):
-            target = TYPE_MAPS.get(declared.target)
+            target = self.registry.types.get(declared.target)
             if target is None:
                 raise Unsupported(declared.target)
             if declared.connection:
-                return self.connection(target, declared.sort, node, parent=(declared.parent_key, t))
+                return self.connection(target, node, parent=(declared.parent_key, t))
             return self.plain_list(target, declared, t, node)
         raise Unsupported("field kind")
 
     def plain_list(self, target: TypeMap, declared: Children, t: str, node: FieldNode) -> str:
         a = self.alias()
         body = self.object(target, a, node.selection_set)
-        order = ", ".join(f"{a}.{c}" for c in declared.sort)
+        order = ", ".join(f"{a}.{c}" for c in self.registry.sort(target))
         return (
             f"coalesce((select json_agg({body} order by {order}) from {target.table.name} {a}"
             f" where {a}.{declared.parent_key} = {t}.id), '[]'::json)"
         )
 
-    def connection(
-        self,
-        type_map: TypeMap,
-        sort: tuple[str, ...],
-        node: FieldNode,
-        parent: tuple[str, str] | None,
-    ) -> str:
+    def connection(self, type_map: TypeMap, node: FieldNode, parent: tuple[str, str] | None) -> str:
+        """A Relay connection: one keyset page of `type_map` rows (of the parent row, for a
+        nested list), the page's rows numbered to find whether there is more when asked."""
         arguments = self.arguments(node)
+        window = self.window(node, arguments)
+        sort = self.registry.sort(type_map)
+        a, b = self.alias(), self.alias()
+        conditions = self.list_conditions(type_map, arguments, a, parent)
+        count_conditions = [c.replace(f"{a}.", "x.") for c in conditions]
+        if window.cursor is not None:
+            conditions.append(self.keyset_condition(type_map.table, sort, a, window))
+        page = _Page(type_map, sort, a, b, window, self._asks_for_more(node, window.backward))
+        parts = [
+            f"'{_key(selected)}', {self.connection_field(page, selected, count_conditions)}"
+            for selected in self.fields_of(node.selection_set, "Connection")
+        ]
+        return page.sql(parts, conditions)
+
+    def window(self, node: FieldNode, arguments: dict[str, tuple[Getter, bool]]) -> "_Window":
+        """Which way the page goes, its size (in the SQL when the document writes it, else a
+        parameter) and the cursor it starts from."""
         if set(arguments) - PAGE_ARGUMENTS - {"filter"}:
             raise Unsupported("list arguments")
         given = {name for name, (_, is_null) in arguments.items() if not is_null}
@@ -462,76 +310,65 @@ class _Compiler:
             limit = str(_guarded(_page_size(lambda _: size))({}))
         else:
             limit = self.param(_guarded(_page_size(arguments[size_name][0])), "int")
+        cursor = arguments[cursor_name][0] if cursor_name in given else None
+        return _Window(backward, limit, cursor_name, cursor)
 
-        table = type_map.table
-        a, b = self.alias(), self.alias()
+    def list_conditions(
+        self,
+        type_map: TypeMap,
+        arguments: dict[str, tuple[Getter, bool]],
+        a: str,
+        parent: tuple[str, str] | None,
+    ) -> list[str]:
+        """The rows of the list: the parent's, and those the `filter` argument keeps."""
         conditions = []
         if parent is not None:
             parent_key, parent_alias = parent
             conditions.append(f"{a}.{parent_key} = {parent_alias}.id")
         if "filter" in arguments:
             conditions.extend(self.filter_conditions(type_map, arguments["filter"], a))
-        count_conditions = [c.replace(f"{a}.", "x.") for c in conditions]
-        has_cursor = cursor_name in given
-        if has_cursor:
-            get_cursor = arguments[cursor_name][0]
-            values = [
-                self.param(
-                    _guarded(_cursor_part(get_cursor, table, sort, i, cursor_name)),
-                    _sql_type(table, c),
-                )
-                for i, c in enumerate(sort)
-            ]
-            columns = ", ".join(f"{a}.{c}" for c in sort)
-            conditions.append(f"({columns}) {'<' if backward else '>'} ({', '.join(values)})")
-        direction = "desc" if backward else "asc"
-        order = ", ".join(f"{a}.{c} {direction}" for c in sort)
-        where = f" where {' and '.join(conditions)}" if conditions else ""
-        display = ", ".join(f"{b}.{c}" for c in sort)
-        key = ", ".join(_cursor_sql(table, b, c) for c in sort)
-        cursor = f"gql_base64url(json_build_array('{table.name}', {key})::text)"
-        more = self._asks_for_more(node, backward)
-        in_page = f"filter (where {b}._n <= {limit})" if more else ""
-        # The page's rows carry only their sort key and the nodes' JSON, built on the row.
-        row_columns = [f"{a}.{c}" for c in sort]
+        return conditions
 
-        def node_column(selection_set: SelectionSetNode | None) -> str:
-            name = f"_node{len(row_columns)}"
-            row_columns.append(f"{self.object(type_map, a, selection_set)} as {name}")
-            return f"{b}.{name}"
+    def keyset_condition(
+        self, table: Table, sort: tuple[str, ...], a: str, window: "_Window"
+    ) -> str:
+        """Rows after (before, paging backward) the cursor's sort key."""
+        assert window.cursor is not None
+        values = [
+            self.param(
+                _guarded(_cursor_part(window.cursor, table, sort, i, window.cursor_name)),
+                _sql_type(table, c),
+            )
+            for i, c in enumerate(sort)
+        ]
+        columns = ", ".join(f"{a}.{c}" for c in sort)
+        return f"({columns}) {'<' if window.backward else '>'} ({', '.join(values)})"
 
-        parts = []
-        aggregated = ("edges", "pageInfo")
-        selected_names = set()
-        for selected in self.fields_of(node.selection_set, "Connection"):
-            name = selected.name.value
-            selected_names.add(name)
-            if name == "edges":
-                edge = self.edge(type_map, node_column, cursor, selected)
-                value = f"coalesce(json_agg({edge} order by {display}) {in_page}, '[]'::json)"
-            elif name == "pageInfo":
-                value = self.page_info(
-                    selected, b, cursor, display, in_page, limit, backward, has_cursor
-                )
-            elif name == "totalCount":
-                count_where = f" where {' and '.join(count_conditions)}" if count_conditions else ""
-                value = f"(select count(*) from {table.name} x{count_where})"
-            elif name == "__typename":
-                value = f"'{type_map.name}Connection'"
-            else:
-                raise Unsupported(name)
-            parts.append(f"'{_key(selected)}', {value}")
-        if more:
-            # One row past the page says whether there is more; it is numbered to leave it out.
-            row_columns.append(f"row_number() over (order by {order}) as _n")
-        numbered = (
-            f"select {', '.join(row_columns)} from {table.name} {a}{where}"
-            f" order by {order} limit {limit}{' + 1' if more else ''}"
-        )
-        # Aggregates give one row even for an empty page; without any (only totalCount or
-        # __typename asked for), `group by ()` does.
-        grouped = "" if any(n in aggregated for n in selected_names) else " group by ()"
-        return f"(select json_build_object({', '.join(parts)}) from ({numbered}) {b}{grouped})"
+    def connection_field(
+        self, page: "_Page", selected: FieldNode, count_conditions: list[str]
+    ) -> str:
+        name = selected.name.value
+        page.selected.add(name)
+        if name == "edges":
+            edge = self.edge(page.type_map, page.node_column(self), page.cursor, selected)
+            return f"coalesce(json_agg({edge} order by {page.display}) {page.in_page}, '[]'::json)"
+        if name == "pageInfo":
+            return self.page_info(
+                selected,
+                page.b,
+                page.cursor,
+                page.display,
+                page.in_page,
+                page.window.limit,
+                page.window.backward,
+                page.window.cursor is not None,
+            )
+        if name == "totalCount":
+            count_where = f" where {' and '.join(count_conditions)}" if count_conditions else ""
+            return f"(select count(*) from {page.type_map.table.name} x{count_where})"
+        if name == "__typename":
+            return f"'{page.type_map.name}Connection'"
+        raise Unsupported(name)
 
     def filter_conditions(
         self, type_map: TypeMap, argument: tuple[Getter, bool], a: str
@@ -539,7 +376,7 @@ class _Compiler:
         get_filter, is_null = argument
         if is_null:
             return []
-        declared = FILTERS.get(type_map.name)
+        declared = self.registry.filters.get(type_map.name)
         current = get_filter(self.variables)
         if declared is None or not isinstance(current, Mapping):
             raise Unsupported("filter")
@@ -615,6 +452,81 @@ class _Compiler:
                 raise Unsupported(selected.name.value)
             pairs.append(f"'{_key(selected)}', {values[selected.name.value]}")
         return f"json_build_object({', '.join(pairs)})"
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Where a page is: its direction, its size (SQL) and the cursor argument it starts at."""
+
+    backward: bool
+    limit: str
+    cursor_name: str
+    cursor: Getter | None
+
+
+@dataclass
+class _Page:
+    """One connection's page as SQL: its rows (aliased `a` inside, `b` outside) carry only
+    their sort key and the nodes' JSON, built on the row."""
+
+    type_map: TypeMap
+    sort: tuple[str, ...]
+    a: str
+    b: str
+    window: _Window
+    more: bool  # one row past the page, numbered to leave it out, says whether there is more
+    row_columns: list[str] = field(default_factory=list)
+    selected: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.row_columns = [f"{self.a}.{c}" for c in self.sort]
+
+    @property
+    def table(self) -> Table:
+        return self.type_map.table
+
+    @property
+    def order(self) -> str:
+        direction = "desc" if self.window.backward else "asc"
+        return ", ".join(f"{self.a}.{c} {direction}" for c in self.sort)
+
+    @property
+    def display(self) -> str:
+        return ", ".join(f"{self.b}.{c}" for c in self.sort)
+
+    @property
+    def cursor(self) -> str:
+        key = ", ".join(_cursor_sql(self.table, self.b, c) for c in self.sort)
+        return f"gql_base64url(json_build_array('{self.table.name}', {key})::text)"
+
+    @property
+    def in_page(self) -> str:
+        return f"filter (where {self.b}._n <= {self.window.limit})" if self.more else ""
+
+    def node_column(self, compiler: "_Compiler") -> Callable[[SelectionSetNode | None], str]:
+        """How an edge's node is selected: its JSON as a column of the page's rows."""
+
+        def column(selection_set: SelectionSetNode | None) -> str:
+            name = f"_node{len(self.row_columns)}"
+            body = compiler.object(self.type_map, self.a, selection_set)
+            self.row_columns.append(f"{body} as {name}")
+            return f"{self.b}.{name}"
+
+        return column
+
+    def sql(self, parts: list[str], conditions: list[str]) -> str:
+        if self.more:
+            self.row_columns.append(f"row_number() over (order by {self.order}) as _n")
+        where = f" where {' and '.join(conditions)}" if conditions else ""
+        numbered = (
+            f"select {', '.join(self.row_columns)} from {self.table.name} {self.a}{where}"
+            f" order by {self.order} limit {self.window.limit}{' + 1' if self.more else ''}"
+        )
+        # Aggregates give one row even for an empty page; without any (only totalCount or
+        # __typename asked for), `group by ()` does.
+        aggregated = self.selected & {"edges", "pageInfo"}
+        grouped = "" if aggregated else " group by ()"
+        return f"(select json_build_object({', '.join(parts)}) from ({numbered}) {self.b}{grouped})"
 
 
 def _literal_int(node: FieldNode, argument: str) -> int | None:
@@ -728,27 +640,21 @@ def _cursor_part(
 
 
 def compile_operation(
+    registry: Registry,
     document: DocumentNode,
     operation_name: str | None,
     variables: Variables,
     convert_input: Callable[[Any, type], Any] | None = None,
 ) -> Plan:
-    """The plan of a query, or of a registered mutation (Unsupported for anything else).
+    """The plan of a query, or of a registered mutation (Unsupported for anything else),
+    against `registry`.
     `convert_input` turns a coerced input object into the resolver's input class."""
     operation = get_operation_ast(document, operation_name)
     if not isinstance(operation, OperationDefinitionNode) or operation.directives:
         raise Unsupported("no operation")
-    compiler = _Compiler(document, variables)
+    compiler = _Compiler(registry, document, variables)
     if operation.operation is OperationType.QUERY:
         return Plan(compiler.root(operation.selection_set), compiler.getters)
     if operation.operation is OperationType.MUTATION and convert_input is not None:
         return compiler.mutation(operation.selection_set, convert_input)
     raise Unsupported("not a query")
-
-
-def decode_result(text: str) -> dict[str, Any]:
-    """The response data; Unsupported if a non-null relation was missing."""
-    if MISSING in text:
-        raise Unsupported("missing non-null relation")
-    data: dict[str, Any] = orjson.loads(text)
-    return data

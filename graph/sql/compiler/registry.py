@@ -1,0 +1,183 @@
+"""What the compiler compiles against: the declared types it may answer, their root lists,
+their filters rendered as its SQL, and the mutations it may run — one `Registry`, built from
+the declarations (models/declarations.py) when the schema is assembled and passed in.
+
+The SQL here renders the same declarations graph/sql/declared.py renders for SQLAlchemy, so
+both paths filter, sort and compute alike.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.core.calendar import TODAY_SQL
+from graph.core.identity import Identity
+from graph.core.ids import parse_uuid_id
+from graph.sql.declared import filter_value
+from models.type_map import (
+    AllOf,
+    AnyOf,
+    Coalesce,
+    Col,
+    Compare,
+    Condition,
+    Const,
+    DateOf,
+    Expression,
+    Filter,
+    FilterField,
+    Input,
+    IsNull,
+    MinutesBetween,
+    Now,
+    Today,
+    TypeMap,
+)
+
+
+@dataclass(frozen=True)
+class FilterCondition:
+    """One field of a list's `filter` input as SQL: `sql` with `{t}` for the row's alias and
+    `{v}` for the value, which arrives as `sql_type`. `convert` checks and converts the
+    coerced input value as the resolver does, raising the resolver's error for a bad one
+    (the request then goes to the resolvers, which answer it)."""
+
+    sql: str
+    sql_type: str
+    convert: Callable[[Any], Any]
+
+
+def one_of(column: str) -> FilterCondition:
+    """A list of enum values: the row's `column` is one of them."""
+    return FilterCondition(
+        f"{{t}}.{column} = any({{v}})", "text[]", lambda values: [value.value for value in values]
+    )
+
+
+def id_of(column: str, type_name: str, field: str) -> FilterCondition:
+    """The global ID of a `type_name`: the row's `column` holds its id."""
+    return FilterCondition(
+        f"{{t}}.{column} = {{v}}",
+        "uuid",
+        lambda value: parse_uuid_id(value, type_name, field=field),
+    )
+
+
+@dataclass(frozen=True)
+class CompiledMutation:
+    """A mutation the compiler runs as one `INSERT ... RETURNING` that builds the response:
+    `values` is the resolver's own validation (it raises the resolver's errors), turning the
+    caller and the `input` argument into the row to insert."""
+
+    type_map: TypeMap
+    input_type: type
+    columns: tuple[str, ...]
+    values: Callable[[Identity, Any], dict[str, Any]]
+
+
+# The SQL type a filter's value is cast to, by its declared kind.
+INPUT_SQL_TYPES = {
+    "enum": "text",
+    "enums": "text[]",
+    "datetime": "timestamptz",
+    "date": "date",
+    "id": "uuid",
+    "text": "text",
+    "bool": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The compiler's input. `types`: the declared types it answers, by name; `root_lists`:
+    Query's list fields; `filters`: each type's compiled filter fields (a field missing here
+    sends the operation to the resolvers); `mutations`: root mutation fields it runs."""
+
+    types: Mapping[str, TypeMap]
+    root_lists: Mapping[str, TypeMap]
+    filters: Mapping[str, Mapping[str, FilterCondition]]
+    mutations: Mapping[str, CompiledMutation] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        declarations: Iterable[TypeMap],
+        mutations: Mapping[str, CompiledMutation] | None = None,
+    ) -> "Registry":
+        """The registry of the declarations marked `compiled` (and the given mutations)."""
+        types = {d.name: d for d in declarations if d.compiled}
+        for declared in types.values():
+            if not all(isinstance(part, str) for part in declared.sort):
+                raise ValueError(f"{declared.name}: the compiler sorts by columns only")
+        return cls(
+            types=types,
+            root_lists={d.root_list: d for d in types.values() if d.root_list},
+            filters={name: _compiled_filters(d.filters) for name, d in types.items()},
+            mutations=dict(mutations or {}),
+        )
+
+    def sort(self, type_map: TypeMap) -> tuple[str, ...]:
+        return tuple(part for part in type_map.sort if isinstance(part, str))
+
+
+def _compiled_filters(filters: Mapping[str, FilterField]) -> dict[str, FilterCondition]:
+    compiled = {}
+    for name, declared in filters.items():
+        if isinstance(declared, Filter) and declared.compiled:
+            compiled[name] = FilterCondition(
+                condition_sql(declared.condition, "{t}", "{v}"),
+                INPUT_SQL_TYPES[declared.kind],
+                _converter(declared, "filter." + name),
+            )
+    return compiled
+
+
+def _converter(declared: Filter, field: str) -> Callable[[Any], Any]:
+    return lambda value: filter_value(declared, value, field)
+
+
+# -- declarations as SQL text ------------------------------------------------------------------
+
+
+def expression_sql(value: Expression, t: str, v: str = "") -> str:
+    """`value` on the row aliased `t`; `Input()` is `v`."""
+    if isinstance(value, Col):
+        return f"{t}.{value.name}"
+    if isinstance(value, Const):
+        return "'" + value.value.replace("'", "''") + "'"
+    if isinstance(value, Coalesce):
+        return (
+            f"coalesce({expression_sql(value.first, t, v)}, {expression_sql(value.second, t, v)})"
+        )
+    if isinstance(value, DateOf):
+        return f"date({expression_sql(value.value, t, v)})"
+    if isinstance(value, MinutesBetween):
+        end, start = expression_sql(value.end, t, v), expression_sql(value.start, t, v)
+        return f"floor(extract(epoch from {end} - {start}) / 60)::int"
+    if isinstance(value, Today):
+        return TODAY_SQL
+    if isinstance(value, Now):
+        return "now()"
+    if isinstance(value, Input):
+        return v
+    raise TypeError(value)
+
+
+def condition_sql(value: Condition, t: str, v: str = "") -> str:
+    """`value` on the row aliased `t`; `Input()` is `v`."""
+    if isinstance(value, Compare):
+        return f"{expression_sql(value.left, t, v)} {value.op} {expression_sql(value.right, t, v)}"
+    if isinstance(value, IsNull):
+        return f"{expression_sql(value.value, t, v)} is {'not ' if value.negated else ''}null"
+    if isinstance(value, AnyOf):
+        return f"{expression_sql(value.value, t, v)} = any({v})"
+    if isinstance(value, AllOf):
+        return "(" + " and ".join(condition_sql(part, t, v) for part in value.parts) + ")"
+    raise TypeError(value)
+
+
+def computed_sql(value: Condition | Expression, t: str) -> str:
+    """A `Computed` field's value on the row aliased `t`."""
+    if isinstance(value, Compare | IsNull | AnyOf | AllOf):
+        return condition_sql(value, t)
+    return expression_sql(value, t)

@@ -1,0 +1,226 @@
+"""What the type declarations (models/declarations.py) give the SQL layer: the `SortKey` of
+each type's lists, its filters as SQLAlchemy conditions (the compiler renders the same
+declarations as its SQL: graph/sql/compiler/registry.py), the values computed from a row,
+and the tables a type's rows point at.
+
+A filter's input is converted here for both paths (`filter_value`), so the resolvers and the
+compiler accept and refuse exactly the same values with the same errors.
+"""
+
+import datetime
+import enum
+import operator
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Table, and_, extract, func, literal, not_
+
+from graph.core.calendar import clinic_today
+from graph.core.errors import bad_input
+from graph.core.ids import parse_uuid_id
+from graph.core.validators import aware
+from graph.sql.pagination import SortKey
+from models.declarations import DECLARATIONS
+from models.type_map import (
+    AllOf,
+    AnyOf,
+    Coalesce,
+    Col,
+    Compare,
+    Condition,
+    Const,
+    DateOf,
+    Expression,
+    Filter,
+    Flag,
+    Input,
+    IsNull,
+    MinutesBetween,
+    Now,
+    ResolverFilter,
+    SortBy,
+    Today,
+    TypeMap,
+)
+
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def declaration(type_name: str) -> TypeMap:
+    return DECLARATIONS[type_name]
+
+
+@cache
+def sort_key(type_name: str) -> SortKey:
+    """The keyset order of every list of the type."""
+    declared = DECLARATIONS[type_name]
+    if not declared.sort:
+        raise LookupError(f"{type_name} has no lists")
+    table = declared.table
+    return SortKey(
+        tuple(
+            table.c[part]
+            if isinstance(part, str)
+            else condition(part.condition, table).label(part.name)
+            for part in declared.sort
+        )
+    )
+
+
+def sort_extras(type_name: str) -> tuple[ColumnElement[Any], ...]:
+    """What a list's statement selects beside the row for its sort key (`SortBy` parts)."""
+    declared = DECLARATIONS[type_name]
+    return tuple(
+        column
+        for part, column in zip(declared.sort, sort_key(type_name).columns, strict=True)
+        if isinstance(part, SortBy)
+    )
+
+
+# -- expressions and conditions as SQLAlchemy --------------------------------------------------
+
+
+def expression(value: Expression, table: Table, given: Any = None) -> Any:
+    """`value` on the rows of `table`; `Input()` is `given` (a bound parameter)."""
+    if isinstance(value, Col):
+        return table.c[value.name]
+    if isinstance(value, Const):
+        return literal(value.value)
+    if isinstance(value, Coalesce):
+        return func.coalesce(
+            expression(value.first, table, given), expression(value.second, table, given)
+        )
+    if isinstance(value, DateOf):
+        return func.date(expression(value.value, table, given))
+    if isinstance(value, MinutesBetween):
+        seconds = extract("epoch", expression(value.end, table) - expression(value.start, table))
+        return func.floor(seconds / 60).cast(Integer)
+    if isinstance(value, Today):
+        return literal(clinic_today())
+    if isinstance(value, Now):
+        return func.now()
+    if isinstance(value, Input):
+        return literal(given)
+    raise TypeError(value)
+
+
+def condition(value: Condition, table: Table, given: Any = None) -> ColumnElement[bool]:
+    """`value` as a SQLAlchemy condition on the rows of `table`; `Input()` is `given`."""
+    if isinstance(value, Compare):
+        left = expression(value.left, table, given)
+        right = given if isinstance(value.right, Input) else expression(value.right, table, given)
+        result: ColumnElement[bool] = OPERATORS[value.op](left, right)
+        return result
+    if isinstance(value, IsNull):
+        subject = expression(value.value, table, given)
+        test: ColumnElement[bool] = subject.is_not(None) if value.negated else subject.is_(None)
+        return test
+    if isinstance(value, AnyOf):
+        within: ColumnElement[bool] = expression(value.value, table).in_(given)
+        return within
+    if isinstance(value, AllOf):
+        return and_(*(condition(part, table, given) for part in value.parts))
+    raise TypeError(value)
+
+
+# -- values computed from a row, in Python -------------------------------------------------
+
+
+def evaluate(value: Condition | Expression, row: Mapping[str, Any]) -> Any:
+    """A `Computed` value of a row, as the compiler's SQL computes it (a comparison with a
+    null is false)."""
+    if isinstance(value, Col):
+        return row[value.name]
+    if isinstance(value, Const):
+        return value.value
+    if isinstance(value, Coalesce):
+        first = evaluate(value.first, row)
+        return first if first is not None else evaluate(value.second, row)
+    if isinstance(value, DateOf):
+        moment = evaluate(value.value, row)
+        return None if moment is None else moment.astimezone(datetime.UTC).date()
+    if isinstance(value, MinutesBetween):
+        start, end = evaluate(value.start, row), evaluate(value.end, row)
+        return int((end - start).total_seconds() // 60)
+    if isinstance(value, Today):
+        return clinic_today()
+    if isinstance(value, Now):
+        return datetime.datetime.now(datetime.UTC)
+    if isinstance(value, Compare):
+        left, right = evaluate(value.left, row), evaluate(value.right, row)
+        return left is not None and right is not None and bool(OPERATORS[value.op](left, right))
+    if isinstance(value, IsNull):
+        return (evaluate(value.value, row) is None) != value.negated
+    if isinstance(value, AllOf):
+        return all(evaluate(part, row) for part in value.parts)
+    raise TypeError(value)
+
+
+# -- filters ------------------------------------------------------------------------------------
+
+
+def filter_value(declared: Filter, value: Any, field: str) -> Any:
+    """A filter's input value, checked and converted as both paths use it: BAD_USER_INPUT
+    (on `field`) for one the API refuses."""
+    if declared.kind == "enum":
+        return value.value if isinstance(value, enum.Enum) else value
+    if declared.kind == "enums":
+        return [item.value if isinstance(item, enum.Enum) else item for item in value]
+    if declared.kind == "datetime":
+        return aware(value, field)
+    if declared.kind == "id":
+        assert declared.id_type is not None, "an id filter names its type"
+        return parse_uuid_id(value, declared.id_type, field=field)
+    if declared.kind == "text":
+        if not isinstance(value, str):
+            raise bad_input(field, f"{field} must be text")
+        return value.strip()
+    return value  # date, bool: as coerced
+
+
+def is_given(value: Any) -> bool:
+    """A filter field set to null or to an empty list filters nothing."""
+    return value is not None and value != []
+
+
+def filter_conditions(
+    type_name: str, values: Mapping[str, Any], prefix: str = "filter."
+) -> list[ColumnElement[bool]]:
+    """The declared filters of the type's lists as SQLAlchemy conditions, for the given
+    values (GraphQL names; `ResolverFilter` fields are the resolver's own and skipped)."""
+    declared = DECLARATIONS[type_name]
+    table = declared.table
+    conditions: list[ColumnElement[bool]] = []
+    for name, value in values.items():
+        field = declared.filters[name]
+        if isinstance(field, ResolverFilter) or not is_given(value):
+            continue
+        if isinstance(field, Flag):
+            holds = condition(field.condition, table)
+            conditions.append(holds if value else not_(holds))
+        else:
+            conditions.append(
+                condition(field.condition, table, filter_value(field, value, prefix + name))
+            )
+    return conditions
+
+
+# -- relations ------------------------------------------------------------------------------------
+
+
+def related_tables(type_name: str) -> dict[str, Table]:
+    """The tables a row of the type points at (foreign key column → table), audited ones
+    left out: reading those must stay each reader's own read."""
+    declared = DECLARATIONS[type_name]
+    return {
+        relation.foreign_key: DECLARATIONS[relation.target].table
+        for relation in declared.relations().values()
+        if not DECLARATIONS[relation.target].audited
+    }

@@ -1,0 +1,212 @@
+"""Every Strawberry type read from rows and its declaration (models/declarations.py) agree:
+each declared field exists with a compatible GraphQL type, each field of the type is declared
+(or declared `ResolverOnly`), the builder can fill every constructor field, and the objects
+it builds from real rows are what the types' own `from_row` builds."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+import strawberry
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+)
+
+from graph.api.builders import DeclarationMismatch, build, builder
+from graph.schema import schema
+from models.declarations import DECLARATIONS
+from models.type_map import (
+    Children,
+    Computed,
+    FieldMap,
+    ForeignId,
+    GlobalId,
+    MinutesBetween,
+    RecordId,
+    ResolverOnly,
+    Scalar,
+    ToOne,
+    TypeMap,
+)
+from tests.support.factories import (
+    add_appointment,
+    add_execution,
+    add_payment,
+    add_prescription,
+    add_prontuario,
+    make_clinic,
+)
+
+SCALAR_NAMES = {
+    "text": "String",
+    "int": "Int",
+    "bool": "Boolean",
+    "uuid": "UUID",
+    "date": "Date",
+    "datetime": "DateTime",
+    "decimal": "Decimal",
+    "json": "JSON",
+}
+
+
+def _object_type(name: str) -> GraphQLObjectType:
+    found = schema._schema.get_type(name)
+    assert isinstance(found, GraphQLObjectType), f"{name} is not an object type of the schema"
+    return found
+
+
+def _shown(graphql_type: GraphQLOutputType) -> str:
+    """A GraphQL type as SDL writes it: `[String!]!`."""
+    if isinstance(graphql_type, GraphQLNonNull):
+        return _shown(graphql_type.of_type) + "!"
+    if isinstance(graphql_type, GraphQLList):
+        return "[" + _shown(graphql_type.of_type) + "]"
+    return str(getattr(graphql_type, "name", graphql_type))
+
+
+def _expected(declared: TypeMap, field: FieldMap) -> str | None:
+    """The GraphQL type a declared field must have (None: any, it is the resolver's)."""
+    if isinstance(field, Scalar):
+        column = declared.table.c[field.name]
+        suffix = "" if column.nullable or field.lenient else "!"
+        if field.kind == "text_list":
+            return "[String!]!"
+        if field.kind == "enum":
+            return "enum" + suffix
+        return SCALAR_NAMES[field.kind] + suffix
+    if isinstance(field, GlobalId):
+        return "ID!"
+    if isinstance(field, ForeignId | RecordId):
+        return "ID"
+    if isinstance(field, Computed):
+        return "Int!" if isinstance(field.value, MinutesBetween) else "Boolean!"
+    if isinstance(field, ToOne):
+        return field.target + ("" if field.nullable else "!")
+    if isinstance(field, Children):
+        return f"{field.target}Connection!" if field.connection else f"[{field.target}!]!"
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(DECLARATIONS))
+def test_the_type_and_its_declaration_agree(name: str) -> None:
+    declared = DECLARATIONS[name]
+    graphql_type = _object_type(name)
+    undeclared = set(graphql_type.fields) - set(declared.fields) - {"__typename"}
+    assert not undeclared, f"{name}: fields neither declared nor marked ResolverOnly"
+    for field_name, field in declared.fields.items():
+        assert field_name in graphql_type.fields, f"{name}.{field_name} is declared only"
+        actual = graphql_type.fields[field_name].type
+        expected = _expected(declared, field)
+        shown = _shown(actual)
+        if expected is None:
+            assert isinstance(field, ResolverOnly)
+        elif expected.startswith("enum"):
+            inner = actual.of_type if isinstance(actual, GraphQLNonNull) else actual
+            assert isinstance(inner, GraphQLEnumType), f"{name}.{field_name}: {shown}"
+            assert shown.endswith("!") == expected.endswith("!"), f"{name}.{field_name}: {shown}"
+        else:
+            assert shown == expected, f"{name}.{field_name}: {shown}, declared {expected}"
+        if isinstance(field, Scalar) and field.kind in SCALAR_NAMES:
+            assert not isinstance(actual, GraphQLEnumType | GraphQLObjectType)
+            inner = actual.of_type if isinstance(actual, GraphQLNonNull) else actual
+            assert isinstance(inner, GraphQLScalarType)
+
+
+def test_declarations_name_real_columns_relations_and_filters() -> None:
+    for declared in DECLARATIONS.values():
+        columns = declared.table.c
+        for field in declared.fields.values():
+            if isinstance(field, Scalar):
+                assert field.name in columns, (declared.name, field.name)
+            if isinstance(field, ToOne):
+                assert field.foreign_key in columns and field.target in DECLARATIONS
+            if isinstance(field, Children):
+                target = DECLARATIONS[field.target]
+                assert field.parent_key in target.table.c and target.sort, field
+        for part in declared.sort:
+            assert not isinstance(part, str) or part in columns, (declared.name, part)
+        if declared.root_list is not None:
+            query = _object_type("Query").fields[declared.root_list]
+            assert _shown(query.type) == f"{declared.name}Connection!", declared.root_list
+            assert declared.sort, declared.name
+
+
+def _strawberry_classes() -> dict[str, type[Any]]:
+    classes: dict[str, type[Any]] = {}
+    for name in DECLARATIONS:
+        definition = schema.get_type_by_name(name)
+        assert definition is not None, name
+        classes[name] = definition.origin  # type: ignore[union-attr]  # an object type
+    return classes
+
+
+def test_a_builder_is_made_for_every_declared_type() -> None:
+    for cls in _strawberry_classes().values():
+        builder(cls)
+
+
+def test_a_field_without_a_declaration_is_refused() -> None:
+    @strawberry.type(name="Patient")
+    class Drifted:
+        id: strawberry.ID
+        nickname: str
+
+    with pytest.raises(DeclarationMismatch, match=r"Patient\.nickname"):
+        builder(Drifted)
+
+
+async def _fill_every_table(conn: asyncpg.Connection) -> None:
+    world = await make_clinic(conn)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    patient = world.patient_ids[0]
+    when = datetime.now(UTC) - timedelta(days=2)
+    appointment = await add_appointment(conn, world, patient, physio, when, 50)
+    await add_payment(conn, world, patient, "120.50", appointment_id=appointment)
+    await add_prontuario(conn, world, patient, physio, appointment_id=appointment, addendum="Ok")
+    prescription = await add_prescription(conn, world, patient, physio)
+    await add_execution(conn, world, prescription, patient)
+    await conn.execute(
+        "insert into consents (clinic_id, patient_id, purpose, legal_basis, policy_version)"
+        " values ($1, $2, 'tratamento', 'art. 11', 'v1')",
+        world.clinic_id,
+        patient,
+    )
+    await conn.execute(
+        "insert into data_subject_requests (clinic_id, patient_id, kind) values ($1, $2, 'access')",
+        world.clinic_id,
+        patient,
+    )
+    check = await conn.fetchval(
+        "insert into compliance_checks (clinic_id, framework, check_type, state, severity,"
+        " score, next_check, description) values ($1, 'wcag', 'contrast', 'non_compliant',"
+        " 'high', 40, now() + interval '30 days', 'Contraste') returning id",
+        world.clinic_id,
+    )
+    await conn.execute(
+        "insert into compliance_issues (clinic_id, check_id, framework, requirement,"
+        " description, severity) values ($1, $2, 'wcag', '1.4.3', 'Contraste baixo', 'high')",
+        world.clinic_id,
+        check,
+    )
+
+
+async def test_built_objects_match_the_hand_written_ones(superuser: asyncpg.Connection) -> None:
+    await superuser.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+    await _fill_every_table(superuser)
+    for name, cls in _strawberry_classes().items():
+        table = DECLARATIONS[name].table.name
+        rows = await superuser.fetch(f"select * from {table} order by random() limit 50")
+        assert rows, f"no {table} rows to build from"
+        for row in rows:
+            record = dict(row)
+            assert build(cls, record) == cls.from_row(record), (name, record["id"])
