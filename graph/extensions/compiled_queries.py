@@ -1,4 +1,4 @@
-"""Serve compilable read operations with the one statement graph/sql/compiler.py builds.
+"""Serve compilable read operations with the one statement graph/sql/compiler builds.
 
 A schema extension supplies the execution result before Strawberry's own execution starts;
 when the compiler declines an operation, Strawberry resolves it as usual. Plans are cached
