@@ -164,3 +164,15 @@ def _record_id(declared: RecordId) -> Reader:
         return strawberry.ID(to_global_id(type_name, value) if type_name else str(value))
 
     return read
+
+
+def input_values(given: object | None) -> dict[str, Any]:
+    """A Strawberry input object's fields by GraphQL name (`from_` is `from`), e.g. a list's
+    `filter` for graph/sql/declared.py's `criteria`; nothing for no input."""
+    if given is None:
+        return {}
+    definition = get_object_definition(type(given), strict=True)
+    return {
+        f.graphql_name or to_camel_case(f.python_name): getattr(given, f.python_name)
+        for f in definition.fields
+    }

@@ -10,6 +10,7 @@ compiler accept and refuse exactly the same values with the same errors.
 import datetime
 import enum
 import operator
+import uuid
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -190,26 +191,66 @@ def is_given(value: Any) -> bool:
     return value is not None and value != []
 
 
+# A list's filter, validated: (GraphQL name, converted value) pairs, hashable, so it can key
+# a batched nested-list loader.
+Criteria = tuple[tuple[str, Any], ...]
+
+
+def criteria(type_name: str, values: Mapping[str, Any], prefix: str = "filter.") -> Criteria:
+    """The given filter values (GraphQL names), checked and converted (BAD_USER_INPUT on
+    `prefix + name` for a refused one); `ResolverFilter` fields are the resolver's own and
+    left out."""
+    filters = DECLARATIONS[type_name].filters
+    checked: list[tuple[str, Any]] = []
+    for name, value in values.items():
+        declared = filters[name]
+        if isinstance(declared, ResolverFilter) or not is_given(value):
+            continue
+        if isinstance(declared, Filter):
+            value = filter_value(declared, value, prefix + name)
+        checked.append((name, tuple(value) if isinstance(value, list) else value))
+    return tuple(checked)
+
+
+def criteria_conditions(type_name: str, checked: Criteria) -> list[ColumnElement[bool]]:
+    """Validated criteria as SQLAlchemy conditions on the type's table."""
+    declared = DECLARATIONS[type_name]
+    conditions: list[ColumnElement[bool]] = []
+    for name, value in checked:
+        field = declared.filters[name]
+        if isinstance(field, Flag):
+            holds = condition(field.condition, declared.table)
+            conditions.append(holds if value else not_(holds))
+        elif isinstance(field, Filter):
+            conditions.append(condition(field.condition, declared.table, value))
+    return conditions
+
+
 def filter_conditions(
     type_name: str, values: Mapping[str, Any], prefix: str = "filter."
 ) -> list[ColumnElement[bool]]:
     """The declared filters of the type's lists as SQLAlchemy conditions, for the given
-    values (GraphQL names; `ResolverFilter` fields are the resolver's own and skipped)."""
-    declared = DECLARATIONS[type_name]
-    table = declared.table
-    conditions: list[ColumnElement[bool]] = []
-    for name, value in values.items():
-        field = declared.filters[name]
-        if isinstance(field, ResolverFilter) or not is_given(value):
-            continue
-        if isinstance(field, Flag):
-            holds = condition(field.condition, table)
-            conditions.append(holds if value else not_(holds))
-        else:
-            conditions.append(
-                condition(field.condition, table, filter_value(field, value, prefix + name))
-            )
-    return conditions
+    values (GraphQL names)."""
+    return criteria_conditions(type_name, criteria(type_name, values, prefix))
+
+
+# -- rows by global ID ------------------------------------------------------------------------
+
+
+def local_id(type_name: str, local: str) -> uuid.UUID | int | None:
+    """The row id the local part of a global ID of `type_name` names, as the type's id kind
+    (None: malformed, out of range, or a type without a global ID)."""
+    declared = DECLARATIONS.get(type_name)
+    global_id = declared.global_id if declared else None
+    if global_id is None:
+        return None
+    try:
+        if global_id.kind == "int":
+            number = int(local)
+            return number if 0 < number < 2**63 else None
+        return uuid.UUID(local)
+    except ValueError:
+        return None
 
 
 # -- relations ------------------------------------------------------------------------------------

@@ -2,15 +2,20 @@
 `shared`) is the same in Python (the resolvers' objects) as in the compiler's SQL, and a
 declared filter keeps the same rows as SQLAlchemy (resolvers) and as the compiler's SQL."""
 
+import enum
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
+from graph.core.errors import ApiError
+from graph.core.ids import parse_global_id, to_global_id
 from graph.sql.compiler.registry import INPUT_SQL_TYPES, computed_sql, condition_sql
-from graph.sql.declared import evaluate, filter_conditions, filter_value
+from graph.sql.declared import criteria, evaluate, filter_conditions, filter_value, local_id
 from models.declarations import DECLARATIONS
 from models.type_map import Computed, Filter
 from tests.support.factories import add_appointment, add_payment, make_clinic
@@ -104,3 +109,37 @@ async def test_declared_filters_keep_the_same_rows_on_both_paths(
             assert by_resolvers, (declared.name, name)
             compared += 1
     assert compared == len(FILTER_VALUES)
+
+
+class AppointmentStatus(enum.Enum):  # as the coerced input holds it
+    SCHEDULED = "scheduled"
+
+
+def test_criteria_are_checked_once_converted_and_hashable() -> None:
+    physio = to_global_id("Physiotherapist", uuid.uuid4())
+    checked = criteria(
+        "Appointment",
+        {"status": [AppointmentStatus.SCHEDULED], "physiotherapistId": physio, "to": None},
+    )
+    assert dict(checked) == {"status": ("scheduled",), "physiotherapistId": local(physio)}
+    assert hash(checked) == hash(tuple(checked))
+    assert criteria("Patient", {"search": "Ana"}) == (), "search is the resolver's own"
+    with pytest.raises(ApiError) as refused:
+        criteria("Appointment", {"patientId": physio})
+    assert refused.value.extensions == {"code": "BAD_USER_INPUT", "field": "filter.patientId"}
+    with pytest.raises(ApiError):
+        criteria("Appointment", {"from": datetime(2026, 1, 1)})  # no time zone
+
+
+def test_local_ids_follow_the_declared_id_kind() -> None:
+    row = uuid.uuid4()
+    assert local_id("Patient", str(row)) == row
+    assert local_id("Patient", "12") is None
+    assert local_id("AuditEntry", "12") == 12
+    assert local_id("AuditEntry", str(2**63)) is None
+    assert local_id("AuditEntry", "0") is None
+    assert local_id("Viewer", str(row)) is None
+
+
+def local(global_id: str) -> uuid.UUID:
+    return uuid.UUID(parse_global_id(global_id)[1])
