@@ -189,7 +189,7 @@ AUDIT_ENTRY = TypeMap(
     sort=("at", "id"),
     root_list="auditLog",
     filters={
-        "tableName": ResolverFilter("trimmed table name"),
+        "tableName": Filter(Compare(Col("table_name"), "=", Input()), "text"),
         "recordId": ResolverFilter("the global ID of a row of any type"),
         "actorId": ResolverFilter("the global ID of a User or StaffUser"),
         "operation": ResolverFilter("upper-cased, one of INSERT, UPDATE, DELETE, SELECT"),

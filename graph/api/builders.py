@@ -32,7 +32,7 @@ from models.type_map import (
 )
 
 T = TypeVar("T")
-Row = Mapping[str, Any]
+Row = Mapping[Any, Any]  # a RowMapping, or a plain dict of a row
 Reader = Callable[[Row], Any]
 
 
@@ -40,12 +40,12 @@ class DeclarationMismatch(TypeError):
     """A Strawberry type and its declaration disagree."""
 
 
-def build(cls: type[T], row: Row) -> T:
+def from_row(cls: type[T], row: Row) -> T:
     """An instance of the Strawberry type `cls` from a row of its table."""
-    return builder(cls)(row)
+    return row_builder(cls)(row)
 
 
-def builder(cls: type[T]) -> Callable[[Row], T]:
+def row_builder(cls: type[T]) -> Callable[[Row], T]:
     """How rows become `cls` objects (made once per class)."""
     made: Callable[[Row], T] | None = _builders.get(cls)
     if made is None:

@@ -30,6 +30,7 @@ from starlette.websockets import WebSocket
 
 from graph.core.errors import UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
+from graph.sql.declared import declaration, related_tables
 from graph.sql.loaders import INACTIVE_LOGINS, Loaders, ids_param
 from graph.sql.session import RequestDb
 
@@ -111,6 +112,12 @@ def table_topic(name: str, table: Table, related: Mapping[str, Table] | None = N
         return [(event, by_id[event.id]) for event in events if event.id in by_id]
 
     return Topic(name, frozenset({table.name}), reread, dict(related or {}))
+
+
+def declared_topic(name: str, type_name: str) -> Topic:
+    """A topic whose events are rows of the declared type `type_name`, priming the rows its
+    declared to-one relations point at (graph/sql/declared.py `related_tables`)."""
+    return table_topic(name, declaration(type_name).table, related_tables(type_name))
 
 
 async def read_related(db: RequestDb, topic: Topic, rows: list[Any]) -> Primed:

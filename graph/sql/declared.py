@@ -21,11 +21,13 @@ from graph.core.calendar import clinic_today
 from graph.core.errors import bad_input
 from graph.core.ids import parse_uuid_id
 from graph.core.validators import aware
+from graph.sql.loaders import ChildList
 from graph.sql.pagination import SortKey
 from models.declarations import DECLARATIONS
 from models.type_map import (
     AllOf,
     AnyOf,
+    Children,
     Coalesce,
     Col,
     Compare,
@@ -134,7 +136,7 @@ def condition(value: Condition, table: Table, given: Any = None) -> ColumnElemen
 # -- values computed from a row, in Python -------------------------------------------------
 
 
-def evaluate(value: Condition | Expression, row: Mapping[str, Any]) -> Any:
+def evaluate(value: Condition | Expression, row: Mapping[Any, Any]) -> Any:
     """A `Computed` value of a row, as the compiler's SQL computes it (a comparison with a
     null is false)."""
     if isinstance(value, Col):
@@ -265,3 +267,18 @@ def related_tables(type_name: str) -> dict[str, Table]:
         for relation in declared.relations().values()
         if not DECLARATIONS[relation.target].audited
     }
+
+
+def child_list(type_name: str, field: str) -> ChildList:
+    """The declared to-many relation `field` of `type_name` for the batched loaders: the
+    target's table and sort, the declared parent key, and the target's declared filters
+    (the loaders' filter value is its `criteria`, or None)."""
+    relation = DECLARATIONS[type_name].fields[field]
+    if not isinstance(relation, Children):
+        raise LookupError(f"{type_name}.{field} is not a declared to-many relation")
+    target = relation.target
+
+    def where(checked: Criteria | None) -> list[ColumnElement[bool]]:
+        return criteria_conditions(target, checked or ())
+
+    return ChildList(DECLARATIONS[target].table, relation.parent_key, sort_key(target), where)

@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.api.relay import Node
 from graph.core.errors import UNAUTHENTICATED, ApiError, not_found
@@ -34,15 +34,6 @@ class Clinic(Node):
     cnpj: str | None
     created_at: datetime
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Clinic":
-        return cls(
-            id=strawberry.ID(to_global_id("Clinic", row["id"])),
-            name=row["name"],
-            cnpj=row["cnpj"],
-            created_at=row["created_at"],
-        )
-
 
 @strawberry.type
 class Viewer:
@@ -68,7 +59,7 @@ class Viewer:
         row = await clinic_row(info, self.identity.clinic_id)
         if row is None:
             raise not_found("Clinic")
-        return Clinic.from_row(row)
+        return from_row(Clinic, row)
 
     @strawberry.field
     async def physiotherapist(self, info: Info) -> PhysiotherapistRef | None:

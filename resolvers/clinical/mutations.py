@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy import RowMapping
 from strawberry.scalars import JSON
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.errors import CONFLICT, FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
 from graph.core.identity import Role
@@ -166,7 +167,7 @@ async def create_prontuario(info: Info, input: CreateProntuarioInput) -> Prontua
                 field="appointmentId",
             ) from None
         raise
-    return Prontuario.from_row(row)
+    return from_row(Prontuario, row)
 
 
 async def add_prontuario_addendum(info: Info, input: AddProntuarioAddendumInput) -> Prontuario:
@@ -201,7 +202,7 @@ async def add_prontuario_addendum(info: Info, input: AddProntuarioAddendumInput)
                 field="prontuarioId",
             ) from None
         raise
-    return Prontuario.from_row(record)
+    return from_row(Prontuario, record)
 
 
 @strawberry.type

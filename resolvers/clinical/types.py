@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 from strawberry.scalars import JSON
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.api.relay import Node
-from graph.core.ids import to_global_id
 from resolvers.clinical.data import ADDENDA_OF_PRONTUARIO
 from resolvers.objects import build, register
 from resolvers.patients.data import required_patient_row
@@ -47,15 +46,6 @@ class ProntuarioAddendum:
     text: str
     created_at: datetime
     author_db_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "ProntuarioAddendum":
-        return cls(
-            id=strawberry.ID(to_global_id("ProntuarioAddendum", row["id"])),
-            text=row["text"],
-            created_at=row["created_at"],
-            author_db_id=row["author_id"],
-        )
 
     @strawberry.field
     async def author(self, info: Info) -> PhysiotherapistRef:
@@ -93,28 +83,6 @@ class Prontuario(Node):
     author_db_id: strawberry.Private[uuid.UUID]
     appointment_db_id: strawberry.Private[uuid.UUID | None]
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Prontuario":
-        return cls(
-            id=strawberry.ID(to_global_id("Prontuario", row["id"])),
-            kind=ProntuarioKind(row["kind"]),
-            anamnesis=row["anamnesis"],
-            physical_exam=row["physical_exam"],
-            diagnosis=row["diagnosis"],
-            prognosis=row["prognosis"],
-            treatment_plan=row["treatment_plan"],
-            expected_sessions=row["expected_sessions"],
-            evolution=row["evolution"],
-            vital_signs=JSON(row["vital_signs"]) if row["vital_signs"] is not None else None,
-            author_name=row["author_name"],
-            author_crefito=row["author_crefito"],
-            created_at=row["created_at"],
-            db_id=row["id"],
-            patient_db_id=row["patient_id"],
-            author_db_id=row["author_id"],
-            appointment_db_id=row["appointment_id"],
-        )
-
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
         return cast(
@@ -135,4 +103,4 @@ class Prontuario(Node):
     @strawberry.field
     async def addenda(self, info: Info) -> list[ProntuarioAddendum]:
         loader = info.context.loaders.all_children(ADDENDA_OF_PRONTUARIO)
-        return [ProntuarioAddendum.from_row(row) for row in await loader.load(self.db_id)]
+        return [from_row(ProntuarioAddendum, row) for row in await loader.load(self.db_id)]

@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import RowMapping, func, select
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.errors import INVALID_STATE, ApiError, bad_input, not_found
 from graph.core.identity import Role
@@ -175,7 +176,7 @@ async def run_compliance_check(info: Info, input: RunComplianceCheckInput) -> Co
         },
     )
     await _sync_issues(db, identity.clinic_id, spec, row["id"], result, now)
-    return ComplianceCheck.from_row(row)
+    return from_row(ComplianceCheck, row)
 
 
 async def resolve_compliance_issue(
@@ -192,7 +193,7 @@ async def resolve_compliance_issue(
         .returning(*compliance_issues.c)
     )
     if row is not None:
-        return ComplianceIssue.from_row(row)
+        return from_row(ComplianceIssue, row)
     if await info.context.loaders.by_id(compliance_issues).load(issue_id) is None:
         raise not_found("ComplianceIssue", field="id")
     raise ApiError(INVALID_STATE, "This compliance issue is already resolved")

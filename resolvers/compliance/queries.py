@@ -1,15 +1,15 @@
 """The compliance area's Query fields: the status, the checks and issues, the catalogue."""
 
 import strawberry
-from sqlalchemy import ColumnElement
 
+from graph.api.builders import row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, list_connection
 from graph.core.identity import Role
+from graph.sql.declared import filter_conditions, sort_key
 from graph.sql.pagination import PageArgs
 from models.compliance import compliance_checks, compliance_issues
 from resolvers.compliance.catalogue import CATALOGUE_LIST
-from resolvers.compliance.data import CHECK_SORT, ISSUE_SORT
 from resolvers.compliance.enums import Framework
 from resolvers.compliance.status import compute_compliance_status
 from resolvers.compliance.types import (
@@ -38,17 +38,14 @@ async def list_compliance_checks(
 ) -> Connection[ComplianceCheck]:
     """Every recorded check run, oldest first (`last: N` gives the newest)."""
     info.context.require_role(*STAFF)
-    conditions: list[ColumnElement[bool]] = []
-    if framework is not None:
-        conditions.append(compliance_checks.c.framework == framework.value)
-    if check_type is not None:
-        conditions.append(compliance_checks.c.check_type == check_type.strip())
+    given = {"framework": framework, "checkType": check_type}
+    conditions = filter_conditions("ComplianceCheck", given, prefix="")
     return await list_connection(
         info.context.db,
         compliance_checks,
-        CHECK_SORT,
+        sort_key("ComplianceCheck"),
         PageArgs.parse(first, after, last, before),
-        ComplianceCheck.from_row,
+        row_builder(ComplianceCheck),
         conditions,
     )
 
@@ -63,17 +60,14 @@ async def list_compliance_issues(
     resolved: bool | None = None,
 ) -> Connection[ComplianceIssue]:
     info.context.require_role(*STAFF)
-    conditions: list[ColumnElement[bool]] = []
-    if framework is not None:
-        conditions.append(compliance_issues.c.framework == framework.value)
-    if resolved is not None:
-        conditions.append(compliance_issues.c.resolved.is_(resolved))
+    given = {"framework": framework, "resolved": resolved}
+    conditions = filter_conditions("ComplianceIssue", given, prefix="")
     return await list_connection(
         info.context.db,
         compliance_issues,
-        ISSUE_SORT,
+        sort_key("ComplianceIssue"),
         PageArgs.parse(first, after, last, before),
-        ComplianceIssue.from_row,
+        row_builder(ComplianceIssue),
         conditions,
     )
 

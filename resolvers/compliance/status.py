@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import RowMapping, select
 
+from graph.api.builders import from_row
 from graph.sql.session import RequestDb
 from models.compliance import compliance_checks, compliance_issues
 from resolvers.compliance.catalogue import COMPUTED, specs_of
@@ -149,8 +150,8 @@ async def compute_compliance_status(db: RequestDb, clinic_id: uuid.UUID) -> Comp
     return ComplianceStatus(
         overall_score=overall,
         frameworks=frameworks,
-        recent_checks=[ComplianceCheck.from_row(row) for row in recent],
-        open_issues=[ComplianceIssue.from_row(row) for row in open_rows],
+        recent_checks=[from_row(ComplianceCheck, row) for row in recent],
+        open_issues=[from_row(ComplianceIssue, row) for row in open_rows],
         computed_at=now,
         clinic_db_id=clinic_id,
     )

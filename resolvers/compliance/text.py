@@ -3,7 +3,7 @@
 import math
 from datetime import datetime
 
-from resolvers.compliance.data import CLINIC_TIME_ZONE
+from graph.core.calendar import clinic_date
 
 
 def counted(count: int, singular: str, plural: str) -> str:
@@ -11,7 +11,7 @@ def counted(count: int, singular: str, plural: str) -> str:
 
 
 def local_date(value: datetime) -> str:
-    return value.astimezone(CLINIC_TIME_ZONE).strftime("%d/%m/%Y")
+    return clinic_date(value).strftime("%d/%m/%Y")
 
 
 def share(part: int, whole: int) -> int:

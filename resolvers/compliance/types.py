@@ -5,12 +5,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.api.relay import Node
 from graph.core.errors import not_found
-from graph.core.ids import to_global_id
 from models.compliance import compliance_checks
 from resolvers.accounts.data import clinic_row
 from resolvers.compliance.data import ISSUES_OF_CHECK
@@ -38,27 +37,12 @@ class ComplianceIssue(Node):
     resolved_at: datetime | None
     check_db_id: strawberry.Private[uuid.UUID | None]
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "ComplianceIssue":
-        return cls(
-            id=strawberry.ID(to_global_id("ComplianceIssue", row["id"])),
-            framework=Framework(row["framework"]),
-            requirement=row["requirement"],
-            description=row["description"],
-            severity=Severity(row["severity"]),
-            resolved=row["resolved"],
-            resolution=row["resolution"],
-            created_at=row["created_at"],
-            resolved_at=row["resolved_at"],
-            check_db_id=row["check_id"],
-        )
-
     @strawberry.field  # the check that found (or last confirmed) this issue
     async def check(self, info: Info) -> "ComplianceCheck | None":
         if self.check_db_id is None:
             return None
         row = await info.context.loaders.by_id(compliance_checks).load(self.check_db_id)
-        return ComplianceCheck.from_row(row) if row else None
+        return from_row(ComplianceCheck, row) if row else None
 
 
 @register
@@ -77,27 +61,10 @@ class ComplianceCheck(Node):
     recommendations: list[str]
     db_id: strawberry.Private[uuid.UUID]
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "ComplianceCheck":
-        return cls(
-            id=strawberry.ID(to_global_id("ComplianceCheck", row["id"])),
-            framework=Framework(row["framework"]),
-            check_type=row["check_type"],
-            state=ComplianceState(row["state"]),
-            severity=Severity(row["severity"]),
-            score=row["score"],
-            last_checked=row["last_checked"],
-            next_check=row["next_check"],
-            issues_found=row["issues_found"],
-            description=row["description"],
-            recommendations=list(row["recommendations"] or ()),
-            db_id=row["id"],
-        )
-
     @strawberry.field  # issues this check opened or confirmed
     async def issues(self, info: Info) -> list[ComplianceIssue]:
         rows = await info.context.loaders.all_children(ISSUES_OF_CHECK).load(self.db_id)
-        return [ComplianceIssue.from_row(row) for row in rows]
+        return [from_row(ComplianceIssue, row) for row in rows]
 
 
 @strawberry.type

@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Uuid
 
 from graph.api.context import Info
+from graph.core.calendar import TIME_ZONE_NAME, clinic_today
 from models.exercises import exercise_executions, exercise_prescriptions
-from resolvers.payments.data import CLINIC_TIME_ZONE, clinic_today
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Adherence:
 def _executions_in_period_statement() -> Any:
     """Per prescription, the executions whose clinic-calendar date lies in its period."""
     p, e = exercise_prescriptions, exercise_executions
-    local_day = cast(func.timezone(str(CLINIC_TIME_ZONE), e.c.executed_at), Date)
+    local_day = cast(func.timezone(TIME_ZONE_NAME, e.c.executed_at), Date)
     period_end = func.least(func.coalesce(p.c.ends_on, bindparam("today")), bindparam("today"))
     return (
         select(e.c.prescription_id, func.count().label("n"))

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 import strawberry
 from strawberry.scalars import JSON
 
+from graph.api.builders import from_row
 from graph.api.context import Info
+from graph.core.calendar import clinic_date
 from graph.core.errors import INVALID_STATE, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_uuid_id
@@ -21,7 +23,6 @@ from resolvers.exercises.validation import (
     in_range,
     optional_text,
 )
-from resolvers.payments.data import CLINIC_TIME_ZONE
 
 CLOCK_SKEW = timedelta(minutes=1)  # a phone's clock may run a little ahead
 
@@ -73,7 +74,7 @@ async def log_exercise_execution(info: Info, input: LogExerciseExecutionInput) -
             f"A {prescription['status']} prescription takes no executions",
             field="prescriptionId",
         )
-    day = executed_at.astimezone(CLINIC_TIME_ZONE).date()
+    day = clinic_date(executed_at)
     if day < prescription["starts_on"]:
         raise bad_input("executedAt", "executedAt is before the prescription starts")
     if prescription["ends_on"] is not None and day > prescription["ends_on"]:
@@ -89,4 +90,4 @@ async def log_exercise_execution(info: Info, input: LogExerciseExecutionInput) -
             "executed_at": executed_at,
         },
     )
-    return ExerciseExecution.from_row(row)
+    return from_row(ExerciseExecution, row)

@@ -6,15 +6,16 @@ from urllib.parse import urlsplit
 import strawberry
 from sqlalchemy import select
 
+from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, list_connection
 from graph.core.errors import bad_input
 from graph.core.identity import Role
 from graph.core.validators import required_text
+from graph.sql.declared import sort_key
 from graph.sql.pagination import PageArgs
 from graph.sql.writes import insert_row
 from models.exercises import exercises
-from resolvers.exercises.data import EXERCISE_SORT
 from resolvers.exercises.search import exercise_conditions
 from resolvers.exercises.types import Difficulty, Exercise
 from resolvers.exercises.validation import MAX_SECONDS, in_range, optional_text
@@ -36,9 +37,9 @@ async def list_exercises(
     return await list_connection(
         info.context.db,
         exercises,
-        EXERCISE_SORT,
+        sort_key("Exercise"),
         PageArgs.parse(first, after, last, before),
-        Exercise.from_row,
+        row_builder(Exercise),
         exercise_conditions(category, search),
     )
 
@@ -99,4 +100,4 @@ async def create_exercise(info: Info, input: CreateExerciseInput) -> Exercise:
             "image_url": _url(input.image_url, "imageUrl"),
         },
     )
-    return Exercise.from_row(row)
+    return from_row(Exercise, row)

@@ -6,16 +6,18 @@ from typing import Any
 
 import strawberry
 
+from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, list_connection
+from graph.core.calendar import clinic_today
 from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_uuid_id
+from graph.sql.declared import filter_conditions, sort_key
 from graph.sql.pagination import PageArgs
 from graph.sql.writes import insert_row, update_in_state
 from models.exercises import exercise_prescriptions, exercises
 from models.patients import patients
-from resolvers.exercises.data import PRESCRIPTION_SORT, status_filter
 from resolvers.exercises.types import ExercisePrescription, PrescriptionStatus
 from resolvers.exercises.validation import (
     MAX_REPETITIONS,
@@ -24,7 +26,6 @@ from resolvers.exercises.validation import (
     in_range,
     optional_text,
 )
-from resolvers.payments.data import clinic_today
 
 MAX_FREQUENCY = 21  # per week: three times a day
 
@@ -49,16 +50,14 @@ async def list_prescriptions(
 ) -> Connection[ExercisePrescription]:
     """The prescriptions the caller may see (RLS), oldest first."""
     info.context.require_identity()
-    conditions = status_filter(status.value if status else None)
-    if patient_id is not None:
-        patient = parse_uuid_id(patient_id, "Patient", field="patientId")
-        conditions.append(exercise_prescriptions.c.patient_id == patient)
+    given = {"status": status, "patientId": patient_id}
+    conditions = filter_conditions("ExercisePrescription", given, prefix="")
     return await list_connection(
         info.context.db,
         exercise_prescriptions,
-        PRESCRIPTION_SORT,
+        sort_key("ExercisePrescription"),
         PageArgs.parse(first, after, last, before),
-        ExercisePrescription.from_row,
+        row_builder(ExercisePrescription),
         conditions,
     )
 
@@ -134,7 +133,7 @@ async def prescribe_exercise(info: Info, input: PrescribeExerciseInput) -> Exerc
                 FORBIDDEN, "You may only prescribe for patients you treat", field="patientId"
             ) from None
         raise
-    return ExercisePrescription.from_row(row)
+    return from_row(ExercisePrescription, row)
 
 
 async def set_prescription_status(
@@ -150,7 +149,7 @@ async def set_prescription_status(
         raise not_found("ExercisePrescription", field="id")
     target = input.status
     if current["status"] == target.value:
-        return ExercisePrescription.from_row(current)
+        return from_row(ExercisePrescription, current)
     values: dict[str, Any] = {"status": target.value}
     if target in (PrescriptionStatus.COMPLETED, PrescriptionStatus.CANCELLED):
         today = clinic_today()
@@ -164,4 +163,4 @@ async def set_prescription_status(
         values,
         "Prescription",
     )
-    return ExercisePrescription.from_row(row)
+    return from_row(ExercisePrescription, row)

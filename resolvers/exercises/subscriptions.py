@@ -4,14 +4,14 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.identity import Role
-from graph.realtime.broker import table_topic
-from models.exercises import exercise_executions
+from graph.realtime.broker import declared_topic
 from resolvers.events import optional_id, row_matches
 from resolvers.exercises.types import ExerciseExecution
 
-EXECUTIONS = table_topic("exerciseExecutionLogged", exercise_executions)
+EXECUTIONS = declared_topic("exerciseExecutionLogged", "ExerciseExecution")
 
 
 async def exercise_execution_logged(
@@ -22,7 +22,7 @@ async def exercise_execution_logged(
     matches = row_matches(patient_id=optional_id(patient_id, "Patient", "patientId"))
     async for event, row in info.context.events(EXECUTIONS, matches):
         if event.op == "INSERT":
-            yield ExerciseExecution.from_row(row)
+            yield from_row(ExerciseExecution, row)
 
 
 @strawberry.type

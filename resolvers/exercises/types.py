@@ -6,20 +6,19 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 from strawberry.scalars import JSON
 
+from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, Node, child_connection
+from graph.core.calendar import clinic_today
 from graph.core.errors import not_found
-from graph.core.ids import to_global_id
 from graph.sql.pagination import PageArgs
 from models.exercises import exercise_prescriptions, exercises
 from resolvers.exercises.adherence import Adherence, executions_in_period
 from resolvers.exercises.data import EXECUTIONS_OF_PRESCRIPTION
 from resolvers.objects import build, register
 from resolvers.patients.data import required_patient_row
-from resolvers.payments.data import clinic_today
 from resolvers.staff.data import required_physiotherapist_row
 
 if TYPE_CHECKING:
@@ -62,22 +61,6 @@ class Exercise(Node):
     )
     db_id: strawberry.Private[uuid.UUID]
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Exercise":
-        return cls(
-            id=strawberry.ID(to_global_id("Exercise", row["id"])),
-            name=row["name"],
-            description=row["description"],
-            category=row["category"],
-            difficulty=Difficulty(row["difficulty"]),
-            duration_seconds=row["duration_seconds"],
-            instructions=list(row["instructions"] or ()),
-            video_url=row["video_url"],
-            image_url=row["image_url"],
-            shared=row["clinic_id"] is None,
-            db_id=row["id"],
-        )
-
 
 async def prescription_adherence(root: "ExercisePrescription", info: Info) -> float | None:
     done = await executions_in_period(info, root.db_id)
@@ -101,30 +84,13 @@ class ExerciseExecution(Node):
     prescription_db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "ExerciseExecution":
-        return cls(
-            id=strawberry.ID(to_global_id("ExerciseExecution", row["id"])),
-            executed_at=row["executed_at"],
-            sets_done=row["sets_done"],
-            repetitions_done=row["repetitions_done"],
-            duration_seconds=row["duration_seconds"],
-            pain_level=row["pain_level"],
-            patient_notes=row["patient_notes"],
-            sensor_data=JSON(row["sensor_data"]) if row["sensor_data"] is not None else None,
-            created_at=row["created_at"],
-            db_id=row["id"],
-            prescription_db_id=row["prescription_id"],
-            patient_db_id=row["patient_id"],
-        )
-
     @strawberry.field
     async def prescription(self, info: Info) -> "ExercisePrescription":
         loader = info.context.loaders.by_id(exercise_prescriptions)
         row = await loader.load(self.prescription_db_id)
         if row is None:
             raise not_found("ExercisePrescription")
-        return ExercisePrescription.from_row(row)
+        return from_row(ExercisePrescription, row)
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
@@ -158,26 +124,6 @@ class ExercisePrescription(Node):
         " null before the period starts.",
     )
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "ExercisePrescription":
-        return cls(
-            id=strawberry.ID(to_global_id("ExercisePrescription", row["id"])),
-            sets=row["sets"],
-            repetitions=row["repetitions"],
-            duration_seconds=row["duration_seconds"],
-            frequency_per_week=row["frequency_per_week"],
-            notes=row["notes"],
-            status=PrescriptionStatus(row["status"]),
-            starts_on=row["starts_on"],
-            ends_on=row["ends_on"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            db_id=row["id"],
-            patient_db_id=row["patient_id"],
-            exercise_db_id=row["exercise_id"],
-            physiotherapist_db_id=row["physiotherapist_id"],
-        )
-
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
         return cast(
@@ -189,7 +135,7 @@ class ExercisePrescription(Node):
         row = await info.context.loaders.by_id(exercises).load(self.exercise_db_id)
         if row is None:
             raise not_found("Exercise")
-        return Exercise.from_row(row)
+        return from_row(Exercise, row)
 
     @strawberry.field
     async def physiotherapist(self, info: Info) -> PhysiotherapistRef:
@@ -211,5 +157,5 @@ class ExercisePrescription(Node):
             EXECUTIONS_OF_PRESCRIPTION,
             self.db_id,
             page,
-            ExerciseExecution.from_row,
+            row_builder(ExerciseExecution),
         )

@@ -8,11 +8,11 @@ import strawberry
 from sqlalchemy import func, literal, select, update
 
 from graph.api.context import Info
+from graph.core.calendar import clinic_date
 from graph.core.errors import INVALID_STATE, ApiError
 from graph.core.identity import Role
 from models.compliance import data_subject_requests
 from models.patients import patients
-from resolvers.compliance.data import CLINIC_TIME_ZONE
 from resolvers.lgpd.data import dsr, visible_patient_row
 from resolvers.lgpd.types import DataSubjectRequestKind
 from resolvers.objects import build
@@ -41,7 +41,7 @@ async def anonymize_patient(info: Info, input: AnonymizePatientInput) -> Patient
     done = await db.fetch_one(select(func.anonymize_patient(patient["id"]).label("at")))
     if done is None or done["at"] is None:
         raise ApiError(INVALID_STATE, "This patient is already anonymized")
-    when = done["at"].astimezone(CLINIC_TIME_ZONE).strftime("%d/%m/%Y")
+    when = clinic_date(done["at"]).strftime("%d/%m/%Y")
     await db.fetch(
         update(data_subject_requests)
         .where(

@@ -7,15 +7,15 @@ from typing import Annotated
 import strawberry
 from sqlalchemy import ColumnElement
 
+from graph.api.builders import row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, list_connection
 from graph.core.errors import bad_input
 from graph.core.identity import Role
 from graph.core.ids import parse_global_id
-from graph.core.validators import aware
+from graph.sql.declared import filter_conditions, sort_key
 from graph.sql.pagination import PageArgs
 from models.compliance import audit_log
-from resolvers.lgpd.data import AUDIT_SORT
 from resolvers.lgpd.types import AuditEntry
 
 OPERATIONS = ("INSERT", "UPDATE", "DELETE", "SELECT")
@@ -48,8 +48,6 @@ async def audit_log_entries(
     info.context.require_role(Role.ADMIN)
     c = audit_log.c
     conditions: list[ColumnElement[bool]] = []
-    if table_name is not None:
-        conditions.append(c.table_name == table_name.strip())
     if record_id is not None:
         conditions.append(c.record_id == _local_uuid(record_id, "recordId"))
     if actor_id is not None:
@@ -59,15 +57,13 @@ async def audit_log_entries(
         if op not in OPERATIONS:
             raise bad_input("operation", f"operation is one of {', '.join(OPERATIONS)}")
         conditions.append(c.operation == op)
-    if from_ is not None:
-        conditions.append(c.at >= aware(from_, "from"))
-    if to is not None:
-        conditions.append(c.at < aware(to, "to"))
+    given = {"tableName": table_name, "from": from_, "to": to}
+    conditions += filter_conditions("AuditEntry", given, prefix="")
     return await list_connection(
         info.context.db,
         audit_log,
-        AUDIT_SORT,
+        sort_key("AuditEntry"),
         PageArgs.parse(first, after, last, before),
-        AuditEntry.from_row,
+        row_builder(AuditEntry),
         conditions,
     )

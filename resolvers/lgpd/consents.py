@@ -6,6 +6,7 @@ refuses anything else (trigger `consents_rules`, migration 0005)."""
 import strawberry
 from sqlalchemy import RowMapping, func, select, update
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.errors import INVALID_STATE, ApiError, not_found
 from graph.core.identity import Role
@@ -60,7 +61,7 @@ async def grant_consent(info: Info, input: GrantConsentInput) -> Consent:
         .limit(1)
     )
     if existing is not None:
-        return Consent.from_row(existing)
+        return from_row(Consent, existing)
     row = await insert_row(
         info.context.db,
         consents,
@@ -72,7 +73,7 @@ async def grant_consent(info: Info, input: GrantConsentInput) -> Consent:
             "policy_version": policy_version,
         },
     )
-    return Consent.from_row(row)
+    return from_row(Consent, row)
 
 
 async def _visible_consent(info: Info, global_id: str) -> RowMapping:
@@ -87,7 +88,7 @@ async def revoke_consent(info: Info, input: RevokeConsentInput) -> Consent:
     info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PATIENT)
     current = await _visible_consent(info, input.id)
     if not current["granted"]:
-        return Consent.from_row(current)
+        return from_row(Consent, current)
     c = consents.c
     row = await info.context.db.fetch_one(
         update(consents)
@@ -98,7 +99,7 @@ async def revoke_consent(info: Info, input: RevokeConsentInput) -> Consent:
     if row is None:  # revoked concurrently
         row = await info.context.db.fetch_one(select(consents).where(c.id == current["id"]))
         assert row is not None
-    return Consent.from_row(row)
+    return from_row(Consent, row)
 
 
 async def acknowledge_consent_revocation(
@@ -110,7 +111,7 @@ async def acknowledge_consent_revocation(
     if current["revoked_at"] is None:
         raise ApiError(INVALID_STATE, "Only a revoked consent's revocation can be acknowledged")
     if current["revocation_acknowledged_at"] is not None:
-        return Consent.from_row(current)
+        return from_row(Consent, current)
     c = consents.c
     row = await info.context.db.fetch_one(
         update(consents)
@@ -121,4 +122,4 @@ async def acknowledge_consent_revocation(
     if row is None:
         row = await info.context.db.fetch_one(select(consents).where(c.id == current["id"]))
         assert row is not None
-    return Consent.from_row(row)
+    return from_row(Consent, row)

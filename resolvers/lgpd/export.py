@@ -15,6 +15,7 @@ from graph.api.audit_reads import record_reads
 from graph.api.context import Info
 from graph.core.identity import Role
 from graph.core.ids import to_global_id
+from graph.sql.declared import sort_key
 from models.accounts import clinics, physiotherapists
 from models.clinical import prontuario_addenda, prontuarios
 from models.compliance import consents, data_subject_requests
@@ -22,7 +23,7 @@ from models.exercises import exercise_executions, exercise_prescriptions, exerci
 from models.patients import patients
 from models.payments import payments
 from models.scheduling import appointments
-from resolvers.lgpd.data import CONSENT_SORT, dsr, visible_patient_row
+from resolvers.lgpd.data import dsr, visible_patient_row
 from resolvers.lgpd.types import EXPORT_FORMAT, EXPORT_VERSION, DataExport
 
 # What each section of the export carries (internal columns such as clinic_id, idempotency
@@ -102,11 +103,13 @@ async def _export_document(info: Info, patient_id: uuid.UUID) -> dict[str, Any]:
         select(appointments, physio.c.name.label("physio_name"), physio.c.crefito.label("crefito"))
         .join(physio, physio.c.id == a.physiotherapist_id)
         .where(a.patient_id == patient_id)
-        .order_by(a.starts_at, a.id)
+        .order_by(*sort_key("Appointment").columns)
     )
     p = prontuarios.c
     record_rows = await db.fetch(
-        select(prontuarios).where(p.patient_id == patient_id).order_by(p.created_at, p.id)
+        select(prontuarios)
+        .where(p.patient_id == patient_id)
+        .order_by(*sort_key("Prontuario").columns)
     )
     record_ids = [row["id"] for row in record_rows]
     ad = prontuario_addenda.c
@@ -114,7 +117,7 @@ async def _export_document(info: Info, patient_id: uuid.UUID) -> dict[str, Any]:
         select(prontuario_addenda, physio.c.name.label("author_name"), physio.c.crefito)
         .join(physio, physio.c.id == ad.author_id)
         .where(ad.prontuario_id.in_(record_ids))
-        .order_by(ad.created_at, ad.id)
+        .order_by(*sort_key("ProntuarioAddendum").columns)
     )
     rx = exercise_prescriptions.c
     prescription_rows = await db.fetch(
@@ -128,21 +131,23 @@ async def _export_document(info: Info, patient_id: uuid.UUID) -> dict[str, Any]:
         .join(exercises, exercises.c.id == rx.exercise_id)
         .join(physio, physio.c.id == rx.physiotherapist_id)
         .where(rx.patient_id == patient_id)
-        .order_by(rx.created_at, rx.id)
+        .order_by(*sort_key("ExercisePrescription").columns)
     )
     ex = exercise_executions.c
     execution_rows = await db.fetch(
         select(exercise_executions)
         .where(ex.patient_id == patient_id)
-        .order_by(ex.executed_at, ex.id)
+        .order_by(*sort_key("ExerciseExecution").columns)
     )
     payment_rows = await db.fetch(
         select(payments)
         .where(payments.c.patient_id == patient_id)
-        .order_by(payments.c.created_at, payments.c.id)
+        .order_by(*sort_key("Payment").columns)
     )
     consent_rows = await db.fetch(
-        select(consents).where(consents.c.patient_id == patient_id).order_by(*CONSENT_SORT.columns)
+        select(consents)
+        .where(consents.c.patient_id == patient_id)
+        .order_by(*sort_key("Consent").columns)
     )
     request_rows = await db.fetch(
         select(data_subject_requests)

@@ -5,20 +5,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import Select, func, select, update
 
+from graph.api.builders import from_row, input_values, row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection
 from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_uuid_id, to_global_id
 from graph.core.validators import aware, required_text
+from graph.sql.declared import filter_conditions, sort_extras, sort_key
 from graph.sql.loaders import count_rows
 from graph.sql.pagination import PageArgs, make_page, page_select
 from graph.sql.writes import insert_row
 from models.compliance import data_subject_requests
 from resolvers.lgpd.consents import FRONT_DESK
-from resolvers.lgpd.data import CLOSED, REQUEST_SORT, dsr, visible_patient_row
+from resolvers.lgpd.data import dsr, visible_patient_row
 from resolvers.lgpd.types import DataSubjectRequest, DataSubjectRequestKind
 
 
@@ -28,24 +30,6 @@ class DataSubjectRequestFilter:
     kind: list[DataSubjectRequestKind] | None = None
     open: bool | None = None
     overdue: bool | None = None
-
-
-def _request_conditions(filter: DataSubjectRequestFilter | None) -> list[ColumnElement[bool]]:
-    if filter is None:
-        return []
-    conditions: list[ColumnElement[bool]] = []
-    if filter.patient_id is not None:
-        patient = parse_uuid_id(filter.patient_id, "Patient", field="filter.patientId")
-        conditions.append(dsr.patient_id == patient)
-    if filter.kind:
-        conditions.append(dsr.kind.in_([k.value for k in filter.kind]))
-    if filter.open is not None:
-        is_open = dsr.fulfilled_at.is_(None)
-        conditions.append(is_open if filter.open else ~is_open)
-    if filter.overdue is not None:
-        overdue = dsr.fulfilled_at.is_(None) & (dsr.due_at < func.now())
-        conditions.append(overdue if filter.overdue else ~overdue)
-    return conditions
 
 
 async def list_data_subject_requests(
@@ -59,12 +43,14 @@ async def list_data_subject_requests(
     """Open requests first, by deadline (overdue ones lead), then the fulfilled ones."""
     info.context.require_identity()
     page = PageArgs.parse(first, after, last, before)
-    conditions = _request_conditions(filter)
-    query: Select[Any] = select(data_subject_requests, CLOSED).where(*conditions)
-    rows = await info.context.db.fetch(page_select(query, REQUEST_SORT, page))
+    conditions = filter_conditions("DataSubjectRequest", input_values(filter))
+    query: Select[Any] = select(data_subject_requests, *sort_extras("DataSubjectRequest")).where(
+        *conditions
+    )
+    rows = await info.context.db.fetch(page_select(query, sort_key("DataSubjectRequest"), page))
     return Connection.of(
-        make_page(rows, REQUEST_SORT, page),
-        DataSubjectRequest.from_row,
+        make_page(rows, sort_key("DataSubjectRequest"), page),
+        row_builder(DataSubjectRequest),
         count_rows(info.context.db, data_subject_requests, conditions),
     )
 
@@ -110,7 +96,7 @@ async def file_data_subject_request(
             raise bad_input("requestedAt", "requestedAt must not be in the future")
         values["requested_at"] = requested_at
     row = await insert_row(info.context.db, data_subject_requests, values)
-    return DataSubjectRequest.from_row(row)
+    return from_row(DataSubjectRequest, row)
 
 
 async def fulfill_data_subject_request(
@@ -126,7 +112,7 @@ async def fulfill_data_subject_request(
         .returning(*data_subject_requests.c)
     )
     if row is not None:
-        return DataSubjectRequest.from_row(row)
+        return from_row(DataSubjectRequest, row)
     if await info.context.loaders.by_id(data_subject_requests).load(request_id) is None:
         raise not_found("DataSubjectRequest", field="id")
     raise ApiError(INVALID_STATE, "This request was already fulfilled")

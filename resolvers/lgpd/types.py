@@ -2,18 +2,16 @@
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 from strawberry.scalars import JSON
 
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.api.context import Info
 from graph.api.relay import Node
 from graph.core.identity import Role
-from graph.core.ids import to_global_id
 from resolvers.objects import build, register
 from resolvers.patients.data import required_patient_row
 
@@ -41,21 +39,6 @@ class Consent(Node):
     )
     created_at: datetime
     patient_db_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Consent":
-        return cls(
-            id=strawberry.ID(to_global_id("Consent", row["id"])),
-            purpose=row["purpose"],
-            legal_basis=row["legal_basis"],
-            granted=row["granted"],
-            granted_at=row["granted_at"],
-            revoked_at=row["revoked_at"],
-            policy_version=row["policy_version"],
-            revocation_acknowledged_at=row["revocation_acknowledged_at"],
-            created_at=row["created_at"],
-            patient_db_id=row["patient_id"],
-        )
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
@@ -86,26 +69,8 @@ class DataSubjectRequest(Node):
     response: str | None
     created_at: datetime
     updated_at: datetime
+    overdue: bool  # open past its deadline (declared: models/compliance.py)
     patient_db_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "DataSubjectRequest":
-        return cls(
-            id=strawberry.ID(to_global_id("DataSubjectRequest", row["id"])),
-            kind=DataSubjectRequestKind(row["kind"]),
-            details=row["details"],
-            requested_at=row["requested_at"],
-            due_at=row["due_at"],
-            fulfilled_at=row["fulfilled_at"],
-            response=row["response"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            patient_db_id=row["patient_id"],
-        )
-
-    @strawberry.field  # open past its deadline
-    def overdue(self) -> bool:
-        return self.fulfilled_at is None and self.due_at < datetime.now(UTC)
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
@@ -165,23 +130,3 @@ class AuditEntry(Node):
     at: datetime
     old_data: JSON | None
     new_data: JSON | None
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "AuditEntry":
-        record, actor, role = row["record_id"], row["actor_id"], row["actor_role"]
-        record_type = RECORD_TYPES.get(row["table_name"])
-        return cls(
-            id=strawberry.ID(to_global_id("AuditEntry", row["id"])),
-            table_name=row["table_name"],
-            operation=row["operation"],
-            record_id=strawberry.ID(
-                to_global_id(record_type, record) if record_type else str(record)
-            )
-            if record is not None
-            else None,
-            actor_id=strawberry.ID(to_global_id("User", actor)) if actor is not None else None,
-            actor_role=Role(role) if role in {r.value for r in Role} else None,
-            at=row["at"],
-            old_data=JSON(row["old_data"]) if row["old_data"] is not None else None,
-            new_data=JSON(row["new_data"]) if row["new_data"] is not None else None,
-        )

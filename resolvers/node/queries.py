@@ -9,74 +9,43 @@ asked for in the same tick.
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from typing import cast
 
 import strawberry
-from sqlalchemy import RowMapping, Table
 
+from graph.api.audit_reads import record_reads
 from graph.api.context import Info
 from graph.api.relay import Node
 from graph.core.errors import ApiError, bad_input
 from graph.core.ids import parse_global_id
-from models.compliance import compliance_checks, compliance_issues, consents, data_subject_requests
-from models.exercises import exercise_executions, exercise_prescriptions, exercises
-from resolvers.accounts.data import clinic_row
-from resolvers.clinical.data import prontuario_row
-from resolvers.lgpd.data import audit_entry_row
-from resolvers.objects import build
-from resolvers.patients.data import patient_row
-from resolvers.payments.data import payment_row
-from resolvers.scheduling.data import appointment_row
-from resolvers.staff.data import physiotherapist_row
-
-RowLoader = Callable[[Info, uuid.UUID], Awaitable[RowMapping | None]]
+from graph.sql.declared import local_id
+from models.declarations import DECLARATIONS
+from resolvers.objects import build, is_node
 
 
-def _by_id(table: Table) -> RowLoader:
-    async def load(info: Info, row_id: uuid.UUID) -> RowMapping | None:
-        return await info.context.loaders.by_id(table).load(row_id)
-
-    return load
-
-
-# The row of each node type (built by resolvers.objects).
-NODE_LOADERS: dict[str, RowLoader] = {
-    "Clinic": clinic_row,
-    "Patient": patient_row,
-    "Physiotherapist": physiotherapist_row,
-    "Appointment": appointment_row,
-    "Payment": payment_row,
-    "Prontuario": prontuario_row,  # the read is logged
-    "Exercise": _by_id(exercises),
-    "ExercisePrescription": _by_id(exercise_prescriptions),
-    "ExerciseExecution": _by_id(exercise_executions),
-    "Consent": _by_id(consents),
-    "DataSubjectRequest": _by_id(data_subject_requests),
-    "ComplianceCheck": _by_id(compliance_checks),
-    "ComplianceIssue": _by_id(compliance_issues),
-}
-# Types whose local id is not a uuid (audit_log ids are bigint).
-INT_NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[RowMapping | None]]] = {
-    "AuditEntry": audit_entry_row,
-}
-
-
-async def _node(type_name: str, row: Awaitable[RowMapping | None]) -> Node | None:
-    loaded = await row
-    return build(type_name, loaded) if loaded is not None else None
+async def _node(info: Info, type_name: str, row_id: uuid.UUID | int) -> Node | None:
+    """The declared type's row by id, as the type; a read of an audited type is logged."""
+    declared = DECLARATIONS[type_name]
+    row = await info.context.loaders.by_id(declared.table).load(row_id)
+    if row is None:
+        return None
+    if declared.audited:
+        await record_reads(info, declared.table.name, [row["id"]])
+    return cast(Node, build(type_name, row))
 
 
 def _lookup(info: Info, global_id: str) -> Awaitable[Node | None] | None:
-    """The load of the node a global ID names; None for a malformed ID or an unknown type."""
+    """The load of the node a global ID names; None for a malformed ID or one of a type
+    `node` does not answer."""
     try:
-        type_name, local_id = parse_global_id(global_id)
-        int_loader = INT_NODE_LOADERS.get(type_name)
-        if int_loader is not None:
-            return _node(type_name, int_loader(info, int(local_id)))
-        loader = NODE_LOADERS.get(type_name)
-        return _node(type_name, loader(info, uuid.UUID(local_id))) if loader else None
-    except (ApiError, ValueError):
+        type_name, local = parse_global_id(global_id)
+    except ApiError:
         return None
+    row_id = local_id(type_name, local)
+    if row_id is None or not is_node(type_name):
+        return None
+    return _node(info, type_name, row_id)
 
 
 async def resolve_node(info: Info, global_id: str) -> Node | None:

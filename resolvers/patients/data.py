@@ -6,12 +6,10 @@ from sqlalchemy import RowMapping
 
 from graph.api.context import Info
 from graph.core.errors import not_found
-from graph.sql.loaders import ChildList
-from graph.sql.pagination import SortKey
+from graph.sql.declared import child_list
 from models.patients import patients
 
-PATIENT_SORT = SortKey((patients.c.name, patients.c.id))
-PATIENTS_OF_PHYSIOTHERAPIST = ChildList(patients, "physiotherapist_id", PATIENT_SORT)
+PATIENTS_OF_PHYSIOTHERAPIST = child_list("Physiotherapist", "patients")
 
 
 async def patient_row(info: Info, patient_id: uuid.UUID) -> RowMapping | None:

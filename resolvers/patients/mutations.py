@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types.unset import UNSET, UnsetType
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.core.identity import Role
@@ -140,7 +141,7 @@ async def create_patient(info: Info, input: CreatePatientInput) -> Patient:
         values["physiotherapist_id"] = identity.physiotherapist_id
     await _check_physiotherapist_visible(info, values)
     row = await insert_row(info.context.db, patients, {**values, "clinic_id": identity.clinic_id})
-    return Patient.from_row(row)
+    return from_row(Patient, row)
 
 
 async def update_patient(info: Info, input: UpdatePatientInput) -> Patient:
@@ -153,11 +154,11 @@ async def update_patient(info: Info, input: UpdatePatientInput) -> Patient:
     if not values:
         row = await info.context.loaders.by_id(patients).load(patient_id)
         assert row is not None
-        return Patient.from_row(row)
+        return from_row(Patient, row)
     row = await update_row(info.context.db, patients, patient_id, values)
     if row is None:
         raise ApiError(FORBIDDEN, "You may not change this patient")
-    return Patient.from_row(row)
+    return from_row(Patient, row)
 
 
 async def grant_patient_access(info: Info, input: GrantPatientAccessInput) -> Patient:
@@ -167,7 +168,7 @@ async def grant_patient_access(info: Info, input: GrantPatientAccessInput) -> Pa
     row = await patient_row(info, patient_id)
     if row is None:
         raise not_found("Patient", field="patientId")
-    patient = Patient.from_row(row)
+    patient = from_row(Patient, row)
     if not patient.email:
         raise bad_input("patientId", "The patient needs an e-mail address to log in")
     if patient.anonymized_at is not None:

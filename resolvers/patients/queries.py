@@ -3,45 +3,35 @@
 import strawberry
 from sqlalchemy import ColumnElement, String, cast, func, or_
 
+from graph.api.builders import input_values, row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, list_connection
-from graph.core.ids import parse_uuid_id
-from graph.sql.compiler import FilterCondition, id_of
+from graph.sql.declared import filter_conditions, sort_key
 from graph.sql.pagination import PageArgs
 from models.patients import patients
-from resolvers.patients.data import PATIENT_SORT
 from resolvers.patients.types import Patient, PatientFilter
 
 
+def _search(term: str | None) -> list[ColumnElement[bool]]:
+    """`search` (declared resolver-only, models/patients.py): the name ignoring accents and
+    case, the e-mail, or the CPF's leading digits."""
+    if not term or not term.strip():
+        return []
+    term = term.strip().lower()
+    name = func.immutable_unaccent(func.lower(patients.c.name))
+    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    matches = [name.like(func.immutable_unaccent(pattern)), patients.c.email.ilike(pattern)]
+    term_digits = "".join(ch for ch in term if ch.isdigit())
+    if len(term_digits) >= 3:
+        matches.append(cast(patients.c.cpf, String).like(term_digits + "%"))
+    return [or_(*matches)]
+
+
 def _filter_conditions(filter: PatientFilter | None) -> list[ColumnElement[bool]]:
+    """The declared filters, and the resolver's own `search`."""
     if filter is None:
         return []
-    conditions: list[ColumnElement[bool]] = []
-    if filter.search and filter.search.strip():
-        term = filter.search.strip().lower()
-        name = func.immutable_unaccent(func.lower(patients.c.name))
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matches = [name.like(func.immutable_unaccent(pattern)), patients.c.email.ilike(pattern)]
-        term_digits = "".join(ch for ch in term if ch.isdigit())
-        if len(term_digits) >= 3:
-            matches.append(cast(patients.c.cpf, String).like(term_digits + "%"))
-        conditions.append(or_(*matches))
-    if filter.status is not None:
-        conditions.append(patients.c.status == filter.status.value)
-    if filter.physiotherapist_id is not None:
-        physio = parse_uuid_id(
-            filter.physiotherapist_id, "Physiotherapist", field="filter.physiotherapistId"
-        )
-        conditions.append(patients.c.physiotherapist_id == physio)
-    return conditions
-
-
-# The same conditions for the query compiler (graph/sql/compiler.py), on its row alias `{t}`;
-# `search` (accents, e-mail and CPF digits) is left to the resolvers.
-PATIENT_FILTER = {
-    "status": FilterCondition("{t}.status = {v}", "text", lambda status: status.value),
-    "physiotherapistId": id_of("physiotherapist_id", "Physiotherapist", "filter.physiotherapistId"),
-}
+    return _search(filter.search) + filter_conditions("Patient", input_values(filter))
 
 
 async def list_patients(
@@ -55,7 +45,12 @@ async def list_patients(
     info.context.require_identity()
     page = PageArgs.parse(first, after, last, before)
     return await list_connection(
-        info.context.db, patients, PATIENT_SORT, page, Patient.from_row, _filter_conditions(filter)
+        info.context.db,
+        patients,
+        sort_key("Patient"),
+        page,
+        row_builder(Patient),
+        _filter_conditions(filter),
     )
 
 

@@ -6,11 +6,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 
+from graph.api.builders import input_values
 from graph.api.context import Info
 from graph.api.relay import Connection, Node, child_connection
-from graph.core.ids import to_global_id
+from graph.sql.declared import criteria
 from graph.sql.pagination import PageArgs
 from models.accounts import physiotherapists
 from resolvers.care_team.data import care_team_ids
@@ -19,7 +19,7 @@ from resolvers.exercises.data import PRESCRIPTIONS_OF_PATIENT
 from resolvers.lgpd.data import CONSENTS_OF_PATIENT
 from resolvers.objects import build, builder, register
 from resolvers.payments.data import PAYMENTS_OF_PATIENT
-from resolvers.scheduling.data import APPOINTMENTS_OF_PATIENT, AppointmentCriteria
+from resolvers.scheduling.data import APPOINTMENTS_OF_PATIENT
 from resolvers.staff.data import physiotherapist_row
 
 if TYPE_CHECKING:
@@ -74,25 +74,6 @@ class Patient(Node):
     db_id: strawberry.Private[uuid.UUID]
     physiotherapist_db_id: strawberry.Private[uuid.UUID | None]
 
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Patient":
-        return cls(
-            id=strawberry.ID(to_global_id("Patient", row["id"])),
-            name=row["name"],
-            email=row["email"],
-            phone=row["phone"],
-            birth_date=row["birth_date"],
-            cpf=row["cpf"],
-            cns=row["cns"],
-            address=row["address"],
-            status=PatientStatus(row["status"]),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            anonymized_at=row["anonymized_at"],
-            db_id=row["id"],
-            physiotherapist_db_id=row["physiotherapist_id"],
-        )
-
     @strawberry.field
     async def appointments(
         self,
@@ -109,7 +90,7 @@ class Patient(Node):
             self.db_id,
             PageArgs.parse(first, after, last, before),
             builder("Appointment"),
-            AppointmentCriteria.of(filter),
+            criteria("Appointment", input_values(filter)),
         )
 
     @strawberry.field
@@ -165,7 +146,7 @@ class Patient(Node):
             self.db_id,
             PageArgs.parse(first, after, last, before),
             builder("ExercisePrescription"),
-            status.value if status else None,
+            criteria("ExercisePrescription", {"status": status}, prefix=""),
         )
 
     @strawberry.field

@@ -10,6 +10,7 @@ from decimal import Decimal
 import orjson
 import strawberry
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.errors import CONFLICT, ApiError, bad_input, not_found
 from graph.core.identity import Role
@@ -134,7 +135,7 @@ async def create_payment(info: Info, input: CreatePaymentInput) -> Payment:
             "This idempotencyKey was already used for a different payment",
             field="idempotencyKey",
         )
-    return Payment.from_row(row)
+    return from_row(Payment, row)
 
 
 def _payment_id(global_id: str) -> uuid.UUID:
@@ -162,7 +163,7 @@ async def mark_payment_paid(info: Info, input: MarkPaymentPaidInput) -> Payment:
         },
         "Payment",
     )
-    return Payment.from_row(row)
+    return from_row(Payment, row)
 
 
 async def refund_payment(info: Info, input: RefundPaymentInput) -> Payment:
@@ -179,7 +180,7 @@ async def refund_payment(info: Info, input: RefundPaymentInput) -> Payment:
         },
         "Payment",
     )
-    return Payment.from_row(row)
+    return from_row(Payment, row)
 
 
 async def cancel_payment(info: Info, input: CancelPaymentInput) -> Payment:
@@ -196,7 +197,7 @@ async def cancel_payment(info: Info, input: CancelPaymentInput) -> Payment:
         },
         "Payment",
     )
-    return Payment.from_row(row)
+    return from_row(Payment, row)
 
 
 @strawberry.type

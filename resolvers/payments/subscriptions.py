@@ -4,15 +4,14 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.identity import Role
-from graph.realtime.broker import table_topic
-from models.patients import patients
-from models.payments import payments
+from graph.realtime.broker import declared_topic
 from resolvers.events import ChangeOp, optional_id, row_matches
 from resolvers.payments.types import Payment, PaymentEvent
 
-PAYMENTS = table_topic("paymentChanged", payments, {"patient_id": patients})
+PAYMENTS = declared_topic("paymentChanged", "Payment")
 
 
 async def payment_changed(
@@ -21,7 +20,7 @@ async def payment_changed(
     info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PATIENT)
     matches = row_matches(patient_id=optional_id(patient_id, "Patient", "patientId"))
     async for event, row in info.context.events(PAYMENTS, matches):
-        yield PaymentEvent(op=ChangeOp(event.op), payment=Payment.from_row(row))
+        yield PaymentEvent(op=ChangeOp(event.op), payment=from_row(Payment, row))
 
 
 @strawberry.type

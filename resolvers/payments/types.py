@@ -7,15 +7,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 
 from graph.api.context import Info
 from graph.api.relay import Node
-from graph.core.ids import to_global_id
 from resolvers.events import ChangeOp
 from resolvers.objects import build, register
 from resolvers.patients.data import required_patient_row
-from resolvers.payments.data import clinic_today
 from resolvers.scheduling.data import appointment_row
 
 if TYPE_CHECKING:
@@ -65,34 +62,10 @@ class Payment(Node):
     gateway_transaction_id: str | None
     notes: str | None
     created_at: datetime
+    overdue: bool  # declared: models/payments.py OVERDUE
     db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
     appointment_db_id: strawberry.Private[uuid.UUID | None]
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Payment":
-        return cls(
-            id=strawberry.ID(to_global_id("Payment", row["id"])),
-            amount=row["amount"],
-            method=PaymentMethod(row["method"]),
-            status=PaymentStatus(row["status"]),
-            due_date=row["due_date"],
-            paid_at=row["paid_at"],
-            gateway_transaction_id=row["gateway_transaction_id"],
-            notes=row["notes"],
-            created_at=row["created_at"],
-            db_id=row["id"],
-            patient_db_id=row["patient_id"],
-            appointment_db_id=row["appointment_id"],
-        )
-
-    @strawberry.field
-    def overdue(self) -> bool:
-        return (
-            self.status is PaymentStatus.PENDING
-            and self.due_date is not None
-            and self.due_date < clinic_today()
-        )
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:

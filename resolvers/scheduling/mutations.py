@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import RowMapping
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
 from graph.core.identity import Identity, Role
@@ -132,7 +133,7 @@ async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> A
                 FORBIDDEN, "You may only book patients you already treat", field="patientId"
             ) from None
         raise
-    return Appointment.from_row(row)
+    return from_row(Appointment, row)
 
 
 async def _visible_appointment(info: Info, global_id: str) -> RowMapping:
@@ -157,7 +158,7 @@ async def reschedule_appointment(info: Info, input: RescheduleAppointmentInput) 
         {"starts_at": starts_at, "ends_at": ends_at},
         "Appointment",
     )
-    return Appointment.from_row(row)
+    return from_row(Appointment, row)
 
 
 async def cancel_appointment(info: Info, input: CancelAppointmentInput) -> Appointment:
@@ -177,7 +178,7 @@ async def cancel_appointment(info: Info, input: CancelAppointmentInput) -> Appoi
         },
         "Appointment",
     )
-    return Appointment.from_row(row)
+    return from_row(Appointment, row)
 
 
 async def complete_appointment(info: Info, input: CompleteAppointmentInput) -> Appointment:
@@ -193,7 +194,7 @@ async def complete_appointment(info: Info, input: CompleteAppointmentInput) -> A
         {"status": AppointmentStatus.COMPLETED.value, "completed_at": datetime.now(UTC)},
         "Appointment",
     )
-    return Appointment.from_row(row)
+    return from_row(Appointment, row)
 
 
 @strawberry.type

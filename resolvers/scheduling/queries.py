@@ -2,11 +2,12 @@
 
 import strawberry
 
+from graph.api.builders import input_values, row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, list_connection
+from graph.sql.declared import filter_conditions, sort_key
 from graph.sql.pagination import PageArgs
 from models.scheduling import appointments
-from resolvers.scheduling.data import APPOINTMENT_SORT, AppointmentCriteria
 from resolvers.scheduling.types import Appointment, AppointmentFilter
 
 
@@ -22,10 +23,10 @@ async def list_appointments(
     return await list_connection(
         info.context.db,
         appointments,
-        APPOINTMENT_SORT,
+        sort_key("Appointment"),
         PageArgs.parse(first, after, last, before),
-        Appointment.from_row,
-        AppointmentCriteria.of(filter).conditions(),
+        row_builder(Appointment),
+        filter_conditions("Appointment", input_values(filter)),
     )
 
 

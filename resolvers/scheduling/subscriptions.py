@@ -4,19 +4,13 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from graph.api.builders import from_row
 from graph.api.context import Info
-from graph.realtime.broker import table_topic
-from models.accounts import physiotherapists
-from models.patients import patients
-from models.scheduling import appointments
+from graph.realtime.broker import declared_topic
 from resolvers.events import ChangeOp, optional_id, row_matches
 from resolvers.scheduling.types import Appointment, AppointmentEvent
 
-APPOINTMENTS = table_topic(
-    "appointmentChanged",
-    appointments,
-    {"patient_id": patients, "physiotherapist_id": physiotherapists},
-)
+APPOINTMENTS = declared_topic("appointmentChanged", "Appointment")
 
 
 async def appointment_changed(
@@ -29,7 +23,7 @@ async def appointment_changed(
         patient_id=optional_id(patient_id, "Patient", "patientId"),
     )
     async for event, row in info.context.events(APPOINTMENTS, matches):
-        yield AppointmentEvent(op=ChangeOp(event.op), appointment=Appointment.from_row(row))
+        yield AppointmentEvent(op=ChangeOp(event.op), appointment=from_row(Appointment, row))
 
 
 @strawberry.type

@@ -7,11 +7,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import RowMapping
 
 from graph.api.context import Info
 from graph.api.relay import Node
-from graph.core.ids import to_global_id
 from resolvers.clinical.data import prontuario_row_of_appointment
 from resolvers.events import ChangeOp
 from resolvers.objects import build, register
@@ -70,31 +68,10 @@ class Appointment(Node):
     cancel_reason: str | None
     created_at: datetime
     updated_at: datetime
+    duration_minutes: int
     db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
     physiotherapist_db_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Appointment":
-        return cls(
-            id=strawberry.ID(to_global_id("Appointment", row["id"])),
-            starts_at=row["starts_at"],
-            ends_at=row["ends_at"],
-            type=AppointmentType(row["type"]),
-            status=AppointmentStatus(row["status"]),
-            notes=row["notes"],
-            price=row["price"],
-            cancel_reason=row["cancel_reason"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            db_id=row["id"],
-            patient_db_id=row["patient_id"],
-            physiotherapist_db_id=row["physiotherapist_id"],
-        )
-
-    @strawberry.field
-    def duration_minutes(self) -> int:
-        return int((self.ends_at - self.starts_at).total_seconds() // 60)
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:

@@ -6,10 +6,7 @@ from sqlalchemy import RowMapping
 
 from graph.api.context import Info
 from graph.core.errors import not_found
-from graph.sql.pagination import SortKey
 from models.accounts import physiotherapists
-
-PHYSIOTHERAPIST_SORT = SortKey((physiotherapists.c.name, physiotherapists.c.id))
 
 
 async def physiotherapist_row(info: Info, physio_id: uuid.UUID) -> RowMapping | None:

@@ -2,6 +2,7 @@
 
 import strawberry
 
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.core.errors import bad_input
 from graph.core.identity import Role
@@ -49,7 +50,7 @@ async def create_physiotherapist(info: Info, input: CreatePhysiotherapistInput) 
             input.email, input.password, Role.PHYSIOTHERAPIST, physiotherapist_id=row["id"]
         )
         await create_login(info, login)
-    return Physiotherapist.from_row(row)
+    return from_row(Physiotherapist, row)
 
 
 async def create_staff_user(info: Info, input: CreateStaffUserInput) -> StaffUser:
@@ -59,7 +60,7 @@ async def create_staff_user(info: Info, input: CreateStaffUserInput) -> StaffUse
     user_id = await create_login(info, Login(input.email, input.password, input.role))
     row = await info.context.loaders.by_id(users).load(user_id)
     assert row is not None, "the new login is visible to the admin who made it"
-    return StaffUser.from_row(row)
+    return from_row(StaffUser, row)
 
 
 @strawberry.type

@@ -2,11 +2,12 @@
 
 import strawberry
 
+from graph.api.builders import row_builder
 from graph.api.context import Info
 from graph.api.relay import Connection, list_connection
+from graph.sql.declared import sort_key
 from graph.sql.pagination import PageArgs
 from models.accounts import physiotherapists
-from resolvers.staff.data import PHYSIOTHERAPIST_SORT
 from resolvers.staff.types import Physiotherapist
 
 
@@ -17,9 +18,9 @@ async def list_physiotherapists(
     return await list_connection(
         info.context.db,
         physiotherapists,
-        PHYSIOTHERAPIST_SORT,
+        sort_key("Physiotherapist"),
         PageArgs.parse(first, after),
-        Physiotherapist.from_row,
+        row_builder(Physiotherapist),
     )
 
 

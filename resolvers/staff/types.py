@@ -4,17 +4,17 @@ import uuid
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import RowMapping
 
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
+from graph.api.builders import input_values
 from graph.api.context import Info
 from graph.api.relay import Connection, Node, child_connection
 from graph.core.identity import Role
-from graph.core.ids import to_global_id
+from graph.sql.declared import criteria
 from graph.sql.pagination import PageArgs
 from resolvers.objects import builder, register
 from resolvers.patients.data import PATIENTS_OF_PHYSIOTHERAPIST
-from resolvers.scheduling.data import APPOINTMENTS_OF_PHYSIOTHERAPIST, AppointmentCriteria
+from resolvers.scheduling.data import APPOINTMENTS_OF_PHYSIOTHERAPIST
 
 if TYPE_CHECKING:
     from resolvers.patients.types import Patient
@@ -36,19 +36,6 @@ class Physiotherapist(Node):
     phone: str | None
     active: bool
     db_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "Physiotherapist":
-        return cls(
-            id=strawberry.ID(to_global_id("Physiotherapist", row["id"])),
-            name=row["name"],
-            email=row["email"],
-            crefito=row["crefito"],
-            specialty=row["specialty"],
-            phone=row["phone"],
-            active=row["active"],
-            db_id=row["id"],
-        )
 
     @strawberry.field
     async def patients(
@@ -78,7 +65,7 @@ class Physiotherapist(Node):
             self.db_id,
             PageArgs.parse(first, after, last, before),
             builder("Appointment"),
-            AppointmentCriteria.of(filter),
+            criteria("Appointment", input_values(filter)),
         )
 
 
@@ -88,12 +75,3 @@ class StaffUser:
     email: str
     role: Role
     active: bool
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "StaffUser":
-        return cls(
-            id=strawberry.ID(to_global_id("StaffUser", row["id"])),
-            email=row["email"],
-            role=Role(row["role"]),
-            active=row["active"],
-        )

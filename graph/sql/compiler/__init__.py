@@ -18,22 +18,16 @@ from graph.sql.compiler.plan import MISSING, Plan, Unsupported, decode_result, s
 from graph.sql.compiler.planning import compile_operation
 from graph.sql.compiler.registry import (
     CompiledMutation,
-    FilterCondition,
     Registry,
-    id_of,
-    one_of,
 )
 
 __all__ = [
     "MISSING",
     "CompiledMutation",
-    "FilterCondition",
     "Plan",
     "Registry",
     "Unsupported",
     "compile_operation",
     "decode_result",
-    "id_of",
-    "one_of",
     "shape_of",
 ]

@@ -12,7 +12,6 @@ from typing import Any
 
 from graph.core.calendar import TODAY_SQL
 from graph.core.identity import Identity
-from graph.core.ids import parse_uuid_id
 from graph.sql.declared import filter_value
 from models.type_map import (
     AllOf,
@@ -45,22 +44,6 @@ class FilterCondition:
     sql: str
     sql_type: str
     convert: Callable[[Any], Any]
-
-
-def one_of(column: str) -> FilterCondition:
-    """A list of enum values: the row's `column` is one of them."""
-    return FilterCondition(
-        f"{{t}}.{column} = any({{v}})", "text[]", lambda values: [value.value for value in values]
-    )
-
-
-def id_of(column: str, type_name: str, field: str) -> FilterCondition:
-    """The global ID of a `type_name`: the row's `column` holds its id."""
-    return FilterCondition(
-        f"{{t}}.{column} = {{v}}",
-        "uuid",
-        lambda value: parse_uuid_id(value, type_name, field=field),
-    )
 
 
 @dataclass(frozen=True)

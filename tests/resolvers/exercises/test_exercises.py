@@ -10,10 +10,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
+from graph.core.calendar import CLINIC_TIME_ZONE, clinic_today
 from graph.core.ids import to_global_id
 from models.exercises import exercises
 from resolvers.exercises.search import exercise_conditions
-from resolvers.payments.data import CLINIC_TIME_ZONE, clinic_today
 from tests.support.factories import (
     ClinicWorld,
     add_execution,

@@ -187,6 +187,23 @@ async def test_overdue_and_filters(
     assert paid["data"]["payments"]["totalCount"] == 0
 
 
+async def test_the_overdue_filter_agrees_with_the_overdue_field(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    """Field and filter are one declaration (models/payments.py OVERDUE): a pending payment
+    without a due date is not overdue, so `overdue: false` lists it."""
+    world = await make_clinic(superuser)
+    token = world.token(world.admin)
+    late = await add_payment(superuser, world, world.patient_ids[0], "50.00", due_date=date.min)
+    undated = await add_payment(superuser, world, world.patient_ids[1], "70.00")
+    for flag in (True, False):
+        body = await graphql(client, PAYMENTS, {"filter": {"overdue": flag}}, token=token)
+        nodes = [e["node"] for e in body["data"]["payments"]["edges"]]
+        assert all(node["overdue"] is flag for node in nodes), nodes
+        expected = late if flag else undated
+        assert [n["id"] for n in nodes] == [to_global_id("Payment", expected)]
+
+
 async def test_who_sees_payments(client: httpx.AsyncClient, superuser: asyncpg.Connection) -> None:
     world = await make_clinic(superuser)
     own = await add_payment(superuser, world, world.patient_ids[0])
