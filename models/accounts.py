@@ -66,7 +66,7 @@ CLINIC = TypeMap(
         "id": GlobalId("Clinic"),
         "name": Scalar("name"),
         "cnpj": Scalar("cnpj"),
-        "createdAt": Scalar("created_at", "datetime"),
+        "createdAt": Scalar("created_at"),
     },
     compiled=True,
 )
@@ -81,7 +81,7 @@ PHYSIOTHERAPIST = TypeMap(
         "crefito": Scalar("crefito"),
         "specialty": Scalar("specialty"),
         "phone": Scalar("phone"),
-        "active": Scalar("active", "bool"),
+        "active": Scalar("active"),
         "patients": Children("Patient", "physiotherapist_id"),
         "appointments": Children("Appointment", "physiotherapist_id"),
     },
@@ -98,6 +98,6 @@ STAFF_USER = TypeMap(
         "id": GlobalId("StaffUser"),
         "email": Scalar("email"),
         "role": Scalar("role", "enum"),
-        "active": Scalar("active", "bool"),
+        "active": Scalar("active"),
     },
 )

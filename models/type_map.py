@@ -13,10 +13,22 @@ compiler's SQL and, for values computed from a row (`Computed`), as Python.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
-from sqlalchemy import Table
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 
 # -- expressions and conditions -----------------------------------------------------------
 
@@ -114,10 +126,11 @@ ScalarKind = Literal[
 @dataclass(frozen=True)
 class Scalar:
     """A column, shown as is (enums: upper-cased; timestamps: ISO 8601 in UTC; text lists: a
-    list, empty for null). `lenient`: an enum value the type does not know reads as null."""
+    list, empty for null). Its kind is the column's type (`TypeMap` fills it in); only an
+    enum says so. `lenient`: an enum value the type does not know reads as null."""
 
     name: str
-    kind: ScalarKind = "text"
+    kind: ScalarKind | None = None
     lenient: bool = False
 
 
@@ -253,6 +266,15 @@ class TypeMap:
     compiled: bool = False
     audited: bool = False
 
+    def __post_init__(self) -> None:
+        fields = {
+            name: replace(f, kind=column_kind(self.table.c[f.name].type))
+            if isinstance(f, Scalar) and f.kind is None
+            else f
+            for name, f in self.fields.items()
+        }
+        object.__setattr__(self, "fields", fields)
+
     @property
     def global_id(self) -> GlobalId | None:
         declared = self.fields.get("id")
@@ -260,3 +282,25 @@ class TypeMap:
 
     def relations(self) -> dict[str, ToOne]:
         return {name: f for name, f in self.fields.items() if isinstance(f, ToOne)}
+
+
+# A column's kind, by its SQLAlchemy type (the first that matches).
+COLUMN_KINDS: tuple[tuple[type[TypeEngine[Any]], ScalarKind], ...] = (
+    (Boolean, "bool"),
+    (Integer, "int"),
+    (Numeric, "decimal"),
+    (DateTime, "datetime"),
+    (Date, "date"),
+    (Uuid, "uuid"),
+    (JSONB, "json"),
+    (String, "text"),
+)
+
+
+def column_kind(column_type: TypeEngine[Any]) -> ScalarKind:
+    if isinstance(column_type, ARRAY) and isinstance(column_type.item_type, String):
+        return "text_list"
+    for sql_type, kind in COLUMN_KINDS:
+        if isinstance(column_type, sql_type):
+            return kind
+    raise TypeError(f"no scalar kind for a {column_type!r} column")
