@@ -10,7 +10,7 @@ Needs wrk (`apt-get install -y wrk`). What it does:
 1. Database: `DATABASE_URL` if set (with `--scale 10`: the database of that name plus `_x10` on
    the same server, created if missing), else a private embedded PostgreSQL under
    `./.fisioflow/bench` (`./.fisioflow/bench-x10` for `--scale 10`). Migrates it and seeds
-   `--patients` x `--scale` patients over `--clinics` clinics with graph.seed.seed_volume (clinics
+   `--patients` x `--scale` patients over `--clinics` clinics with seed.volume.seed_volume (clinics
    already there are skipped, so a re-run starts in seconds; a database seeded with other sizes
    is refused). PostgreSQL keeps its defaults (fsync and synchronous_commit on: every mutation
    waits for its WAL flush, on both targets).
@@ -77,9 +77,9 @@ sys.path.insert(0, str(ROOT))
 from graph.core.identity import Identity, Role  # noqa: E402
 from graph.core.ids import to_global_id  # noqa: E402
 from graph.security.auth import issue_token  # noqa: E402
-from graph.seed import volume_specs  # noqa: E402
 from graph.sql import migrate  # noqa: E402
 from graph.sql.database import embedded_postgres, listen_dsn  # noqa: E402
+from seed.volume import seed_volume, volume_specs  # noqa: E402
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
 OPERATIONS = ("point", "nested", "three_level", "mutation")
@@ -241,8 +241,6 @@ async def sibling_database(url: str, suffix: str) -> str:
 
 
 def seed(url: str, clinics: int, patients: int) -> None:
-    from graph.seed import seed_volume
-
     started = time.perf_counter()
     last = 0.0
 

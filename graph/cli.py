@@ -40,6 +40,9 @@ from graph.security.production import preflight
 from graph.sql import migrate
 from graph.sql.database import create_engine, embedded_postgres
 from graph.sql.session import RequestDb
+from seed import admin
+from seed.demo import seed_demo
+from seed.volume import seed_volume
 
 app = typer.Typer(
     help="FisioFlow Graph: the GraphQL API of a physiotherapy clinic.",
@@ -119,8 +122,6 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
     """Serve /graphql (GraphiQL in a browser), /healthz, /readyz and /metrics."""
-    from graph.seed import seed_demo
-
     if problems := preflight(get_settings()):
         fail("; ".join(problems), code=2)
     # Before a database is started: a taken port is a clear message and exit code 1.
@@ -221,12 +222,10 @@ def create_clinic(
     admin_password: Annotated[str, typer.Option(help="The first admin's password.")],
 ) -> None:
     """Create a clinic and its first admin; print the clinic's id."""
-    from graph import seed
-
     with database_url() as url:
         migrate.upgrade(url)
         try:
-            clinic_id = asyncio.run(seed.create_clinic(url, name, admin_email, admin_password))
+            clinic_id = asyncio.run(admin.create_clinic(url, name, admin_email, admin_password))
         except (ValueError, PermissionError) as error:
             fail(str(error), code=2)
     print(clinic_id)
@@ -243,14 +242,12 @@ def link_login(
 ) -> None:
     """Let an identity provider's user (FISIOFLOW_JWKS_URL) act as an existing login: its
     tokens with this `sub` are then that login, with the login's clinic and role."""
-    from graph import seed
-
     if not unlink and not subject:
         fail("give --subject, or --unlink", code=2)
     with database_url() as url:
         migrate.upgrade(url)
         try:
-            linked = asyncio.run(seed.link_login(url, email, None if unlink else subject))
+            linked = asyncio.run(admin.link_login(url, email, None if unlink else subject))
         except (ValueError, PermissionError) as error:
             fail(str(error), code=2)
     if not linked:
@@ -263,8 +260,6 @@ def seed(
     patients: Annotated[int, typer.Option(help="How many patients in all.", min=1)] = 100,
 ) -> None:
     """Fill every table with a deterministic, realistic data set."""
-    from graph.seed import seed_volume
-
     if patients < clinics:
         fail(f"--patients ({patients}) must be at least --clinics ({clinics})", code=2)
     with database_url() as url, _progress() as progress:

@@ -13,25 +13,19 @@ import pytest
 
 from graph.core.validators import cpf_is_valid
 from graph.security.passwords import verify_password
-from graph.seed import (
-    CONDITIONS,
-    DEMO_CLINIC_NAME,
-    DEMO_PASSWORD,
-    Calendar,
-    SeedSummary,
-    cpf_for_index,
-    create_clinic,
-    is_valid_cns,
-    seed_demo,
-    seed_volume,
-    shared_library,
-)
 from graph.sql import migrate
+from seed.admin import create_clinic
+from seed.calendar import Calendar
+from seed.demo import DEMO_CLINIC_NAME, DEMO_PASSWORD, seed_demo
+from seed.identifiers import cpf_for_index, is_valid_cns
+from seed.loader import shared_library
+from seed.reference import CONDITIONS
+from seed.volume import SeedSummary, seed_volume
 from tests.support.database import create_database, drop_database, plain_dsn
 
 CLINICS, PATIENTS = 2, 60
 ANCHOR = date(2026, 3, 10)
-# What one seeded patient brings, on average (see graph/seed.py).
+# What one seeded patient brings, on average (see seed/generator.py).
 PER_PATIENT = {"appointments": 10, "payments": 7.5, "prontuarios": 6, "consents": 1.85}
 
 

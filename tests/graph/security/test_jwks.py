@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from graph import seed
 from graph.core.identity import Identity
 from graph.security import jwks
+from seed import admin
 from tests.support.apps import app_client
 from tests.support.factories import ClinicWorld, make_clinic
 from tests.support.graphql_client import error_codes, graphql
@@ -103,7 +103,7 @@ async def world(superuser: asyncpg.Connection, database_url: str) -> ClinicWorld
     world = await make_clinic(superuser, "Clínica JWKS")
     for who in (world.admin, world.receptionist, world.physio, world.other_physio, world.patient):
         email = await superuser.fetchval("select email from users where id = $1", who.user_id)
-        assert await seed.link_login(database_url, email, subject_of(who))
+        assert await admin.link_login(database_url, email, subject_of(who))
     return world
 
 
@@ -254,7 +254,7 @@ async def test_a_provider_token_is_the_linked_login_and_nothing_more(
 
         # Unlinked, the subject stops working at once, even for a token seen before.
         email = await superuser.fetchval("select email from users where id = $1", patient.user_id)
-        assert await seed.link_login(database_url, email, None)
+        assert await admin.link_login(database_url, email, None)
         assert error_codes(await _me(client, plain)) == ["UNAUTHENTICATED"]
 
 
@@ -265,5 +265,5 @@ async def test_a_subject_links_to_one_login_only(
         "select email from users where id = $1", world.receptionist.user_id
     )
     with pytest.raises(ValueError, match="linked to another login"):
-        await seed.link_login(database_url, email, subject_of(world.admin))
-    assert not await seed.link_login(database_url, "nobody@example.com", "provider|x")
+        await admin.link_login(database_url, email, subject_of(world.admin))
+    assert not await admin.link_login(database_url, "nobody@example.com", "provider|x")

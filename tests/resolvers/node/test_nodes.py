@@ -17,10 +17,10 @@ from graph.core.identity import Identity, Role
 from graph.core.ids import to_global_id
 from graph.schema import schema
 from graph.security.auth import issue_token
-from graph.seed import seed_volume
 from graph.sql import migrate
 from models.declarations import DECLARATIONS
 from resolvers.objects import is_node
+from seed.volume import seed_volume
 from tests.support.apps import JWT_SECRET, client_of, custom_app
 from tests.support.database import create_database, drop_database, plain_dsn
 from tests.support.graphql_client import StatementCounter, error_codes, graphql

@@ -1,0 +1,62 @@
+"""The tables the seed writes, in foreign-key order, and their COPY column lists."""
+
+from sqlalchemy import TableClause
+
+from models.accounts import clinics, physiotherapists, user_credentials, users
+from models.clinical import prontuario_addenda, prontuarios
+from models.compliance import compliance_checks, compliance_issues, consents, data_subject_requests
+from models.exercises import exercise_executions, exercise_prescriptions
+from models.patients import patients
+from models.payments import payments
+from models.scheduling import appointments
+
+Row = tuple[object, ...]
+Batch = dict[str, list[Row]]
+
+# What the seed writes, in foreign-key order (COPY checks references row by row when the
+# triggers are on). A table's rows are tuples in the order of its model's columns; `users`
+# rows also carry the write-only `password_hash`, so they follow `user_credentials` first.
+SEEDED: tuple[tuple[TableClause, ...], ...] = (
+    (clinics,),
+    (physiotherapists,),
+    (patients,),
+    (user_credentials, users),
+    (appointments,),
+    (prontuarios,),
+    (prontuario_addenda,),
+    (exercise_prescriptions,),
+    (exercise_executions,),
+    (payments,),
+    (consents,),
+    (data_subject_requests,),
+    (compliance_checks,),
+    (compliance_issues,),
+)
+
+# Columns no seeded row sets: they keep their defaults (NULL).
+LEFT_TO_DEFAULTS = frozenset(
+    {
+        "patients.anonymized_at",
+        "users.last_login_at",
+        "consents.revocation_acknowledged_at",
+    }
+)
+
+
+def copy_columns(tables: tuple[TableClause, ...]) -> tuple[str, ...]:
+    """The ordered union of the tables' column names, less those left to their defaults."""
+    names = dict.fromkeys(column.name for table in tables for column in table.columns)
+    return tuple(name for name in names if f"{tables[0].name}.{name}" not in LEFT_TO_DEFAULTS)
+
+
+COLUMNS: dict[str, tuple[str, ...]] = {tables[0].name: copy_columns(tables) for tables in SEEDED}
+TABLE_ORDER: tuple[str, ...] = tuple(COLUMNS)
+
+
+def empty_batch() -> Batch:
+    return {name: [] for name in COLUMNS}
+
+
+def merge(into: Batch, other: Batch) -> None:
+    for table, rows in other.items():
+        into[table].extend(rows)
