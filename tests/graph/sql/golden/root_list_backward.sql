@@ -1,0 +1,6 @@
+select json_build_object('patients', (select json_build_object('pageInfo', json_build_object('hasPreviousPage', (count(*) > ($1::text[])[1]::int), 'startCursor', (array_agg(gql_base64url(json_build_array('patients', t2.name, t2.id)::text) order by t2.name, t2.id) filter (where t2._n <= ($1::text[])[1]::int))[1]), 'edges', coalesce(json_agg(json_build_object('cursor', gql_base64url(json_build_array('patients', t2.name, t2.id)::text), 'node', t2._node2) order by t2.name, t2.id) filter (where t2._n <= ($1::text[])[1]::int), '[]'::json))
+  from (select t1.name, t1.id, json_build_object('id', gql_global_id('Patient', t1.id), 'name', t1.name) as _node2, row_number() over (order by t1.name desc, t1.id desc) as _n
+    from patients t1
+    where (t1.name, t1.id) < (($1::text[])[2]::text, ($1::text[])[3]::uuid)
+    order by t1.name desc, t1.id desc
+    limit ($1::text[])[1]::int + 1) t2))::text
