@@ -8,8 +8,9 @@ per document, operation and variable shape (graph/compiler.shape_of).
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
@@ -21,11 +22,11 @@ from graph.api.context import Context
 from graph.core.errors import ApiError
 from graph.core.lru import LruCache
 from graph.sql.compiler import (
+    MISSING,
     Plan,
     Registry,
     Unsupported,
     compile_operation,
-    decode_result,
     shape_of,
 )
 
@@ -94,9 +95,10 @@ async def run_compiled(
     query: str,
     operation_name: str | None,
     raw_variables: dict[str, Any] | None,
-) -> dict[str, Any] | None:
-    """The response data, or None when the resolvers must run the operation (including when
-    the variables are invalid: they report that)."""
+) -> str | None:
+    """The response data as PostgreSQL's JSON text, or None when the resolvers must run the
+    operation (including when the variables are invalid: they report that, and when a
+    non-null relation is missing)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
@@ -113,7 +115,7 @@ async def run_compiled(
     try:
         arguments = plan.arguments(variables)
         text = await context.db.fetch_text(plan.sql, [arguments] if arguments else [])
-        return decode_result(text)
+        return None if MISSING in text else text
     except (Unsupported, ApiError):
         # A refusal (inactive login, statement timeout, ...) meets the resolvers too, and they
         # report it with the field's path, as for any other operation.
@@ -122,6 +124,13 @@ async def run_compiled(
         # The resolvers meet the same fault and report it as the API does (masked INTERNAL).
         log.exception("compiled query failed; falling back to the resolvers")
         return None
+
+
+def passed_through(text: str) -> dict[str, Any]:
+    """PostgreSQL's JSON text as the result's data, not parsed: orjson writes a `Fragment` into
+    the response body as it is (graph/http/results.py), the bytes the fast path sends too.
+    (Typed as the dict it stands for: nothing between here and the encoder reads `data`.)"""
+    return cast(dict[str, Any], orjson.Fragment(text))
 
 
 class CompiledQueries(SchemaExtension):
@@ -150,7 +159,7 @@ class CompiledQueries(SchemaExtension):
             and not context.is_websocket
         ):
             assert isinstance(execution.schema, Schema)
-            data = await run_compiled(
+            text = await run_compiled(
                 context,
                 execution.schema,
                 self.registry,
@@ -160,6 +169,6 @@ class CompiledQueries(SchemaExtension):
                 execution._provided_operation_name,
                 execution.variables,
             )
-            if data is not None:
-                execution.result = ExecutionResult(data=data)
+            if text is not None:
+                execution.result = ExecutionResult(data=passed_through(text))
         yield

@@ -16,8 +16,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from graph.core.settings import Settings, get_settings
 from graph.http.fast_path import FastPath
-from graph.http.graphql_http import HttpView
 from graph.http.operations import install
+from graph.http.view import GraphQLView
 from graph.realtime.broker import Broker
 from graph.sql.database import create_engine, listen_dsn
 from graph.sql.migrate import current_revision, head_revision
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     broker = Broker(
         engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
     )
-    view = HttpView(settings, engine, settings.resolved_jwt_secret(), broker)
+    view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker)
     fast_path = FastPath(settings, view.tokens, view.persisted)
 
     @asynccontextmanager

@@ -26,7 +26,6 @@ path, status 200 with a `data` entry (the operation was executed: GraphQL over H
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,7 +35,7 @@ import asyncpg
 import orjson
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, is_non_null_type
 from graphql.language.location import get_location
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from graph.core.errors import ApiError, unavailable_or_timeout
 from graph.core.identity import Identity
@@ -48,21 +47,15 @@ from graph.extensions.compiled_queries import (
     plan_for,
     validated,
 )
-from graph.http.graphql_http import JSON, negotiate
+from graph.http.request import GraphQLRequest
 from graph.observability.logging import current_request
 from graph.observability.metrics import metrics_in
 from graph.security.auth import TokenVerifier, bearer_token
 from graph.security.input_limits import check_operation
 from graph.security.limits import query_cost
-from graph.security.persisted import PersistedQueries, with_document_id
+from graph.security.persisted import PersistedQueries
 from graph.sql.compiler import MISSING, Plan
 from graph.sql.database import listen_dsn
-
-log = logging.getLogger("fisioflow.fast_path")
-
-REQUEST_KEYS = frozenset({"query", "variables", "operationName", "extensions", "documentId"})
-JSON_MEDIA_TYPE = JSON.encode()
-
 
 # One round trip: the identity checked against the login's row, its settings and the prepared
 # statement (migrations 0007 and 0008).
@@ -114,42 +107,16 @@ class FastPath:
         # Told of each statement sent (SQLAlchemy's events do not see these): metrics, tests.
         self.statement_listeners: list[Callable[[str], None]] = []
 
-    async def answer(self, body: bytes, authorization: str | None, scope: Scope) -> bytes | None:
+    async def answer(
+        self, request: GraphQLRequest, authorization: str | None, scope: Scope
+    ) -> bytes | None:
         """The response body for a POSTed JSON request, or None: then it takes the normal path."""
         started = time.perf_counter()
-        try:
-            request = orjson.loads(body)
-            token = bearer_token(authorization)
-        except (orjson.JSONDecodeError, ApiError):
+        admitted = await self._admit(request, authorization)
+        if admitted is None:
             return None
-        if token is None or not isinstance(request, dict) or set(request) - REQUEST_KEYS:
-            return None
-        document, operation_name = self._document(request), request.get("operationName")
-        if document is None or not isinstance(operation_name, str | None):
-            return None
-        query, persisted = document
-        known, ready = validated.get((query, operation_name))
-        if not known or ready is None:
-            return None
-        try:
-            identity, _ = await self.tokens.verify(token)
-        except ApiError:
-            return None
-        raw_variables = request.get("variables")
-        variables = coerce_variables(ready.graphql_schema, ready.operation, raw_variables)
-        if variables is None or self._too_costly(ready, query, operation_name, variables):
-            return None
-        try:
-            check_operation(ready.graphql_schema, ready.document, ready.operation, variables)
-        except ApiError:  # hostile input: the normal path refuses it, naming the field
-            return None
-        plan = plan_for(ready, query, operation_name, variables)
-        if plan is None:
-            return None
-        try:
-            arguments = plan.arguments(variables, identity)
-        except Exception:  # an argument the resolvers refuse: they say why
-            return None
+        ready, identity, plan, arguments = admitted
+        persisted = ("hit" if request.query is None else "sent") if request.persisted else None
         try:
             text = await self._run(identity, plan, arguments)
         except ApiError as failure:  # a timeout or an outage: not for the normal path again
@@ -161,30 +128,61 @@ class FastPath:
         self._record(scope, ready.operation, time.perf_counter() - started, persisted)
         return b'{"data":' + text.encode() + b"}"
 
-    def _document(self, request: dict[str, Any]) -> tuple[str, str | None] | None:
-        """The query text, sent or persisted (APQ or `documentId`), as the persisted-query rules
-        (graph/security/persisted.py, the allow-list included) admit it, with the persisted-query
-        outcome to count ("hit" or "sent"; None without one); None when only the normal path
-        can tell (no text, an unknown hash, one to register, a refusal, other extensions)."""
-        query, extensions = request.get("query"), request.get("extensions")
-        document_id = request.get("documentId")
-        if not isinstance(query, str | None) or not isinstance(extensions, dict | None):
-            return None
-        if not isinstance(document_id, str | None):
-            return None
-        extensions = with_document_id(extensions, document_id)
-        if extensions and set(extensions) != {"persistedQuery"}:
-            return None
-        if not extensions and not self.persisted.only_allowed:
-            return None if query is None else (query, None)
+    async def _admit(
+        self, request: GraphQLRequest, authorization: str | None
+    ) -> tuple[ValidatedOperation, Identity, Plan, list[str | None]] | None:
+        """What the one statement needs, when the request may take the fast path: a compiled
+        document, a valid token, valid variables within the limits and arguments the plan
+        accepts; else None."""
         try:
-            resolved = self.persisted.resolve(query, extensions)
+            token = bearer_token(authorization)
+        except ApiError:
+            return None
+        query = self._document(request) if token is not None else None
+        known, ready = validated.get((query, request.operation_name))
+        if token is None or query is None or not known or ready is None:
+            return None
+        try:
+            identity, _ = await self.tokens.verify(token)
+        except ApiError:
+            return None
+        variables = self._variables(ready, query, request)
+        if variables is None:
+            return None
+        plan = plan_for(ready, query, request.operation_name, variables)
+        if plan is None:
+            return None
+        try:
+            arguments = plan.arguments(variables, identity)
+        except Exception:  # an argument the resolvers refuse: they say why
+            return None
+        return ready, identity, plan, arguments
+
+    def _document(self, request: GraphQLRequest) -> str | None:
+        """The query text, sent or persisted (APQ or `documentId`), as the persisted-query rules
+        (graph/security/persisted.py, the allow-list included) admit it; None when only the
+        normal path can tell (no text, an unknown hash, one to register, a refusal, other
+        extensions). The lookup's outcome stays with the request, for the normal path."""
+        if request.extensions and set(request.extensions) != {"persistedQuery"}:
+            return None
+        try:
+            resolved = request.document(self.persisted)
         except GraphQLError:
             return None
-        if resolved.register_as or resolved.query is None:
+        return None if resolved.register_as else resolved.query
+
+    def _variables(
+        self, ready: ValidatedOperation, query: str, request: GraphQLRequest
+    ) -> dict[str, Any] | None:
+        """The coerced variables, if valid, within the cost limit and the input limits."""
+        variables = coerce_variables(ready.graphql_schema, ready.operation, request.variables)
+        if variables is None or self._too_costly(ready, query, request.operation_name, variables):
             return None
-        outcome = ("hit" if query is None else "sent") if extensions else None
-        return resolved.query, outcome
+        try:
+            check_operation(ready.graphql_schema, ready.document, ready.operation, variables)
+        except ApiError:  # hostile input: the normal path refuses it, naming the field
+            return None
+        return variables
 
     def _too_costly(
         self,
@@ -330,72 +328,3 @@ def failure_body(ready: ValidatedOperation, failure: ApiError) -> bytes:
         if data is not None:
             data[key] = None
     return orjson.dumps({"data": data, "errors": errors})
-
-
-class FastPathMiddleware:
-    """Hands `POST /graphql` JSON requests with a bearer token to the fast path, ahead of the
-    router and the GraphQL view; whatever it declines goes on to them with its body intact.
-    Installed inside the request context, CORS and the body limit (graph/http/operations.py)."""
-
-    def __init__(self, app: ASGIApp, fast_path: FastPath, path: str = "/graphql") -> None:
-        self.app = app
-        self.fast_path = fast_path
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or scope["path"] != self.path
-            or not self.fast_path.settings.compile_queries
-        ):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        authorization = headers.get(b"authorization")
-        if content_type != JSON_MEDIA_TYPE or authorization is None:
-            await self.app(scope, receive, send)
-            return
-        body, more_body = b"", True
-        while more_body:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left
-                return
-            body += message.get("body", b"")
-            more_body = message.get("more_body", False)
-        try:
-            answer = await self.fast_path.answer(body, authorization.decode("latin-1"), scope)
-        except Exception:  # a fault of its own: the normal path answers, as the API documents
-            log.exception("the fast path failed; the normal path answers")
-            answer = None
-        if answer is None:
-            await self.app(scope, _replay(body, receive), send)
-            return
-        media_type = negotiate(headers.get(b"accept", b"").decode("latin-1"))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", f"{media_type}; charset=utf-8".encode()),
-                    (b"content-length", str(len(answer)).encode()),
-                    (b"vary", b"Accept"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the body already read, then whatever comes next."""
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay

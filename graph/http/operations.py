@@ -3,11 +3,11 @@
 - `/metrics` (graph/observability/metrics.py), behind `FISIOFLOW_METRICS_TOKEN` or closed in
   production, and the statement counter on the request engine;
 - request ids, the JSON access line (graph/observability/logging.py), and a body size limit
-  (graph/http/graphql_http.py);
-- the fast path for repeats of compiled operations (graph/http/fast_path.py);
+  (graph/http/body_limit.py);
+- the fast path for repeats of compiled operations (graph/http/fast_path_middleware.py);
 - CORS for the origins `Settings.origin_allowed` accepts (the websocket handshake asks it too);
 - `Cache-Control: no-store` on every answer but GraphiQL's own files;
-- GraphiQL's own files under `/graphiql/` when GraphiQL is on;
+- GraphiQL's own files under `/graphiql/` when GraphiQL is on (graph/http/static.py);
 - the login rate limiter (graph/security/ratelimit.py).
 """
 
@@ -20,18 +20,16 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.core.settings import Settings
-from graph.http.fast_path import FastPathMiddleware
-from graph.http.graphql_http import STATIC_DIR, BodyLimitMiddleware
+from graph.http.body_limit import BodyLimitMiddleware
+from graph.http.fast_path_middleware import FastPathMiddleware
+from graph.http.static import GRAPHIQL_FILES, graphiql_files
 from graph.observability.logging import RequestContextMiddleware
 from graph.observability.metrics import Metrics, statement_counter
 from graph.security.ratelimit import LoginRateLimiter
-
-GRAPHIQL_FILES = "/graphiql"
 
 
 def install(app: Starlette, settings: Settings) -> None:
@@ -43,7 +41,7 @@ def install(app: Starlette, settings: Settings) -> None:
 
     app.router.routes.append(Route("/metrics", guarded_metrics(metrics, settings), methods=["GET"]))
     if settings.enabled("graphiql"):
-        app.router.routes.append(Mount(GRAPHIQL_FILES, StaticFiles(directory=STATIC_DIR)))
+        app.router.routes.append(graphiql_files())
 
     # Added innermost first: no-store and the request context wrap everything, CORS answers
     # preflights before the body limit, the body limit guards the fast path and the routes.

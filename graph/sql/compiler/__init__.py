@@ -14,7 +14,7 @@ input-object fields) are null (and, for `node(id:)`, on the type named in the ID
 the caller: RLS does the rest.
 """
 
-from graph.sql.compiler.plan import MISSING, Plan, Unsupported, decode_result, shape_of
+from graph.sql.compiler.plan import MISSING, Plan, Unsupported, shape_of
 from graph.sql.compiler.planning import compile_operation
 from graph.sql.compiler.registry import (
     CompiledMutation,
@@ -28,6 +28,5 @@ __all__ = [
     "Registry",
     "Unsupported",
     "compile_operation",
-    "decode_result",
     "shape_of",
 ]

@@ -12,8 +12,6 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-import orjson
-
 from graph.core.identity import Identity
 from models.declarations import DECLARATIONS
 
@@ -111,11 +109,3 @@ def global_id_type(value: str) -> str | None:
         return None
     type_name, _, _ = raw.partition(":")
     return type_name if type_name in DECLARATIONS else None
-
-
-def decode_result(text: str) -> dict[str, Any]:
-    """The response data; Unsupported if a non-null relation was missing."""
-    if MISSING in text:
-        raise Unsupported("missing non-null relation")
-    data: dict[str, Any] = orjson.loads(text)
-    return data

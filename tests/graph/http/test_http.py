@@ -7,9 +7,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from graphql import GraphQLError
+from strawberry.types import ExecutionResult
 
 from graph.core.settings import PRODUCTION_LIMITS, Settings
 from graph.http.app import create_app
+from graph.http.results import ensure_codes
 from tests.support.apps import app_client
 from tests.support.factories import ClinicWorld, make_clinic
 from tests.support.graphql_client import error_codes
@@ -380,15 +383,10 @@ async def test_subscriptions_over_http_are_refused(
 
 def test_errors_outside_the_resolvers_are_masked() -> None:
     """An exception from an extension hook skips MaskInternalErrors; the view masks it."""
-    from graphql import GraphQLError
-    from strawberry.types import ExecutionResult
-
-    from graph.http.graphql_http import _ensure_codes
-
     leaked = GraphQLError("select * from patients", original_error=RuntimeError("asyncpg"))
     document = GraphQLError("Syntax Error: Expected Name")
     result = ExecutionResult(data=None, errors=[leaked, document])
-    _ensure_codes(result)
+    ensure_codes(result)
     assert [e.formatted for e in result.errors or []] == [
         {"message": "Internal server error", "extensions": {"code": "INTERNAL"}},
         {

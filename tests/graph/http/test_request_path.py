@@ -2,19 +2,26 @@
 shared pooled connection."""
 
 import asyncio
+import hashlib
 import random
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from graph.core.identity import Identity, Role
 from graph.core.ids import parse_global_id
 from graph.core.settings import Settings
+from graph.extensions.compiled_queries import validated
 from graph.http.app import create_app
 from graph.security.auth import issue_token
+from graph.security.persisted import Resolved
 from tests.support.apps import JWT_SECRET, close_app
 from tests.support.factories import make_clinic
 from tests.support.graphql_client import StatementCounter, graphql
@@ -123,3 +130,82 @@ async def test_interleaved_identities_over_one_pooled_connection(
     # And a direct check that no setting outlives its transaction on the pooled connection.
     leftover = await graphql(single_connection_client, "{ __typename }")
     assert leftover["data"] == {"__typename": "Query"}
+
+
+def test_the_fast_path_loads_without_the_schema() -> None:
+    """The fast path and its middleware read requests and negotiate media types without the
+    schema (or the resolvers) being imported."""
+    code = (
+        "import sys, graph.http.fast_path_middleware\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('graph.schema', 'resolvers',"
+        " 'graph.http.view')))\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _count_lookups(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    persisted = app.state.fast_path.persisted
+    lookups: list[str | None] = []
+    resolve = persisted.resolve
+
+    def counted(query: str | None, extensions: Mapping[str, Any] | None) -> Resolved:
+        lookups.append(query)
+        return resolve(query, extensions)
+
+    monkeypatch.setattr(persisted, "resolve", counted)
+    return lookups
+
+
+async def test_one_persisted_query_lookup_per_operation(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    superuser: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = await make_clinic(superuser)
+    lookups = _count_lookups(app, monkeypatch)
+    query = f"query Lookups{uuid.uuid4().hex} {{ patients(first: 2) {{ totalCount }} }}"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    headers = {"Authorization": f"Bearer {world.token(world.admin)}"}
+    # Hash and text: the fast path looks it up, declines (it is to be registered), and the
+    # normal path runs it with the document the fast path found.
+    sent = await client.post(
+        "/graphql", json={"query": query, "extensions": extensions}, headers=headers
+    )
+    assert sent.json()["data"]["patients"]["totalCount"] == len(world.patient_ids)
+    assert lookups == [query]
+    known, _ = validated.get((query, None))
+    assert known  # compiled by the normal path: the next request takes the fast path
+    hit = await client.post("/graphql", json={"extensions": extensions}, headers=headers)
+    assert hit.content == sent.content
+    assert lookups == [query, None]
+    # A batch (the normal path only): one lookup per operation.
+    batch = await client.post(
+        "/graphql", json=[{"extensions": extensions}, {"query": query}], headers=headers
+    )
+    assert [answer["data"] for answer in batch.json()] == [sent.json()["data"]] * 2
+    assert lookups == [query, None, None, query]
+
+
+async def test_compiled_json_goes_out_as_postgresql_built_it(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    """The normal compiled path sends PostgreSQL's JSON text unparsed: the same bytes as the
+    fast path, PostgreSQL's own spacing (`"key" : value`, which orjson never writes)."""
+    world = await make_clinic(superuser)
+    query = (
+        f"query Bytes{uuid.uuid4().hex} {{ patients(first: 2) {{ edges {{ node {{ name }} }} }} }}"
+    )
+    payload = {"query": query}
+    headers = {"Authorization": f"Bearer {world.token(world.admin)}"}
+    normal = await client.post("/graphql", json=payload, headers=headers)
+    assert len(statements.statements) == 2  # the identity settings, the compiled statement
+    statements.reset()
+    fast = await client.post("/graphql", json=payload, headers=headers)
+    sent = [s for s in statements.statements if not s.startswith("SET ROLE fisioflow_app")]
+    assert len(sent) == 1  # the fast path: the plan's statement, no identity round trip
+    assert normal.content == fast.content
+    assert normal.content.startswith(b'{"data":{"patients" : {"edges" : [')
+    assert len(normal.json()["data"]["patients"]["edges"]) == 2
