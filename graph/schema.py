@@ -5,14 +5,14 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from graph.core.errors import MaskInternalErrors
 from graph.extensions.auth_gate import RequireIdentity
 from graph.extensions.compiled_queries import CompiledQueries
+from graph.extensions.error_masking import MaskInternalErrors
+from graph.extensions.input_limits import InputLimits
+from graph.extensions.operation_metrics import OperationMetrics
+from graph.extensions.request_limits import RequestLimits
 from graph.extensions.transport_gate import SubscriptionsOnlyOverWebsockets
 from graph.extensions.units import each_field_its_own_transaction
-from graph.observability.metrics import OperationMetrics
-from graph.security.input_limits import InputLimits
-from graph.security.limits import RequestLimits
 from graph.sql.compiler import Registry
 from models.declarations import DECLARATIONS
 from resolvers.accounts.mutations import AccountMutations

@@ -1,19 +1,16 @@
-"""The API's error codes (API.md), the mapping of database errors onto them, and masking.
+"""The API's error codes (API.md) and the mapping of database errors onto them.
 
 Resolvers raise `ApiError`; graphql-core copies its `extensions` onto the GraphQL error.
-Anything else that escapes a resolver is logged here and reaches the client only as
-`INTERNAL`, without message, SQL, driver name or stack trace.
+Anything else that escapes a resolver reaches the client only as `INTERNAL`
+(graph/extensions/error_masking.py).
 """
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
-from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from strawberry.extensions import SchemaExtension
 
 log = logging.getLogger("fisioflow.errors")
 
@@ -138,7 +135,7 @@ def from_database_error(error: BaseException) -> ApiError | None:
         return ApiError(SLOT_UNAVAILABLE, "This time slot is no longer available", field=field)
     if sqlstate == "23514" or (sqlstate or "").startswith("22"):
         # check_violation, or class 22 (data exception: a value out of range, malformed,
-        # too long): graph/input_limits refuses such input first; this is the backstop.
+        # too long): graph/security/input_limits.py refuses such input first; this is the backstop.
         return ApiError(BAD_USER_INPUT, "A value is out of the allowed range", field=field)
     if sqlstate == "23503":
         return ApiError(NOT_FOUND, "A referenced record does not exist", field=field)
@@ -154,43 +151,3 @@ def _constraint_name(cause: BaseException | None) -> str | None:
             return str(name)
         cause = cause.__cause__
     return None
-
-
-def _is_variable_error(error: GraphQLError) -> bool:
-    return error.message.startswith("Variable '$")
-
-
-def _is_about_the_document(error: GraphQLError) -> bool:
-    """Parse, validation and input-coercion errors: safe to show, the client must fix them."""
-    original = error.original_error
-    if original is None or isinstance(original, GraphQLError):
-        return True
-    return error.path is None and isinstance(original, ValueError | TypeError)
-
-
-class MaskInternalErrors(SchemaExtension):
-    """Give every error a code; replace unexpected ones by a bare INTERNAL error."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        result.errors = [self._present(error) for error in result.errors]
-
-    def _present(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, ApiError):
-            return error
-        if _is_about_the_document(error):
-            code = BAD_USER_INPUT if _is_variable_error(error) else VALIDATION_FAILED
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": code}
-            return error
-        log.error("unexpected error at %s", error.path, exc_info=original)
-        return GraphQLError(
-            "Internal server error",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": INTERNAL},
-        )

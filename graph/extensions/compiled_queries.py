@@ -2,7 +2,8 @@
 
 A schema extension supplies the execution result before Strawberry's own execution starts;
 when the compiler declines an operation, Strawberry resolves it as usual. Plans are cached
-per document, operation and variable shape (graph/compiler.shape_of).
+per document, operation and variable shape (graph/sql/compiler `shape_of`). The result's data
+is PostgreSQL's JSON text, passed through to the response body unparsed (`passed_through`).
 """
 
 import logging
@@ -56,7 +57,7 @@ class ValidatedOperation:
 
 
 # Plans (None: the compiler declined) by (query, operation name, variable shape), and the
-# compiled documents by (query, operation name) for graph/fast_path.
+# compiled documents by (query, operation name) for graph/http/fast_path.py.
 plans: LruCache[Plan | None] = LruCache()
 validated: LruCache[ValidatedOperation] = LruCache()
 
@@ -165,7 +166,7 @@ class CompiledQueries(SchemaExtension):
                 self.registry,
                 execution.graphql_document,
                 execution.query,
-                # As the client sent it (None when it named none), as graph/fast_path sees it.
+                # As the client sent it (None when it named none), as the fast path sees it.
                 execution._provided_operation_name,
                 execution.variables,
             )

@@ -16,7 +16,6 @@ Each worker process has its own registry: scrape every worker (or run one per co
 """
 
 import asyncio
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,9 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
-from strawberry.extensions import SchemaExtension
 
-from graph.core.documents import selected_operation
 from graph.core.errors import BAD_USER_INPUT, INTERNAL
 from graph.observability.logging import RequestInfo, current_request
 
@@ -202,39 +199,3 @@ def statement_counter(*args: Any) -> None:
     info = current_request.get()
     if info is not None:
         info.statements += 1
-
-
-class OperationMetrics(SchemaExtension):
-    """Times every operation and records its name, type and outcome (listed first in the
-    schema's extensions, so it sees the errors as the client will)."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        raised: BaseException | None = None
-        try:
-            yield
-        except BaseException as error:
-            raised = error
-            raise
-        finally:
-            execution = self.execution_context
-            metrics = metrics_of(getattr(execution.context, "request", None))
-            if metrics is not None:
-                document = execution.graphql_document
-                name, kind = "unknown", "unknown"
-                if document is not None:
-                    try:
-                        operation = selected_operation(document, execution.operation_name)
-                    except Exception:
-                        operation = None
-                    if operation is not None:
-                        name = operation.name.value if operation.name else "anonymous"
-                        kind = operation.operation.value
-                result = execution.result
-                if raised is not None:
-                    outcome = error_code(raised)
-                elif result is not None and result.errors:
-                    outcome = error_code(result.errors[0])
-                else:
-                    outcome = "OK"
-                metrics.record_operation(name, kind, outcome, time.perf_counter() - started)

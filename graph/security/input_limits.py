@@ -27,11 +27,9 @@ from typing import Any
 import orjson
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     GraphQLField,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -49,10 +47,8 @@ from graphql import (
     VariableNode,
     is_input_type,
 )
-from graphql.execution.values import get_variable_values
 from graphql.pyutils import Undefined
-from graphql.utilities import get_operation_ast, type_from_ast, value_from_ast
-from strawberry.extensions import SchemaExtension
+from graphql.utilities import type_from_ast, value_from_ast
 
 from graph.core.errors import ApiError, bad_input
 from graph.core.lru import LruCache
@@ -200,69 +196,86 @@ def input_plan(
 ) -> InputPlan:
     """Walks every field of `operation` given arguments (through fragments, each walked
     once), checking literal values and noting where variables go."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    declared = {d.variable.name.value: d for d in operation.variable_definitions or ()}
-    walked: set[str] = set()
-    uses: list[VariableUse] = []
+    walk = _InputWalk(schema, document, operation)
+    try:
+        walk.selection_set(schema.get_root_type(operation.operation), operation.selection_set)
+    except ApiError as refusal:
+        return InputPlan((refusal.extensions["field"], str(refusal)), ())
+    return InputPlan(None, tuple(walk.uses))
 
-    def value(node: ValueNode, type_: GraphQLInputType, field: str) -> None:
+
+class _InputWalk:
+    """One operation's arguments: literals checked (check_value), variables' places noted."""
+
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.declared = {d.variable.name.value: d for d in operation.variable_definitions or ()}
+        self.walked: set[str] = set()
+        self.uses: list[VariableUse] = []
+
+    def selection_set(
+        self, parent: GraphQLNamedType | None, selection_set: SelectionSetNode | None
+    ) -> None:
+        if parent is None or selection_set is None:
+            return
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self.field(parent, selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition else parent
+                self.selection_set(inner, selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                self.fragment(selection.name.value)
+
+    def fragment(self, name: str) -> None:
+        fragment = self.fragments.get(name)
+        if fragment is not None and name not in self.walked:
+            self.walked.add(name)
+            inner = self.schema.get_type(fragment.type_condition.name.value)
+            self.selection_set(inner, fragment.selection_set)
+
+    def field(self, parent: GraphQLNamedType, node: FieldNode) -> None:
+        fields: Mapping[str, GraphQLField] = getattr(parent, "fields", {})
+        definition = fields.get(node.name.value)
+        if definition is None:  # __typename and introspection take no hostile input
+            return
+        for argument in node.arguments or ():
+            argument_definition = definition.args.get(argument.name.value)
+            if argument_definition is not None:
+                self.value(argument.value, argument_definition.type, argument.name.value)
+        self.selection_set(_named(definition.type), node.selection_set)
+
+    def value(self, node: ValueNode, type_: GraphQLInputType, field: str) -> None:
         nullable = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
         if isinstance(node, VariableNode):
-            uses.append(VariableUse(node.name.value, type_, field))
+            self.uses.append(VariableUse(node.name.value, type_, field))
         elif isinstance(node, ListValueNode) and isinstance(nullable, GraphQLList):
             for item in node.values:
-                value(item, nullable.of_type, field)
+                self.value(item, nullable.of_type, field)
         elif isinstance(node, ObjectValueNode) and isinstance(nullable, GraphQLInputObjectType):
             for given in node.fields:
                 input_field = nullable.fields.get(given.name.value)
                 if input_field is not None:
-                    value(given.value, input_field.type, given.name.value)
-        else:  # a literal leaf, or a JSON literal (which may hold variables)
-            for inner in _variables_in(node):
-                definition = declared.get(inner.name.value)
-                if definition is not None:
-                    variable_type = type_from_ast(schema, definition.type)
-                    if is_input_type(variable_type):
-                        uses.append(VariableUse(inner.name.value, variable_type, field))
-            literal = value_from_ast(node, type_)
-            if literal is not Undefined:  # invalid literals: validation reports them
-                check_value(literal, type_, field)
+                    self.value(given.value, input_field.type, given.name.value)
+        else:
+            self.literal(node, type_, field)
 
-    def walk(parent: GraphQLNamedType | None, selection_set: SelectionSetNode | None) -> None:
-        if parent is None or selection_set is None:
-            return
-        fields: Mapping[str, GraphQLField] = getattr(parent, "fields", {})
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                definition = fields.get(selection.name.value)
-                if definition is None:  # __typename and introspection take no hostile input
-                    continue
-                for argument in selection.arguments or ():
-                    argument_definition = definition.args.get(argument.name.value)
-                    if argument_definition is not None:
-                        value(argument.value, argument_definition.type, argument.name.value)
-                walk(_named(definition.type), selection.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                walk(
-                    schema.get_type(condition.name.value) if condition else parent,
-                    selection.selection_set,
-                )
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = fragments.get(selection.name.value)
-                if fragment is not None and fragment.name.value not in walked:
-                    walked.add(fragment.name.value)
-                    walk(
-                        schema.get_type(fragment.type_condition.name.value), fragment.selection_set
-                    )
-
-    try:
-        walk(schema.get_root_type(operation.operation), operation.selection_set)
-    except ApiError as refusal:
-        return InputPlan((refusal.extensions["field"], str(refusal)), ())
-    return InputPlan(None, tuple(uses))
+    def literal(self, node: ValueNode, type_: GraphQLInputType, field: str) -> None:
+        """A literal leaf, or a JSON literal (which may hold variables)."""
+        for inner in _variables_in(node):
+            definition = self.declared.get(inner.name.value)
+            variable_type = type_from_ast(self.schema, definition.type) if definition else None
+            if is_input_type(variable_type):
+                self.uses.append(VariableUse(inner.name.value, variable_type, field))
+        literal = value_from_ast(node, type_)
+        if literal is not Undefined:  # invalid literals: validation reports them
+            check_value(literal, type_, field)
 
 
 def _variables_in(node: ValueNode) -> Iterator[VariableNode]:
@@ -306,34 +319,3 @@ def check_operation(
         raise bad_input(*plan.refusal)
     for use in plan.uses:
         check_value(variables.get(use.variable), use.type, use.field)
-
-
-class InputLimits(SchemaExtension):
-    """`check_operation` before execution: a refusal answers the whole operation, as an
-    invalid variable does, and nothing runs."""
-
-    def on_execute(self) -> Iterator[None]:
-        execution = self.execution_context
-        document = execution.graphql_document
-        if execution.result is None and document is not None:
-            execution.result = _refusal(execution.schema._schema, document, execution)
-        yield
-
-
-def _refusal(
-    schema: GraphQLSchema, document: DocumentNode, execution: Any
-) -> ExecutionResult | None:
-    operation = get_operation_ast(document, execution.operation_name)
-    if operation is None:
-        return None
-    coerced = get_variable_values(
-        schema, operation.variable_definitions or (), execution.variables or {}
-    )
-    if isinstance(coerced, list):  # invalid variables: execution reports them
-        return None
-    try:
-        check_operation(schema, document, operation, coerced.coerced)
-    except ApiError as refusal:
-        error = GraphQLError(str(refusal), original_error=refusal, extensions=refusal.extensions)
-        return ExecutionResult(data=None, errors=[error])
-    return None

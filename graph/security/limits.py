@@ -48,11 +48,9 @@ from graphql import (
     is_list_type,
 )
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
 
-from graph.core.documents import operations, selected_operation
-from graph.core.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, VALIDATION_FAILED
-from graph.core.settings import Settings
+from graph.core.documents import operations
+from graph.core.errors import QUERY_TOO_COMPLEX
 from graph.sql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 # A list field without a page size (`consents`, `payments` of an appointment, `nodes(ids:)`
@@ -214,67 +212,77 @@ def query_cost(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
-    values = dict(_variable_defaults(operation))
-    values.update(variables or {})
-    fragments = _fragments(document)
-    memo: dict[str, int] = {}
+    cost = _Cost(schema, document, {**dict(_variable_defaults(operation)), **(variables or {})})
+    return cost.selection_set(operation.selection_set, root, frozenset())
+
+
+class _Cost:
+    """The cost fold of one operation, each fragment measured once (memoized)."""
+
+    def __init__(self, schema: GraphQLSchema, document: Any, values: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.fragments = _fragments(document)
+        self.values = values
+        self.memo: dict[str, int] = {}
 
     def selection_set(
-        selections: SelectionSetNode | None, parent: Any, in_connection: bool, seen: frozenset[str]
+        self, selections: SelectionSetNode | None, parent: Any, seen: frozenset[str]
     ) -> int:
-        total = 0
         if selections is None:
-            return total
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                total += field(selection, parent, in_connection, seen)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                inner = schema.get_type(condition.name.value) if condition else parent
-                total += selection_set(selection.selection_set, inner, _is_connection(inner), seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += fragment(selection.name.value, seen)
-        return total
+            return 0
+        return sum(self.selection(selection, parent, seen) for selection in selections.selections)
 
-    def fragment(name: str, seen: frozenset[str]) -> int:
-        if name in memo:
-            return memo[name]
-        definition = fragments.get(name)
-        if definition is None or name in seen:
-            return 0
-        inner = schema.get_type(definition.type_condition.name.value)
-        memo[name] = selection_set(
-            definition.selection_set, inner, _is_connection(inner), seen | {name}
-        )
-        return memo[name]
+    def selection(self, selection: Any, parent: Any, seen: frozenset[str]) -> int:
+        if isinstance(selection, FieldNode):
+            return self.field(selection, parent, seen)
+        if isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            inner = self.schema.get_type(condition.name.value) if condition else parent
+            return self.selection_set(selection.selection_set, inner, seen)
+        if isinstance(selection, FragmentSpreadNode):
+            return self.fragment(selection.name.value, seen)
+        return 0
 
-    def field(node: FieldNode, parent: Any, in_connection: bool, seen: frozenset[str]) -> int:
-        name = node.name.value
-        if name.startswith("__") or not isinstance(
-            parent, GraphQLObjectType | GraphQLInterfaceType
-        ):
+    def fragment(self, name: str, seen: frozenset[str]) -> int:
+        if name in self.memo:
+            return self.memo[name]
+        definition = self.fragments.get(name)
+        if definition is None or name in seen:  # unknown or cyclic: validation reports it
             return 0
-        definition: GraphQLField | None = parent.fields.get(name)
-        if definition is None:
+        inner = self.schema.get_type(definition.type_condition.name.value)
+        self.memo[name] = self.selection_set(definition.selection_set, inner, seen | {name})
+        return self.memo[name]
+
+    def field(self, node: FieldNode, parent: Any, seen: frozenset[str]) -> int:
+        definition = _object_field(parent, node)
+        named = get_named_type(definition.type) if definition is not None else None
+        if definition is None or named is None or is_leaf_type(named):
             return 0
-        named = get_named_type(definition.type)
-        if is_leaf_type(named):
-            return 0
-        children = selection_set(node.selection_set, named, _is_connection(named), seen)
+        children = self.selection_set(node.selection_set, named, seen)
         if _is_connection(named):
-            size = _int_argument(node, ("first", "last"), values)
-            size = DEFAULT_PAGE_SIZE if size is None else min(max(size, 0), MAX_PAGE_SIZE)
-            return 1 + size * children
-        if is_list_type(get_nullable_type(definition.type)):
-            if in_connection:  # `edges` of a connection: the connection counted its size
-                return 1 + children
-            ids = next((a for a in node.arguments or () if a.name.value == "ids"), None)
-            items = _value(ids.value, values) if ids is not None else None
-            size = len(items) if isinstance(items, list) else ASSUMED_LIST_SIZE
-            return size * (1 + children)
+            return 1 + self.page_size(node) * children
+        # `edges` of a connection: the connection counted its size.
+        if is_list_type(get_nullable_type(definition.type)) and not _is_connection(parent):
+            return self.list_size(node) * (1 + children)
         return 1 + children
 
-    return selection_set(operation.selection_set, root, False, frozenset())
+    def page_size(self, node: FieldNode) -> int:
+        size = _int_argument(node, ("first", "last"), self.values)
+        return DEFAULT_PAGE_SIZE if size is None else min(max(size, 0), MAX_PAGE_SIZE)
+
+    def list_size(self, node: FieldNode) -> int:
+        ids = next((a for a in node.arguments or () if a.name.value == "ids"), None)
+        items = _value(ids.value, self.values) if ids is not None else None
+        return len(items) if isinstance(items, list) else ASSUMED_LIST_SIZE
+
+
+def _object_field(parent: Any, node: FieldNode) -> GraphQLField | None:
+    """The selected field's definition; None for introspection fields (they cost nothing)."""
+    name = node.name.value
+    if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        return None
+    field: GraphQLField | None = parent.fields.get(name)
+    return field
 
 
 def _variable_defaults(operation: OperationDefinitionNode) -> Iterator[tuple[str, Any]]:
@@ -283,25 +291,12 @@ def _variable_defaults(operation: OperationDefinitionNode) -> Iterator[tuple[str
             yield definition.variable.name.value, _value(definition.default_value, {})
 
 
-_defaults: Settings | None = None
-
-
-def request_settings(context: Any) -> Settings:
-    """The settings of the request's app; defaults when the schema runs without one."""
-    global _defaults
-    settings = getattr(context, "settings", None)
-    if isinstance(settings, Settings):
-        return settings
-    if _defaults is None:
-        _defaults = Settings()
-    return _defaults
-
-
-def _is_parser_limit(error: GraphQLError) -> bool:
+def is_parser_limit(error: GraphQLError) -> bool:
     return isinstance(error, GraphQLSyntaxError) and "Parsing aborted" in error.message
 
 
-def _without_suggestions(error: GraphQLError) -> GraphQLError:
+def without_suggestions(error: GraphQLError) -> GraphQLError:
+    """The error without "Did you mean ...?" (production: no hints at the schema's names)."""
     message = SUGGESTION.sub("", error.message)
     if message == error.message:
         return error
@@ -315,69 +310,3 @@ def _without_suggestions(error: GraphQLError) -> GraphQLError:
         original_error=error.original_error,
         extensions=error.extensions,
     )
-
-
-class RequestLimits(SchemaExtension):
-    """Tokens, depth, aliases and cost limits; introspection and suggestions switches."""
-
-    def on_operation(self) -> Iterator[None]:
-        execution = self.execution_context
-        settings = request_settings(execution.context)
-        # graphql-core's `max_tokens` counts comments too: one bound on what the parser reads.
-        execution.parse_options["max_tokens"] = settings.max_tokens
-        execution.validation_rules = execution.validation_rules + validation_rules(
-            settings.max_depth, settings.max_aliases, settings.enabled("introspection")
-        )
-        try:
-            yield
-        except GraphQLSyntaxError as syntax_error:
-            # ParserCache parses in its `on_parse` hook, so a syntax error leaves the operation
-            # as an exception (Strawberry answers it as the request's only error): give it a code.
-            if _is_parser_limit(syntax_error):
-                raise too_complex(
-                    f"The document is too large (the limit is {settings.max_tokens} tokens)"
-                ) from None
-            if not (syntax_error.extensions or {}).get("code"):
-                syntax_error.extensions = {
-                    **(syntax_error.extensions or {}),
-                    "code": VALIDATION_FAILED,
-                }
-            raise
-        result = execution.result
-        if result is None or not result.errors:
-            return
-        errors: list[GraphQLError] = []
-        for error in result.errors:
-            shown = error
-            if _is_parser_limit(shown):
-                shown = too_complex(
-                    f"The document is too large (the limit is {settings.max_tokens} tokens)"
-                )
-            if not settings.enabled("suggestions"):
-                shown = _without_suggestions(shown)
-            errors.append(shown)
-        result.errors = errors
-
-    def on_execute(self) -> Iterator[None]:
-        execution = self.execution_context
-        document = execution.graphql_document
-        # Strawberry runs the first operation when a document has several and the request
-        # names none; the GraphQL spec asks for a request error.
-        provided = getattr(execution, "_provided_operation_name", execution.operation_name)
-        if document is not None and provided is None and len(operations(document)) > 1:
-            raise GraphQLError(
-                "Must provide operationName: the document holds several operations",
-                extensions={"code": BAD_USER_INPUT, "field": "operationName"},
-            )
-        operation = selected_operation(document, execution.operation_name) if document else None
-        if operation is not None:
-            settings = request_settings(execution.context)
-            cost = query_cost(
-                execution.schema._schema, document, operation, execution.variables or {}
-            )
-            if cost > settings.max_cost:
-                raise too_complex(
-                    f"The query could return about {cost} objects; the limit is"
-                    f" {settings.max_cost}. Ask for smaller pages (`first`) or fewer nested lists."
-                )
-        yield
