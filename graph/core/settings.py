@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = []
     max_subscriptions_per_connection: int = 50
     subscription_queue_size: int = 256
-    # Safe to expose (graph/security/limits.py, graph/http/graphql_http.py,
+    # Safe to expose (graph/extensions/request_limits.py, graph/http/view.py,
     # graph/security/persisted.py, graph/security/ratelimit.py).
     # None = on in development, off in production; set true/false to force either way.
     graphiql: bool | None = None

@@ -3,7 +3,7 @@
 In production (`FISIOFLOW_ENV=production`) the server refuses to start without a strong
 `FISIOFLOW_JWT_SECRET`; in any mode it refuses an allow-list mode without a readable manifest.
 What production turns off by default (introspection, suggestions, GraphiQL) is read from the
-settings where it applies: graph/security/limits.py and graph/http/graphql_http.py.
+settings where it applies: graph/extensions/request_limits.py and graph/http/view.py.
 """
 
 from graph.core.settings import Settings

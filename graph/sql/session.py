@@ -3,7 +3,7 @@ transaction at a time, each opened on first use under the caller's identity (RLS
 
 A request may end its current transaction and go on in a fresh one under the same identity
 (`end_transaction`): each root mutation field is its own unit (graph/extensions/units.py) and each
-operation of an HTTP batch its own transaction (graph/http/graphql_http.py).
+operation of an HTTP batch its own transaction (graph/http/view.py).
 
 Reads of clinical records are audited (graph/api/audit_reads.py) in the open transaction, and
 RequestDb keeps them until that transaction commits: if it ends any other way (a rollback, a

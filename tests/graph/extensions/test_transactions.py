@@ -1,5 +1,5 @@
 """A response never claims what the database does not hold (graph/extensions/units.py,
-graph/http/graphql_http.py).
+graph/http/view.py).
 
 Every mutation of the schema is run (1) with a nested field of its payload that fails and
 (2) beside a failing sibling operation in a batch; then the rows are read with asyncpg as the
