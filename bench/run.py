@@ -46,6 +46,7 @@ Needs wrk (`apt-get install -y wrk`). What it does:
 
 import argparse
 import asyncio
+import base64
 import json
 import math
 import os
@@ -70,6 +71,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -227,8 +229,6 @@ def data_folder(scale: int) -> Path:
 
 
 async def sibling_database(url: str, suffix: str) -> str:
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     name = f"{parsed.database or 'postgres'}{suffix}"
     connection = await asyncpg.connect(plain_dsn(url))
@@ -500,8 +500,6 @@ def first_difference(a: Any, b: Any, path: str = "data") -> str | None:
 
 
 def type_of_global_id(value: Any) -> str:
-    import base64
-
     text = str(value)
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split(":")[0]

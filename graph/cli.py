@@ -325,6 +325,7 @@ def token(
 @app.command("export-schema")
 def export_schema() -> None:
     """Print the GraphQL SDL (what schema.graphql holds)."""
+    # Only this command loads the whole schema (every resolver area); the others start fast.
     from graph.schema import sdl
 
     print(sdl(), end="")

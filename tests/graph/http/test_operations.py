@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from graph.observability.logging import JsonFormatter, redact
+from graph.observability.metrics import MAX_OPERATION_NAMES, Metrics
 from graph.sql.database import create_engine
 from tests.support.apps import app_client, client_of, custom_app
 from tests.support.database import create_database, drop_database
@@ -121,8 +122,6 @@ async def test_operation_names_cannot_flood_the_metrics(client: httpx.AsyncClien
         await graphql(client, f"query Flood{i} {{ __typename }}")
     metrics = (await client.get("/metrics")).text
     assert 'operation="Flood4"' in metrics  # well under the cap
-    from graph.observability.metrics import MAX_OPERATION_NAMES, Metrics
-
     registry = Metrics.__new__(Metrics)
     registry._names = set()
     labels = {registry.operation_label(f"Op{i}") for i in range(MAX_OPERATION_NAMES + 50)}

@@ -7,6 +7,7 @@ import asyncpg
 import httpx
 import pytest
 from graphql import parse
+from strawberry.extensions.validation_cache import _get_validate_cache
 
 from graph.core.settings import Settings
 from graph.security.limits import count_aliases, max_depth
@@ -209,8 +210,6 @@ async def test_concurrent_requests_under_limits_stay_healthy(
 async def test_limits_keep_the_validation_cache_effective(client: httpx.AsyncClient) -> None:
     """ValidationCache keys on the validation rules: the limit rules are made once per limit
     value, not once per request, or every request would miss the cache."""
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
     cache = _get_validate_cache(128)
     await graphql(client, "query CacheProbe { __typename }")
     before = cache.cache_info()
