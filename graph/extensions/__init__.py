@@ -1,1 +1,2 @@
-"""Strawberry extensions, one per concern."""
+"""Strawberry extensions, one per file; the logic they apply lives below (security,
+observability, core, sql). graph/schema.py lists them in the order they run."""

@@ -342,7 +342,7 @@ async def test_cors_for_configured_origins(database_url: str, world: ClinicWorld
         assert response.headers["access-control-allow-origin"] == origin
         other = await _post(client, {"query": "{ __typename }"}, Origin="https://evil.example")
         assert "access-control-allow-origin" not in other.headers
-        # A compiled query's repeat is answered by graph/fast_path, inside CORS and the
+        # A compiled query's repeat is answered by graph/http/fast_path.py, inside CORS and the
         # request context: the same headers.
         compiled = {"query": "{ patients(first: 1) { totalCount } }"}
         answers = [await _post(client, compiled, Origin=origin, **_auth(world)) for _ in range(2)]

@@ -676,7 +676,8 @@ async def test_hostile_token_times_are_unauthenticated(
 async def test_residual_data_exceptions_are_bad_user_input(
     app: Starlette, statement: str, arguments: list[Any]
 ) -> None:
-    """The backstop for what graph/input_limits does not foresee: PostgreSQL's class 22."""
+    """The backstop for what graph/security/input_limits.py does not foresee: PostgreSQL's
+    class 22."""
     engine = app.state.engine
     async with engine.connect() as connection:
         with pytest.raises(DBAPIError) as raised:

@@ -69,8 +69,8 @@ async def test_tampered_claims_are_refused_on_the_normal_path(
 async def test_tampered_claims_are_refused_on_the_fast_path(
     client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
 ) -> None:
-    """The read is compiled and served by graph/fast_path once a valid token has asked for it;
-    every tampered token then gets UNAUTHENTICATED and nothing else."""
+    """The read is compiled and served by graph/http/fast_path.py once a valid token has asked
+    for it; every tampered token then gets UNAUTHENTICATED and nothing else."""
     world, other = await make_clinic(superuser), await make_clinic(superuser)
     honest = world.token(world.receptionist)
     for _ in range(2):

@@ -172,7 +172,7 @@ async def test_persisted_hashes_take_the_fast_path(
     client: httpx.AsyncClient, world: ClinicWorld, statements: StatementCounter
 ) -> None:
     """Once a persisted document has been compiled, its hash alone is answered by
-    graph/fast_path: one statement, the same JSON."""
+    graph/http/fast_path.py: one statement, the same JSON."""
     query = "query FastPatients { patients(first: 2) { edges { node { id name } } } }"
     headers = _headers(world)
     hits_before = await _persisted_hits(client)
