@@ -9,7 +9,9 @@ each foreign key). Ids are UUIDv7-shaped and increasing per clinic, so every ind
 appended to at its right edge (random v4 ids made the 100k-patient load ~30% slower).
 
 Modules: `reference` (names, places, clinical texts), `identifiers` (CPF, CNPJ, CNS, CREFITO),
-`calendar` (the year of slots), `tables` (what is written, columns from models/), `generator`
-(one clinic's rows), `loader` (COPY), `volume`, `demo`, and `admin` (create-clinic, link-login).
+`calendar` (the year of slots), `tables` (what is written, columns from models/), the generator
+(`stream`, the clinic's pseudo-random state; `appointments`, `payments`, `clinical`, `exercises`,
+`compliance`, each adding its tables' rows; `generator`, the clinic, staff and patients), `loader`
+(COPY), `volume`, `demo`, and `admin` (create-clinic, link-login).
 Only the `fisioflow` CLI and bench/ import it: the server never does.
 """

@@ -8,10 +8,7 @@ import uuid
 import asyncpg
 
 from graph.security.passwords import hash_password
-from seed.loader import (
-    can_silence_triggers,
-    connect,
-)
+from seed.loader import can_silence_triggers, connect
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

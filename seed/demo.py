@@ -7,15 +7,8 @@ from dataclasses import dataclass
 from graph.core.calendar import clinic_today
 from graph.security.passwords import hash_password
 from seed.calendar import Calendar
-from seed.generator import (
-    ID_EPOCH_MS,
-    NAMESPACE,
-    ClinicGenerator,
-    ClinicSpec,
-)
-from seed.identifiers import (
-    slug,
-)
+from seed.generator import ClinicGenerator
+from seed.identifiers import slug
 from seed.loader import (
     Loader,
     begin_bulk,
@@ -24,12 +17,9 @@ from seed.loader import (
     existing_clinics,
     shared_library,
 )
-from seed.reference import (
-    CITIES,
-)
-from seed.tables import (
-    merge,
-)
+from seed.reference import CITIES
+from seed.stream import ID_EPOCH_MS, NAMESPACE, ClinicSpec
+from seed.tables import merge
 
 DEMO_PASSWORD = "fisioflow-demo"
 DEMO_CLINIC_NAME = "Clínica FisioFlow Demo"

@@ -9,12 +9,7 @@ from datetime import date
 from graph.core.calendar import clinic_today
 from graph.security.passwords import hash_password
 from seed.calendar import Calendar
-from seed.generator import (
-    ID_EPOCH_MS,
-    NAMESPACE,
-    ClinicGenerator,
-    ClinicSpec,
-)
+from seed.generator import ClinicGenerator
 from seed.loader import (
     Loader,
     Progress,
@@ -25,10 +20,8 @@ from seed.loader import (
     load_clinic,
     shared_library,
 )
-from seed.reference import (
-    CITIES,
-    CLINIC_PREFIXES,
-)
+from seed.reference import CITIES, CLINIC_PREFIXES
+from seed.stream import ID_EPOCH_MS, NAMESPACE, ClinicSpec
 
 SEED_PASSWORD = "fisioflow-seed"
 
