@@ -64,10 +64,8 @@ CLINIC = TypeMap(
     clinics,
     {
         "id": GlobalId("Clinic"),
-        "name": Scalar("name"),
-        "cnpj": Scalar("cnpj"),
-        "createdAt": Scalar("created_at"),
     },
+    hidden=("updated_at",),
     compiled=True,
 )
 
@@ -76,15 +74,10 @@ PHYSIOTHERAPIST = TypeMap(
     physiotherapists,
     {
         "id": GlobalId("Physiotherapist"),
-        "name": Scalar("name"),
-        "email": Scalar("email"),
-        "crefito": Scalar("crefito"),
-        "specialty": Scalar("specialty"),
-        "phone": Scalar("phone"),
-        "active": Scalar("active"),
         "patients": Children("Patient", "physiotherapist_id"),
         "appointments": Children("Appointment", "physiotherapist_id"),
     },
+    hidden=("clinic_id", "created_at", "updated_at"),
     sort=("name", "id"),
     root_list="physiotherapists",
     compiled=True,
@@ -96,8 +89,14 @@ STAFF_USER = TypeMap(
     users,
     {
         "id": GlobalId("StaffUser"),
-        "email": Scalar("email"),
         "role": Scalar("role", "enum"),
-        "active": Scalar("active"),
     },
+    hidden=(
+        "clinic_id",
+        "physiotherapist_id",
+        "patient_id",
+        "last_login_at",
+        "created_at",
+        "updated_at",
+    ),
 )

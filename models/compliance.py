@@ -127,8 +127,7 @@ CONSENT = TypeMap(
     consents,
     {
         "id": GlobalId("Consent"),
-        "purpose": Scalar("purpose"),
-        "legalBasis": Scalar("legal_basis"),
+        # listed: the type shows policyVersion after revokedAt, not in the table's order
         "granted": Scalar("granted"),
         "grantedAt": Scalar("granted_at"),
         "revokedAt": Scalar("revoked_at"),
@@ -137,6 +136,7 @@ CONSENT = TypeMap(
         "createdAt": Scalar("created_at"),
         "patient": ToOne("Patient", "patient_id", nullable=False),
     },
+    hidden=("clinic_id", "updated_at"),
     sort=("created_at", "id"),
 )
 
@@ -150,16 +150,10 @@ DATA_SUBJECT_REQUEST = TypeMap(
     {
         "id": GlobalId("DataSubjectRequest"),
         "kind": Scalar("kind", "enum"),
-        "details": Scalar("details"),
-        "requestedAt": Scalar("requested_at"),
-        "dueAt": Scalar("due_at"),
-        "fulfilledAt": Scalar("fulfilled_at"),
-        "response": Scalar("response"),
-        "createdAt": Scalar("created_at"),
-        "updatedAt": Scalar("updated_at"),
         "overdue": Computed(OVERDUE_REQUEST),
         "patient": ToOne("Patient", "patient_id", nullable=False),
     },
+    hidden=("clinic_id",),
     # Open requests first, by deadline (so overdue ones lead), then fulfilled ones.
     sort=(SortBy("closed", IsNull(Col("fulfilled_at"), negated=True)), "due_at", "id"),
     root_list="dataSubjectRequests",
@@ -176,16 +170,12 @@ AUDIT_ENTRY = TypeMap(
     audit_log,
     {
         "id": GlobalId("AuditEntry", "int"),
-        "tableName": Scalar("table_name"),
-        "operation": Scalar("operation"),
         # A login's rows are named by the ID `me { userId }` shows.
         "recordId": RecordId("record_id", "table_name", {"users": "User"}),
         "actorId": ForeignId("actor_id", "User"),
         "actorRole": Scalar("actor_role", "enum", lenient=True),
-        "at": Scalar("at"),
-        "oldData": Scalar("old_data"),
-        "newData": Scalar("new_data"),
     },
+    hidden=("clinic_id",),
     sort=("at", "id"),
     root_list="auditLog",
     filters={
@@ -204,17 +194,11 @@ COMPLIANCE_CHECK = TypeMap(
     {
         "id": GlobalId("ComplianceCheck"),
         "framework": Scalar("framework", "enum"),
-        "checkType": Scalar("check_type"),
         "state": Scalar("state", "enum"),
         "severity": Scalar("severity", "enum"),
-        "score": Scalar("score"),
-        "lastChecked": Scalar("last_checked"),
-        "nextCheck": Scalar("next_check"),
-        "issuesFound": Scalar("issues_found"),
-        "description": Scalar("description"),
-        "recommendations": Scalar("recommendations"),
         "issues": Children("ComplianceIssue", "check_id", connection=False),
     },
+    hidden=("clinic_id", "created_at"),
     sort=("last_checked", "id"),
     root_list="complianceChecks",
     filters={
@@ -229,15 +213,10 @@ COMPLIANCE_ISSUE = TypeMap(
     {
         "id": GlobalId("ComplianceIssue"),
         "framework": Scalar("framework", "enum"),
-        "requirement": Scalar("requirement"),
-        "description": Scalar("description"),
         "severity": Scalar("severity", "enum"),
-        "resolved": Scalar("resolved"),
-        "resolution": Scalar("resolution"),
-        "createdAt": Scalar("created_at"),
-        "resolvedAt": Scalar("resolved_at"),
         "check": ToOne("ComplianceCheck", "check_id"),
     },
+    hidden=("clinic_id",),
     sort=("created_at", "id"),
     root_list="complianceIssues",
     filters={

@@ -62,18 +62,23 @@ PAYMENT = TypeMap(
     payments,
     {
         "id": GlobalId("Payment"),
-        "amount": Scalar("amount"),
         "method": Scalar("method", "enum"),
         "status": Scalar("status", "enum"),
-        "dueDate": Scalar("due_date"),
-        "paidAt": Scalar("paid_at"),
         "overdue": Computed(OVERDUE),
+        # listed to keep its place after overdue (the columns after it follow it)
         "gatewayTransactionId": Scalar("gateway_transaction_id"),
-        "notes": Scalar("notes"),
-        "createdAt": Scalar("created_at"),
         "patient": ToOne("Patient", "patient_id", nullable=False),
         "appointment": ToOne("Appointment", "appointment_id"),
     },
+    hidden=(
+        "clinic_id",
+        "refunded_at",
+        "cancelled_at",
+        "status_reason",
+        "idempotency_key",
+        "request_fingerprint",
+        "updated_at",
+    ),
     sort=("created_at", "id"),
     root_list="payments",
     filters={

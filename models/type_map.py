@@ -249,6 +249,16 @@ SortPart = str | SortBy
 class TypeMap:
     """One GraphQL type read from rows of `table`.
 
+    Every column of the table is a `Scalar` field under its camelCase name (`birth_date` →
+    `birthDate`), its kind read from the column's type, unless
+    - `fields` uses it: a `Scalar` of it (an enum, lenient, another name), the `GlobalId`
+      (`id`), a `ToOne` foreign key, a `ForeignId` or a `RecordId`;
+    - `hidden` lists it: a column the type does not show (`clinic_id`, internal state).
+    `fields` holds the rest: global IDs, relations, computed values, resolver-only fields. A
+    column's scalar takes its place among the fields right after the field of the nearest
+    column before it in the table (the first place without one), so a type's field order is
+    its table's.
+
     - `sort`: the keyset order of every list of it (a unique column last; none: no lists);
     - `root_list`: its top-level list field on Query, if any;
     - `filters`: its lists' filter fields (the `filter` input's fields, or the list's own
@@ -260,6 +270,7 @@ class TypeMap:
     name: str
     table: Table
     fields: Mapping[str, FieldMap]
+    hidden: tuple[str, ...] = ()
     sort: tuple[SortPart, ...] = ()
     root_list: str | None = None
     filters: Mapping[str, FilterField] = field(default_factory=dict)
@@ -273,7 +284,7 @@ class TypeMap:
             else f
             for name, f in self.fields.items()
         }
-        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "fields", _with_column_scalars(self, fields))
 
     @property
     def global_id(self) -> GlobalId | None:
@@ -282,6 +293,53 @@ class TypeMap:
 
     def relations(self) -> dict[str, ToOne]:
         return {name: f for name, f in self.fields.items() if isinstance(f, ToOne)}
+
+
+def _with_column_scalars(declared: TypeMap, fields: dict[str, FieldMap]) -> dict[str, FieldMap]:
+    """`fields` with a `Scalar` for each column it neither uses nor hides, in column order."""
+    columns = [column.name for column in declared.table.c]
+    unknown = set(declared.hidden) - set(columns)
+    if unknown:
+        raise ValueError(f"{declared.name} hides no such columns: {sorted(unknown)}")
+    used = {column: name for name, f in fields.items() for column in _columns_used(f)}
+    shown = set(used) & set(declared.hidden)
+    if shown:
+        raise ValueError(f"{declared.name} both uses and hides {sorted(shown)}")
+    ordered = list(fields.items())
+    after: str | None = None  # the field of the nearest column before, if any
+    for column in columns:
+        if column in declared.hidden:
+            continue
+        if column in used:
+            after = used[column] if isinstance(fields[used[column]], Scalar | GlobalId) else after
+            continue
+        name = _camel(column)
+        if name in fields:
+            raise ValueError(f"{declared.name}.{name} is declared but not column {column}")
+        at = 0 if after is None else [n for n, _ in ordered].index(after) + 1
+        ordered.insert(at, (name, Scalar(column, column_kind(declared.table.c[column].type))))
+        after = name
+    return dict(ordered)
+
+
+def _columns_used(field: FieldMap) -> tuple[str, ...]:
+    if isinstance(field, Scalar):
+        return (field.name,)
+    if isinstance(field, GlobalId):
+        return ("id",)
+    if isinstance(field, ToOne):
+        return (field.foreign_key,)
+    if isinstance(field, ForeignId):
+        return (field.column,)
+    if isinstance(field, RecordId):
+        return (field.column,)
+    return ()
+
+
+def _camel(column: str) -> str:
+    """`birth_date` → `birthDate`."""
+    first, *rest = column.split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 # A column's kind, by its SQLAlchemy type (the first that matches).

@@ -19,6 +19,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLScalarType,
 )
+from sqlalchemy import Column, Integer, MetaData, Table, Text, Uuid
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
@@ -248,3 +249,59 @@ async def test_objects_built_from_real_rows_carry_their_columns(
 def relation_attribute(relation: str) -> str:
     """`physiotherapist` → `physiotherapist_db_id`."""
     return "".join("_" + c.lower() if c.isupper() else c for c in relation) + "_db_id"
+
+
+def test_every_column_is_a_field_or_hidden() -> None:
+    for declared in DECLARATIONS.values():
+        used = {
+            column
+            for field in declared.fields.values()
+            for column in (
+                (field.name,)
+                if isinstance(field, Scalar)
+                else ("id",)
+                if isinstance(field, GlobalId)
+                else (field.foreign_key,)
+                if isinstance(field, ToOne)
+                else (field.column,)
+                if isinstance(field, ForeignId | RecordId)
+                else ()
+            )
+        }
+        for column in declared.table.c:
+            assert (column.name in used) != (column.name in declared.hidden), (
+                declared.name,
+                column.name,
+            )
+
+
+def _throwaway_table() -> Table:
+    return Table(
+        "throwaway",
+        MetaData(),
+        Column("id", Uuid, primary_key=True),
+        Column("clinic_id", Uuid, nullable=False),
+        Column("name", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("preferred_name", Text),
+        Column("visits", Integer, nullable=False),
+    )
+
+
+def test_a_column_of_the_table_is_a_scalar_field_in_its_place() -> None:
+    declared = TypeMap(
+        "Throwaway",
+        _throwaway_table(),
+        {"id": GlobalId("Throwaway"), "state": Scalar("status", "enum")},
+        hidden=("clinic_id",),
+    )
+    assert list(declared.fields) == ["id", "name", "state", "preferredName", "visits"]
+    assert declared.fields["preferredName"] == Scalar("preferred_name", "text")
+    assert declared.fields["visits"] == Scalar("visits", "int")
+
+
+def test_hiding_a_column_that_is_used_or_missing_is_refused() -> None:
+    with pytest.raises(ValueError, match="both uses and hides"):
+        TypeMap("Throwaway", _throwaway_table(), {"id": GlobalId("Throwaway")}, hidden=("id",))
+    with pytest.raises(ValueError, match="no such columns"):
+        TypeMap("Throwaway", _throwaway_table(), {}, hidden=("nickname",))
