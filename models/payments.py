@@ -65,8 +65,6 @@ PAYMENT = TypeMap(
         "method": Scalar("method", "enum"),
         "status": Scalar("status", "enum"),
         "overdue": Computed(OVERDUE),
-        # listed to keep its place after overdue (the columns after it follow it)
-        "gatewayTransactionId": Scalar("gateway_transaction_id"),
         "patient": ToOne("Patient", "patient_id", nullable=False),
         "appointment": ToOne("Appointment", "appointment_id"),
     },

@@ -44,9 +44,9 @@ APPOINTMENT = TypeMap(
     appointments,
     {
         "id": GlobalId("Appointment"),
-        "durationMinutes": Computed(MinutesBetween(Col("starts_at"), Col("ends_at"))),
         "type": Scalar("type", "enum"),
         "status": Scalar("status", "enum"),
+        "durationMinutes": Computed(MinutesBetween(Col("starts_at"), Col("ends_at"))),
         "patient": ToOne("Patient", "patient_id", nullable=False),
         "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id", nullable=False),
         "payments": Children("Payment", "appointment_id", connection=False),

@@ -8,6 +8,7 @@ import strawberry
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.api.builders import from_row
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Node
 from graph.core.errors import UNAUTHENTICATED, ApiError, not_found
 from graph.core.identity import Identity, Role
@@ -28,11 +29,9 @@ PhysiotherapistRef = Annotated["Physiotherapist", strawberry.lazy("resolvers.sta
 
 @register
 @strawberry.type
+@declared_fields
 class Clinic(Node):
-    id: strawberry.ID
-    name: str
-    cnpj: str | None
-    created_at: datetime
+    """Every field is its declaration's (models/accounts.py)."""
 
 
 @strawberry.type

@@ -2,7 +2,6 @@
 
 import enum
 import uuid
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
@@ -10,6 +9,7 @@ from strawberry.scalars import JSON
 
 from graph.api.builders import from_row
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Node
 from resolvers.clinical.data import ADDENDA_OF_PRONTUARIO
 from resolvers.objects import build, register
@@ -41,10 +41,8 @@ async def _author(info: Info, physiotherapist_id: uuid.UUID) -> "Physiotherapist
 
 @register
 @strawberry.type(description="A correction or complement of a prontuário, with author and time.")
+@declared_fields
 class ProntuarioAddendum:
-    id: strawberry.ID
-    text: str
-    created_at: datetime
     author_db_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -56,13 +54,12 @@ class ProntuarioAddendum:
 @strawberry.type(
     description="A physiotherapy record (COFFITO 414/2012). Never edited: corrections are addenda."
 )
+@declared_fields
 class Prontuario(Node):
-    id: strawberry.ID
     kind: ProntuarioKind
     anamnesis: str | None = strawberry.field(description="Main complaint and clinical history.")
     physical_exam: str | None = strawberry.field(description="Physical-functional examination.")
     diagnosis: str | None = strawberry.field(description="Kinesiological-functional diagnosis.")
-    prognosis: str | None
     treatment_plan: str | None = strawberry.field(
         description="Therapeutic plan: goals, techniques and procedures."
     )
@@ -77,7 +74,6 @@ class Prontuario(Node):
     )
     author_name: str = strawberry.field(description="The author's name when it was written.")
     author_crefito: str = strawberry.field(description="The author's CREFITO when it was written.")
-    created_at: datetime
     db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
     author_db_id: strawberry.Private[uuid.UUID]

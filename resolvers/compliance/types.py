@@ -8,6 +8,7 @@ import strawberry
 
 from graph.api.builders import from_row
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Node
 from graph.core.errors import not_found
 from models.compliance import compliance_checks
@@ -25,16 +26,10 @@ ClinicRef = Annotated["Clinic", strawberry.lazy("resolvers.accounts.types")]
 
 @register
 @strawberry.type(description="An issue a compliance check found, open until resolved.")
+@declared_fields
 class ComplianceIssue(Node):
-    id: strawberry.ID
     framework: Framework
-    requirement: str
-    description: str
     severity: Severity
-    resolved: bool
-    resolution: str | None
-    created_at: datetime
-    resolved_at: datetime | None
     check_db_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field  # the check that found (or last confirmed) this issue
@@ -47,18 +42,11 @@ class ComplianceIssue(Node):
 
 @register
 @strawberry.type(description="One run of a compliance check, with its result.")
+@declared_fields
 class ComplianceCheck(Node):
-    id: strawberry.ID
     framework: Framework
-    check_type: str
     state: ComplianceState
     severity: Severity
-    score: int
-    last_checked: datetime
-    next_check: datetime
-    issues_found: int
-    description: str
-    recommendations: list[str]
     db_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field  # issues this check opened or confirmed

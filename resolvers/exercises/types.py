@@ -2,14 +2,14 @@
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from strawberry.scalars import JSON
 
 from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Connection, Node, child_connection
 from graph.core.calendar import clinic_today
 from graph.core.errors import not_found
@@ -46,16 +46,9 @@ class PrescriptionStatus(enum.Enum):
 
 @register
 @strawberry.type(description="An exercise of the shared library or of the clinic's own.")
+@declared_fields
 class Exercise(Node):
-    id: strawberry.ID
-    name: str
-    description: str | None
-    category: str
     difficulty: Difficulty
-    duration_seconds: int | None
-    instructions: list[str]
-    video_url: str | None
-    image_url: str | None
     shared: bool = strawberry.field(
         description="Part of the shared library (the same in every clinic, read-only)."
     )
@@ -70,16 +63,9 @@ async def prescription_adherence(root: "ExercisePrescription", info: Info) -> fl
 
 @register
 @strawberry.type(description="One home-exercise session the patient logged.")
+@declared_fields
 class ExerciseExecution(Node):
-    id: strawberry.ID
-    executed_at: datetime
-    sets_done: int
-    repetitions_done: int | None
-    duration_seconds: int | None
     pain_level: int | None = strawberry.field(description="0 (no pain) to 10 (worst pain).")
-    patient_notes: str | None
-    sensor_data: JSON | None
-    created_at: datetime
     db_id: strawberry.Private[uuid.UUID]
     prescription_db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
@@ -101,18 +87,13 @@ class ExerciseExecution(Node):
 
 @register
 @strawberry.type(description="An exercise a physiotherapist prescribed to a patient.")
+@declared_fields
 class ExercisePrescription(Node):
-    id: strawberry.ID
-    sets: int
-    repetitions: int | None
-    duration_seconds: int | None
+    # written (not only declared) because prescription_adherence reads them
     frequency_per_week: int
-    notes: str | None
-    status: PrescriptionStatus
     starts_on: date
     ends_on: date | None
-    created_at: datetime
-    updated_at: datetime
+    status: PrescriptionStatus
     db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
     exercise_db_id: strawberry.Private[uuid.UUID]

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Node
 from graph.core.identity import Role
 from resolvers.objects import build, register
@@ -26,18 +27,11 @@ EXPORT_VERSION = 1
 
 @register
 @strawberry.type(description="A consent (LGPD arts. 7, 8, 11). Revoked consents stay, as history.")
+@declared_fields
 class Consent(Node):
-    id: strawberry.ID
-    purpose: str
-    legal_basis: str
-    granted: bool
-    granted_at: datetime | None
-    revoked_at: datetime | None
-    policy_version: str
     revocation_acknowledged_at: datetime | None = strawberry.field(
         description="When the clinic confirmed it stopped processing for the revoked purpose."
     )
-    created_at: datetime
     patient_db_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -59,17 +53,9 @@ class DataSubjectRequestKind(enum.Enum):
 
 @register
 @strawberry.type(description="A data subject's request (LGPD art. 18), due in 15 days (art. 19).")
+@declared_fields
 class DataSubjectRequest(Node):
-    id: strawberry.ID
     kind: DataSubjectRequestKind
-    details: str | None
-    requested_at: datetime
-    due_at: datetime
-    fulfilled_at: datetime | None
-    response: str | None
-    created_at: datetime
-    updated_at: datetime
-    overdue: bool  # open past its deadline (declared: models/compliance.py)
     patient_db_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -120,13 +106,6 @@ RECORD_TYPES = {
 @strawberry.type(
     description="One audited change (INSERT/UPDATE/DELETE) or read (SELECT). Never changes."
 )
+@declared_fields
 class AuditEntry(Node):
-    id: strawberry.ID
-    table_name: str
-    operation: str
-    record_id: strawberry.ID | None
-    actor_id: strawberry.ID | None
     actor_role: Role | None
-    at: datetime
-    old_data: JSON | None
-    new_data: JSON | None

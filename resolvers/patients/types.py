@@ -2,13 +2,14 @@
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
 from graph.api.builders import input_values
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Connection, Node, child_connection
 from graph.sql.declared import criteria
 from graph.sql.pagination import PageArgs
@@ -58,19 +59,12 @@ class PatientFilter:
 
 @register
 @strawberry.type
+@declared_fields
 class Patient(Node):
-    id: strawberry.ID
-    name: str
+    # written (not only declared) because the anonymization mutation reads them
     email: str | None
-    phone: str | None
-    birth_date: date | None
-    cpf: str | None
-    cns: str | None
-    address: str | None
-    status: PatientStatus
-    created_at: datetime
-    updated_at: datetime
     anonymized_at: datetime | None
+    status: PatientStatus
     db_id: strawberry.Private[uuid.UUID]
     physiotherapist_db_id: strawberry.Private[uuid.UUID | None]
 

@@ -2,13 +2,13 @@
 
 import enum
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Node
 from resolvers.events import ChangeOp
 from resolvers.objects import build, register
@@ -52,17 +52,10 @@ class PaymentFilter:
 
 @register
 @strawberry.type
+@declared_fields
 class Payment(Node):
-    id: strawberry.ID
-    amount: Decimal
     method: PaymentMethod
     status: PaymentStatus
-    due_date: date | None
-    paid_at: datetime | None
-    gateway_transaction_id: str | None
-    notes: str | None
-    created_at: datetime
-    overdue: bool  # declared: models/payments.py OVERDUE
     db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
     appointment_db_id: strawberry.Private[uuid.UUID | None]

@@ -3,12 +3,12 @@
 import enum
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Node
 from resolvers.clinical.data import prontuario_row_of_appointment
 from resolvers.events import ChangeOp
@@ -57,18 +57,10 @@ class AppointmentFilter:
 
 @register
 @strawberry.type
+@declared_fields
 class Appointment(Node):
-    id: strawberry.ID
-    starts_at: datetime
-    ends_at: datetime
     type: AppointmentType
     status: AppointmentStatus
-    notes: str | None
-    price: Decimal | None
-    cancel_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    duration_minutes: int
     db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
     physiotherapist_db_id: strawberry.Private[uuid.UUID]

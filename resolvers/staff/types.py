@@ -8,6 +8,7 @@ import strawberry
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.api.builders import input_values
 from graph.api.context import Info
+from graph.api.declared_fields import declared_fields
 from graph.api.relay import Connection, Node, child_connection
 from graph.core.identity import Role
 from graph.sql.declared import criteria
@@ -27,14 +28,8 @@ AppointmentFilterRef = Annotated["AppointmentFilter", strawberry.lazy("resolvers
 
 @register
 @strawberry.type
+@declared_fields
 class Physiotherapist(Node):
-    id: strawberry.ID
-    name: str
-    email: str
-    crefito: str
-    specialty: str | None
-    phone: str | None
-    active: bool
     db_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -70,8 +65,6 @@ class Physiotherapist(Node):
 
 
 @strawberry.type
+@declared_fields
 class StaffUser:
-    id: strawberry.ID
-    email: str
     role: Role
-    active: bool

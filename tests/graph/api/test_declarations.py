@@ -5,6 +5,9 @@ it builds from real rows carry their rows' columns and ids."""
 
 import enum
 import json
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +27,8 @@ from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from graph.api.builders import DeclarationMismatch, from_row, row_builder
-from graph.core.ids import parse_global_id
+from graph.api.declared_fields import UnwrittenEnum, declared_fields
+from graph.core.ids import parse_global_id, to_global_id
 from graph.schema import schema
 from models.declarations import DECLARATIONS
 from models.type_map import (
@@ -101,8 +105,11 @@ def _expected(declared: TypeMap, field: FieldMap) -> str | None:
 
 @pytest.mark.parametrize("name", sorted(DECLARATIONS))
 def test_the_type_and_its_declaration_agree(name: str) -> None:
-    declared = DECLARATIONS[name]
-    graphql_type = _object_type(name)
+    _assert_agree(DECLARATIONS[name], _object_type(name))
+
+
+def _assert_agree(declared: TypeMap, graphql_type: GraphQLObjectType) -> None:
+    name = declared.name
     undeclared = set(graphql_type.fields) - set(declared.fields) - {"__typename"}
     assert not undeclared, f"{name}: fields neither declared nor marked ResolverOnly"
     for field_name, field in declared.fields.items():
@@ -288,13 +295,18 @@ def _throwaway_table() -> Table:
     )
 
 
-def test_a_column_of_the_table_is_a_scalar_field_in_its_place() -> None:
-    declared = TypeMap(
-        "Throwaway",
+def _throwaway_declaration(name: str = "Throwaway") -> TypeMap:
+    """`name` over the throwaway table: a global ID, one enum, clinic_id hidden."""
+    return TypeMap(
+        name,
         _throwaway_table(),
-        {"id": GlobalId("Throwaway"), "state": Scalar("status", "enum")},
+        {"id": GlobalId(name), "state": Scalar("status", "enum")},
         hidden=("clinic_id",),
     )
+
+
+def test_a_column_of_the_table_is_a_scalar_field_in_its_place() -> None:
+    declared = _throwaway_declaration()
     assert list(declared.fields) == ["id", "name", "state", "preferredName", "visits"]
     assert declared.fields["preferredName"] == Scalar("preferred_name", "text")
     assert declared.fields["visits"] == Scalar("visits", "int")
@@ -305,3 +317,94 @@ def test_hiding_a_column_that_is_used_or_missing_is_refused() -> None:
         TypeMap("Throwaway", _throwaway_table(), {"id": GlobalId("Throwaway")}, hidden=("id",))
     with pytest.raises(ValueError, match="no such columns"):
         TypeMap("Throwaway", _throwaway_table(), {}, hidden=("nickname",))
+
+
+@strawberry.enum
+class ThrowawayState(enum.Enum):
+    ACTIVE = "active"
+    GONE = "gone"
+
+
+def _throwaway_schema(declared: TypeMap, monkeypatch: pytest.MonkeyPatch) -> type[Any]:
+    """A Strawberry type `Throwaway` of `declared`, with its declared fields generated."""
+    monkeypatch.setitem(DECLARATIONS, "Throwaway", declared)
+
+    @strawberry.type
+    @declared_fields
+    class Throwaway:
+        state: ThrowawayState
+
+    return Throwaway
+
+
+def _schema_of(cls: type[Any], value: Callable[[], Any]) -> strawberry.Schema:
+    """A schema whose Query.throwaway is `value()`, a `cls`."""
+
+    @strawberry.type
+    class Query:
+        throwaway: Any = strawberry.field(resolver=value, graphql_type=cls)
+
+    return strawberry.Schema(query=Query)
+
+
+def test_a_new_column_is_a_field_of_its_type_built_from_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared = _throwaway_declaration()
+    throwaway = _throwaway_schema(declared, monkeypatch)
+    row_id = uuid.uuid4()
+    row = {
+        "id": row_id,
+        "clinic_id": uuid.uuid4(),
+        "name": "Ana",
+        "status": "gone",
+        "preferred_name": "Aninha",
+        "visits": 3,
+    }
+
+    built = _schema_of(throwaway, lambda: from_row(throwaway, row))
+    graphql_type = built._schema.get_type("Throwaway")
+    assert isinstance(graphql_type, GraphQLObjectType)
+    shown = {name: _shown(field.type) for name, field in graphql_type.fields.items()}
+    assert shown == {
+        "id": "ID!",
+        "name": "String!",
+        "state": "ThrowawayState!",
+        "preferredName": "String",
+        "visits": "Int!",
+    }
+    assert list(shown) == list(declared.fields)
+    _assert_agree(declared, graphql_type)
+    result = built.execute_sync("{ throwaway { id name state preferredName visits } }")
+    assert result.errors is None
+    assert result.data == {
+        "throwaway": {
+            "id": to_global_id("Throwaway", row_id),
+            "name": "Ana",
+            "state": "GONE",
+            "preferredName": "Aninha",
+            "visits": 3,
+        }
+    }
+
+
+def test_a_declared_field_the_type_lacks_is_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    declared = _throwaway_declaration()
+    throwaway = _throwaway_schema(declared, monkeypatch)
+    widened = replace(declared, fields={**declared.fields, "nickname": Scalar("preferred_name")})
+
+    graphql_type = _schema_of(throwaway, lambda: None)._schema.get_type("Throwaway")
+    assert isinstance(graphql_type, GraphQLObjectType)
+    with pytest.raises(AssertionError, match=r"Throwaway\.nickname is declared only"):
+        _assert_agree(widened, graphql_type)
+
+
+def test_an_enum_the_type_does_not_write_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    declared = _throwaway_declaration("Unwritten")
+    monkeypatch.setitem(DECLARATIONS, "Unwritten", declared)
+
+    class Unwritten:
+        pass
+
+    with pytest.raises(UnwrittenEnum, match=r"Unwritten\.state"):
+        declared_fields(Unwritten)
