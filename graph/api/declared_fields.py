@@ -25,6 +25,7 @@ from strawberry.scalars import JSON
 from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
+from graph.api.builders import DeclarationMismatch
 from models.declarations import DECLARATIONS
 from models.type_map import (
     Computed,
@@ -36,6 +37,7 @@ from models.type_map import (
     Scalar,
     ScalarKind,
     TypeMap,
+    column_kind,
 )
 
 T = TypeVar("T")
@@ -53,13 +55,15 @@ PYTHON_TYPES: dict[ScalarKind, Any] = {
 }
 
 
-class UnwrittenEnum(TypeError):
+class UnwrittenEnum(DeclarationMismatch):
     """A declared enum field the type does not write (its enum class is the type's to name)."""
 
 
 def declared_fields(cls: type[T]) -> type[T]:
     """Add the annotations of the declared value fields `cls` does not write (see above)."""
-    declared = DECLARATIONS[cls.__name__]
+    declared = DECLARATIONS.get(cls.__name__)
+    if declared is None:
+        raise DeclarationMismatch(f"{cls.__name__} has no declaration")
     written: dict[str, Any] = inspect.get_annotations(cls)
     by_graphql_name = {_graphql_name(cls, attribute): attribute for attribute in written}
     annotations: dict[str, Any] = {}
@@ -85,9 +89,9 @@ def _graphql_name(cls: type[Any], attribute: str) -> str:
 def _python_type(declared: TypeMap, name: str, field_map: FieldMap) -> Any:
     """The annotation of a declared value field; None for a relation or a resolver's field."""
     if isinstance(field_map, Scalar):
-        if field_map.kind is None or field_map.kind == "enum":
+        if field_map.kind == "enum":
             raise UnwrittenEnum(f"{declared.name}.{name}: write the enum field in the type")
-        python_type = PYTHON_TYPES[field_map.kind]
+        python_type = PYTHON_TYPES[column_kind(declared.table.c[field_map.name].type)]
         nullable = declared.table.c[field_map.name].nullable and field_map.kind != "text_list"
         return python_type | None if nullable else python_type
     if isinstance(field_map, GlobalId):

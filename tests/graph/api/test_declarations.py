@@ -408,3 +408,11 @@ def test_an_enum_the_type_does_not_write_is_refused(monkeypatch: pytest.MonkeyPa
 
     with pytest.raises(UnwrittenEnum, match=r"Unwritten\.state"):
         declared_fields(Unwritten)
+
+
+def test_a_type_without_a_declaration_is_refused() -> None:
+    class Undeclared:
+        name: str
+
+    with pytest.raises(DeclarationMismatch, match="Undeclared has no declaration"):
+        declared_fields(Undeclared)
