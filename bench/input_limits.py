@@ -1,4 +1,4 @@
-"""What graph/input_limits costs a request: `check_operation` on the bench's operations
+"""What graph/security/input_limits costs a request: `check_operation` on the bench's operations
 (bench/run.py QUERIES), as the fast path runs it on every request it serves.
 
     .venv/bin/python bench/input_limits.py [--repeat 20000]

@@ -3,7 +3,7 @@ onto its table — its columns, global ID, relations, the keyset sort of its lis
 list, its filters and the values computed from a row.
 
 A declaration is data. graph/sql/declared.py renders it for the resolvers (SortKeys,
-SQLAlchemy conditions, the node loaders), graph/api/objects.py builds Strawberry objects
+SQLAlchemy conditions, the node loaders), graph/api/builders.py builds Strawberry objects
 from rows with it, and the query compiler (graph/sql/compiler) turns it into SQL. Field
 names are the GraphQL (camelCase) names.
 

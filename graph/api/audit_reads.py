@@ -9,7 +9,7 @@ in a request is logged once.
 
 The rows survive whatever else the response holds: they are written in the open transaction,
 and if that transaction does not commit (an error elsewhere in the response, a failed sibling
-of a batch, an aborted transaction), graph/session.RequestDb writes them again at once in a
+of a batch, an aborted transaction), graph/sql/session.RequestDb writes them again at once in a
 short transaction of their own under the same identity, before the response is sent. In a
 subscription event they are committed at once, before the event is delivered.
 """

@@ -17,7 +17,7 @@ class Role(enum.Enum):
 class Identity:
     """The caller: a login and what its `users` row says (clinic, role, physiotherapist,
     patient). Every request's RLS settings come from here, and the request's first round trip
-    (graph/session.IDENTITY_SQL, `gql_execute`) refuses it unless the row, read then, still
+    (graph/sql/session.IDENTITY_SQL, `gql_execute`) refuses it unless the row, read then, still
     says exactly this. `external_subject`: the provider token's `sub` it was found by."""
 
     user_id: uuid.UUID

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".fisioflow")
     pool_size: int = 10
     max_page_size: int = 100
-    # Serve read operations the compiler understands with one SQL statement (graph/compiler).
+    # Serve read operations the compiler understands with one SQL statement (graph/sql/compiler).
     compile_queries: bool = True
     # Browser origins allowed to open a websocket (same-origin and non-browser clients always
     # may) and to call /graphql cross-origin (CORS, graph/http/operations.py); comma-separated in

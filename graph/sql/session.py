@@ -166,7 +166,8 @@ class RequestDb:
             return str(result.scalar_one())
 
     async def record_reads(self, table: str, ids: Sequence[uuid.UUID]) -> None:
-        """Audit that the caller read these rows of `table` (graph/audit_reads batches calls)."""
+        """Audit that the caller read these rows of `table` (graph/api/audit_reads batches
+        the calls)."""
         async with self._lock, self._translated_errors():
             connection = await self._connection_for_use()
             await connection.execute(RECORD_READS_SQL, {"table_name": table, "ids": list(ids)})

@@ -7,7 +7,7 @@ Create Date: 2026-11-22
 Rows with `clinic_id` NULL are the shared library (see 0001/0002: every authenticated role of
 every clinic reads them, nobody writes them through fisioflow_app). Ids are
 uuid5(LIBRARY_NAMESPACE, "exercise:<name>"), stable across databases; `fisioflow seed` reads the
-library from here (seed/loader.shared_library). The data is frozen here on purpose: a later
+library from here (seed/loader.py `shared_library`). The data is frozen here on purpose: a later
 change to the library is a new migration.
 
 `exercises` is FORCE'd, so its owner is under RLS too and has no policy to write the library

@@ -42,7 +42,7 @@ CREATE FUNCTION gql_cursor_value(value timestamptz) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     RETURN (extract(epoch FROM value) * 1000000)::bigint;
 
--- Raises (28000) unless the login is active. The fast path (graph/fast_path) calls it right
+-- Raises (28000) unless the login is active. The fast path (graph/http/fast_path) calls it right
 -- after the identity settings, in the same message: as fisioflow_app, whose RLS shows every
 -- user their own row.
 CREATE FUNCTION app_require_active_login(login uuid) RETURNS void

@@ -3,7 +3,7 @@
 The fast path (graph/http/fast_path.py) prepares each compiled statement once per connection
 (`PREPARE gql_…(text[])`) and then answers every request with one call of this function, in
 an implicit transaction of its own: it sets the caller's identity exactly as
-graph/session.IDENTITY_SQL does (transaction-local, so it ends with the call), refuses an
+graph/sql/session.IDENTITY_SQL does (transaction-local, so it ends with the call), refuses an
 inactive login (28000), and runs the prepared statement with the request's arguments as
 fisioflow_app, under row-level security. Statements run one after another inside PL/pgSQL,
 so the settings are in force before the statement is planned or run, which a single SQL

@@ -11,7 +11,7 @@ Create Date: 2026-11-28
 - `auth_login_matches(login, clinic, role, physiotherapist, patient, subject)`: true when the
   login is active and its row says exactly what the request's identity says (and, for a
   provider token, is still linked to that subject). The identity round trip of both paths
-  asks it: graph/session.IDENTITY_SQL and `gql_execute` (replaced here with a `subject`
+  asks it: graph/sql/session.IDENTITY_SQL and `gql_execute` (replaced here with a `subject`
   argument; it raises 28000 otherwise, as before for an inactive login).
 - `care_team_members`: physiotherapists an admin or receptionist put on a patient's care team
   (clinic-scoped, composite foreign keys, audited and notified like the other tables).

@@ -99,7 +99,7 @@ def new_appointment(identity: Identity, input: ScheduleAppointmentInput) -> dict
 
 
 # The compiler's version: the same validation, then one INSERT ... RETURNING that builds the
-# response JSON (graph/sql/compiler.py).
+# response JSON (graph/sql/compiler/).
 SCHEDULE_APPOINTMENT = CompiledMutation(
     APPOINTMENT,
     ScheduleAppointmentInput,

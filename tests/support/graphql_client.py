@@ -57,8 +57,9 @@ async def graphql(
 
 
 def was_compiled(query: str, variables: dict[str, Any]) -> bool:
-    """Whether the app has a compiled plan for this request (graph/compiled_execution): plans
-    are keyed by the shape of the variables as coerced (defaults filled in)."""
+    """Whether the app has a compiled plan for this request
+    (graph/extensions/compiled_queries): plans are keyed by the shape of the variables as
+    coerced (defaults filled in)."""
     known, ready = validated.get((query, None))
     if not known or ready is None:
         return False

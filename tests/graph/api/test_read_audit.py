@@ -1,5 +1,5 @@
 """Every read of a clinical record leaves a trail, whatever else the response holds
-(graph/api/audit_reads.py, graph/session.RequestDb)."""
+(graph/api/audit_reads.py, graph/sql/session.RequestDb)."""
 
 import asyncio
 import uuid

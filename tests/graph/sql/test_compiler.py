@@ -74,7 +74,7 @@ async def _compiled(
     variables: dict[str, Any] | None,
     token: str,
 ) -> dict[str, Any]:
-    fast, _ = validated.get((query, None))  # a compiled document: graph/fast_path answers
+    fast, _ = validated.get((query, None))  # a compiled document: graph/http/fast_path answers
     statements.reset()
     body = await graphql(client, query, variables, token=token)
     assert "errors" not in body, body
@@ -224,7 +224,7 @@ async def test_the_fast_path_refuses_a_deactivated_login(
     world = await make_clinic(superuser)
     token = world.token(world.receptionist)
     query = "{ patients(first: 3) { totalCount edges { node { id } } } }"
-    for _ in range(2):  # the second one is answered by graph/fast_path
+    for _ in range(2):  # the second one is answered by graph/http/fast_path
         assert "errors" not in await graphql(client, query, token=token)
     await superuser.execute(
         "update users set active = false where id = $1", world.receptionist.user_id
