@@ -400,6 +400,11 @@ async def test_anonymization_erases_personal_data_and_keeps_records(
     records_before = await superuser.fetchval(
         "select count(*) from prontuarios where patient_id = $1", me
     )
+    # The login linked to an identity provider's subject (`fisioflow link-login`), audited.
+    subject = f"idp|{uuid.uuid4()}"
+    await superuser.execute(
+        "update users set external_subject = $1 where id = $2", subject, world.patient.user_id
+    )
     secrets = [*personal.values(), world.emails["patient"], "1980-05-17"]
     before = await superuser.fetchval(
         "select string_agg(coalesce(old_data::text, '') || coalesce(new_data::text, ''), ' ')"
@@ -407,6 +412,12 @@ async def test_anonymization_erases_personal_data_and_keeps_records(
         me,
     )
     assert all(secret in before for secret in secrets)
+    login_audit = await superuser.fetchval(
+        "select string_agg(new_data::text, ' ') from audit_log where record_id = $1",
+        world.patient.user_id,
+    )
+    assert subject in login_audit
+    secrets.append(subject)
 
     for who in (world.receptionist, world.physio, world.patient):
         body = await graphql(
@@ -431,10 +442,14 @@ async def test_anonymization_erases_personal_data_and_keeps_records(
     row = dict(await superuser.fetchrow("select * from patients where id = $1", me))
     assert all(secret not in json.dumps(row, default=str) for secret in secrets)
     login = await superuser.fetchrow(
-        "select email, active, password_hash from users where patient_id = $1", me
+        "select email, active, password_hash, external_subject from users where patient_id = $1",
+        me,
     )
     assert login is not None and login["active"] is False
     assert world.emails["patient"] not in login["email"]
+    assert login["external_subject"] is None  # no provider token finds the login any more
+    found = "select count(*) from auth_user_by_external_subject($1)"
+    assert await superuser.fetchval(found, subject) == 0
     audit_text = await superuser.fetchval(
         "select string_agg(coalesce(old_data::text, '') || coalesce(new_data::text, ''), ' ')"
         " from audit_log where record_id = any($1::uuid[])",
