@@ -313,7 +313,7 @@ def _with_column_scalars(declared: TypeMap, fields: dict[str, FieldMap]) -> dict
         if column in used:
             after = used[column] if isinstance(fields[used[column]], Scalar | GlobalId) else after
             continue
-        name = _camel(column)
+        name = camel_case(column)
         if name in fields:
             raise ValueError(f"{declared.name}.{name} is declared but not column {column}")
         at = 0 if after is None else [n for n, _ in ordered].index(after) + 1
@@ -336,8 +336,8 @@ def _columns_used(field: FieldMap) -> tuple[str, ...]:
     return ()
 
 
-def _camel(column: str) -> str:
-    """`birth_date` → `birthDate`."""
+def camel_case(column: str) -> str:
+    """`birth_date` → `birthDate`: a column's GraphQL (and export) name."""
     first, *rest = column.split("_")
     return first + "".join(part.capitalize() for part in rest)
 

@@ -23,6 +23,7 @@ from models.exercises import exercise_executions, exercise_prescriptions, exerci
 from models.patients import patients
 from models.payments import payments
 from models.scheduling import appointments
+from models.type_map import camel_case
 from resolvers.lgpd.data import dsr, visible_patient_row
 from resolvers.lgpd.types import EXPORT_FORMAT, EXPORT_VERSION, DataExport
 
@@ -69,21 +70,16 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _document(
     row: RowMapping, type_name: str, columns: tuple[str, ...], refs: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """`row` as an export object: global IDs, camelCase keys, JSON-safe values."""
     doc: dict[str, Any] = {"id": to_global_id(type_name, row["id"])}
     for column in columns:
-        doc[_camel(column)] = _json_value(row[column])
+        doc[camel_case(column)] = _json_value(row[column])
     for column, ref_type in (refs or {}).items():
         value = row[column]
-        doc[_camel(column)] = to_global_id(ref_type, value) if value is not None else None
+        doc[camel_case(column)] = to_global_id(ref_type, value) if value is not None else None
     return doc
 
 
