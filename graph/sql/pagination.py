@@ -105,18 +105,29 @@ _SCALARS = (str, int, float, bool, type(None))  # what a sort key holds; hashabl
 
 @dataclass(frozen=True)
 class SortKey:
-    """The columns a list is ordered by, ending in a unique one, with their Python types."""
+    """The columns a list is ordered by, ending in a unique one, with their Python types.
+
+    `descending` marks the columns ordered from the largest value (none: all ascending); nulls
+    count as larger than any value, so they come last ascending and first descending.
+    `order`: what an `orderBy` chose, part of the cursor's kind (None: the declared order), so
+    a cursor made under one order is refused under another."""
 
     columns: tuple[ColumnElement[Any], ...]
+    descending: tuple[bool, ...] = ()
+    chosen: str | None = None
     parsers: tuple[Callable[[Any], Any], ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        if not self.descending:
+            object.__setattr__(self, "descending", (False,) * len(self.columns))
         object.__setattr__(self, "parsers", tuple(_parser_for(c) for c in self.columns))
 
     @property
     def kind(self) -> str:
-        """What a cursor says it belongs to: the table of the list's unique column."""
-        return str(self.columns[-1].table.name)
+        """What a cursor says it belongs to: the table of the list's unique column, and the
+        order an `orderBy` chose."""
+        table = str(self.columns[-1].table.name)
+        return table if self.chosen is None else f"{table}/{self.chosen}"
 
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(row[column.key] for column in self.columns)
@@ -125,39 +136,45 @@ class SortKey:
         return encode_cursor(self.kind, self.key_of(row))
 
     def after(self, cursor: tuple[Any, ...], *, backward: bool, field: str) -> ColumnElement[bool]:
+        """Rows after the cursor's in the list's order (before it, paging backward)."""
         if len(cursor) != len(self.columns) + 1 or cursor[0] != self.kind:
             raise bad_input(field, "Not a cursor of this list")
         try:
             values = tuple(parse(v) for parse, v in zip(self.parsers, cursor[1:], strict=True))
         except (TypeError, ValueError):
             raise bad_input(field, "Malformed cursor") from None
-        if any(value is None for value in values):
-            return self._after_with_nulls(values, backward=backward)
-        row = tuple_(*self.columns)
-        return row < tuple_(*values) if backward else row > tuple_(*values)
-
-    def _after_with_nulls(self, values: tuple[Any, ...], *, backward: bool) -> ColumnElement[bool]:
-        """Keyset condition for nullable sort columns (NULLS LAST ordering)."""
+        if not any(self.descending) and not any(_nullable_column(c) for c in self.columns):
+            row = tuple_(*self.columns)
+            return row < tuple_(*values) if backward else row > tuple_(*values)
         clauses: list[ColumnElement[bool]] = []
-        step: ColumnElement[bool]
-        for index, (column, value) in enumerate(zip(self.columns, values, strict=True)):
+        for index, value in enumerate(values):
             equal_before = [
                 c.is_(None) if v is None else c == v
                 for c, v in zip(self.columns[:index], values[:index], strict=True)
             ]
-            if value is None:
-                step = column.is_not(None) if backward else false()
-            elif backward:
-                step = column < value
-            else:
-                step = or_(column > value, column.is_(None))
-            clauses.append(and_(*equal_before, step))
+            larger = backward == self.descending[index]  # past the cursor = a larger value
+            clauses.append(and_(*equal_before, _beyond(self.columns[index], value, larger)))
         return or_(*clauses)
 
     def order(self, *, backward: bool) -> list[ColumnElement[Any]]:
-        if backward:
-            return [column.desc().nulls_first() for column in self.columns]
-        return [column.asc().nulls_last() for column in self.columns]
+        ordered: list[ColumnElement[Any]] = []
+        for column, descending in zip(self.columns, self.descending, strict=True):
+            if descending != backward:
+                ordered.append(column.desc().nulls_first())
+            else:
+                ordered.append(column.asc().nulls_last())
+        return ordered
+
+
+def _nullable_column(column: ColumnElement[Any]) -> bool:
+    return bool(getattr(column, "nullable", False))
+
+
+def _beyond(column: ColumnElement[Any], value: Any, larger: bool) -> ColumnElement[bool]:
+    """The column's value is larger (else smaller) than `value`, a null being the largest."""
+    if larger:
+        return false() if value is None else or_(column > value, column.is_(None))
+    return column.is_not(None) if value is None else column < value
 
 
 def page_select(query: Select[Any], sort: SortKey, page: PageArgs) -> Select[Any]:
