@@ -5,6 +5,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from graph.api.list_inputs import define_where_inputs
 from graph.extensions.auth_gate import RequireIdentity
 from graph.extensions.compiled_queries import CompiledQueries
 from graph.extensions.error_masking import MaskInternalErrors
@@ -90,6 +91,9 @@ Subscription = merge_types(
     ),
 )
 
+
+# The lists' `where` inputs name the enums every area has now registered.
+define_where_inputs()
 
 # What the query compiler answers: the declared types it may serve, and the one mutation it runs.
 COMPILED = Registry.of(DECLARATIONS.values(), {"scheduleAppointment": SCHEDULE_APPOINTMENT})

@@ -133,4 +133,5 @@ EXERCISE_EXECUTION = TypeMap(
     },
     hidden=("clinic_id",),
     sort=("executed_at", "id"),
+    root_list="exerciseExecutions",
 )

@@ -1,32 +1,27 @@
 """Objects of any area built from rows by type name, so that an area can answer another
 area's type (`Patient.appointments`, `Appointment.patient`, `node(id:)`) without importing it.
 
-Each area's types module registers its classes; `build("Patient", row)` makes the object from
-the type's declaration (graph/api/builders.py, models/declarations.py).
+Each area's types module registers its classes (graph/api/object_types.py);
+`build("Patient", row)` makes the object from the type's declaration (graph/api/builders.py,
+models/declarations.py).
 """
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import RowMapping
 
 from graph.api.builders import row_builder
+from graph.api.object_types import object_type
 from graph.api.relay import Node
-
-T = TypeVar("T")
-
-_CLASSES: dict[str, type[Any]] = {}
-
-
-def register(cls: type[T]) -> type[T]:
-    """Make `cls` buildable by its name (a class decorator)."""
-    _CLASSES[cls.__name__] = cls
-    return cls
 
 
 def build(type_name: str, row: RowMapping) -> Any:
     """The `type_name` object (e.g. "Patient") of a row of its table."""
-    return row_builder(_CLASSES[type_name])(row)
+    cls = object_type(type_name)
+    if cls is None:
+        raise LookupError(f"{type_name} is not a registered type")
+    return row_builder(cls)(row)
 
 
 def builder(type_name: str) -> Callable[[RowMapping], Any]:
@@ -36,5 +31,5 @@ def builder(type_name: str) -> Callable[[RowMapping], Any]:
 
 def is_node(type_name: str) -> bool:
     """Whether `node(id:)` may answer a `type_name` (a registered type implementing Node)."""
-    cls = _CLASSES.get(type_name)
+    cls = object_type(type_name)
     return cls is not None and issubclass(cls, Node)

@@ -118,7 +118,7 @@ def _scalar(declared: TypeMap, name: str, scalar: Scalar, field_type: Any) -> Re
         return lambda row: list(row[column] or ())
     if scalar.kind != "enum":
         return _column(column)
-    enum_type = _enum_of(field_type)
+    enum_type = enum_of(field_type)
     if enum_type is None:
         raise DeclarationMismatch(f"{declared.name}.{name} is declared an enum")
     optional = isinstance(field_type, StrawberryOptional)
@@ -135,7 +135,7 @@ def _scalar(declared: TypeMap, name: str, scalar: Scalar, field_type: Any) -> Re
     return read
 
 
-def _enum_of(field_type: Any) -> type[enum.Enum] | None:
+def enum_of(field_type: Any) -> type[enum.Enum] | None:
     if isinstance(field_type, StrawberryOptional):
         field_type = field_type.of_type
     if isinstance(field_type, StrawberryEnumDefinition) and issubclass(

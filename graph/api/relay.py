@@ -7,8 +7,10 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from sqlalchemy import ColumnElement, Table, select
 
-from graph.sql.loaders import ChildList, Loaders, count_rows
-from graph.sql.pagination import CountFn, Page, PageArgs, SortKey, make_page, page_select
+from graph.sql.child_list import ChildList
+from graph.sql.list_query import ListQuery
+from graph.sql.loaders import Loaders, count_rows
+from graph.sql.pagination import CountFn, Page, make_page, page_select
 from graph.sql.session import RequestDb
 
 NodeT = TypeVar("NodeT")
@@ -71,28 +73,31 @@ def constant_count(value: int) -> Callable[[], Awaitable[int]]:
 async def list_connection(
     db: RequestDb,
     table: Table,
-    sort: SortKey,
-    page: PageArgs,
+    query: ListQuery,
     convert: Callable[[Any], NodeT],
     conditions: Sequence[ColumnElement[bool]] = (),
 ) -> Connection[NodeT]:
-    """A top-level list: one statement for the page, one more if `totalCount` is asked for."""
-    rows = await db.fetch(page_select(select(table).where(*conditions), sort, page))
-    return Connection.of(make_page(rows, sort, page), convert, count_rows(db, table, conditions))
+    """A top-level list: one statement for the page, one more if `totalCount` is asked for.
+    `conditions`: the list's own (its `filter`, the resolver's), with the query's `where`."""
+    kept = [*conditions, *query.conditions(table)]
+    statement = select(table, *query.sort.computed).where(*kept)
+    rows = await db.fetch(page_select(statement, query.sort, query.page))
+    page = make_page(rows, query.sort, query.page)
+    return Connection.of(page, convert, count_rows(db, table, kept))
 
 
 async def child_connection(
     loaders: Loaders,
     spec: ChildList,
     parent_id: uuid.UUID,
-    page: PageArgs,
+    query: ListQuery,
     convert: Callable[[Any], NodeT],
     filter_value: Hashable = None,
 ) -> Connection[NodeT]:
     """A nested list: batched with every sibling parent's, one statement per level."""
-    result = await loaders.children(spec, page, filter_value).load(parent_id)
+    result = await loaders.children(spec, query, filter_value).load(parent_id)
 
     async def count() -> int:
-        return await loaders.child_counts(spec, filter_value).load(parent_id)
+        return await loaders.child_counts(spec, query, filter_value).load(parent_id)
 
     return Connection.of(result, convert, count)

@@ -21,7 +21,7 @@ from graph.core.calendar import clinic_today
 from graph.core.errors import bad_input
 from graph.core.ids import parse_uuid_id
 from graph.core.validators import aware
-from graph.sql.loaders import ChildList
+from graph.sql.child_list import ChildList
 from graph.sql.pagination import SortKey
 from models.declarations import DECLARATIONS
 from models.type_map import (
@@ -42,7 +42,6 @@ from models.type_map import (
     MinutesBetween,
     Now,
     ResolverFilter,
-    SortBy,
     Today,
     TypeMap,
 )
@@ -74,16 +73,6 @@ def sort_key(type_name: str) -> SortKey:
             else condition(part.condition, table).label(part.name)
             for part in declared.sort
         )
-    )
-
-
-def sort_extras(type_name: str) -> tuple[ColumnElement[Any], ...]:
-    """What a list's statement selects beside the row for its sort key (`SortBy` parts)."""
-    declared = DECLARATIONS[type_name]
-    return tuple(
-        column
-        for part, column in zip(declared.sort, sort_key(type_name).columns, strict=True)
-        if isinstance(part, SortBy)
     )
 
 

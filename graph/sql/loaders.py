@@ -7,7 +7,6 @@ transaction, so batching never mixes identities.
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aiodataloader import DataLoader
@@ -15,29 +14,10 @@ from sqlalchemy import ColumnElement, RowMapping, Table, any_, bindparam, func, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Uuid
 
-from graph.sql.pagination import CountFn, Page, PageArgs, SortKey, make_page
+from graph.sql.child_list import ChildList
+from graph.sql.list_query import ListQuery
+from graph.sql.pagination import CountFn, Page, make_page
 from graph.sql.session import RequestDb
-
-Where = Callable[[Any], Sequence[ColumnElement[bool]]]
-RowId = uuid.UUID | int
-
-
-def _no_filter(_: Any) -> Sequence[ColumnElement[bool]]:
-    return ()
-
-
-@dataclass(frozen=True)
-class ChildList:
-    """A one-to-many list: `table` rows whose `parent` column points at the parent's id."""
-
-    table: Table
-    parent: str
-    sort: SortKey
-    where: Where = _no_filter
-
-    @property
-    def parent_column(self) -> ColumnElement[Any]:
-        return self.table.c[self.parent]
 
 
 def ids_param() -> Any:
@@ -56,6 +36,9 @@ def _inactive_logins() -> Any:
 # Of the users `:ids`, those whose login no longer works (deactivated, anonymized or gone),
 # read through the auth function that works before any identity is set.
 INACTIVE_LOGINS = _inactive_logins()
+
+
+RowId = uuid.UUID | int
 
 
 class Loaders:
@@ -85,20 +68,20 @@ class Loaders:
         return self._get(("by_id", table.name), lambda: DataLoader(load))
 
     def children(
-        self, spec: ChildList, page: PageArgs, filter_value: Hashable = None
+        self, spec: ChildList, query: ListQuery, filter_value: Hashable = None
     ) -> "DataLoader[uuid.UUID, Page]":
         """One page of children for every parent asked for in this tick, in one statement."""
 
         async def load(parent_ids: list[uuid.UUID]) -> list[Page]:
             rows = await self.db.fetch(
-                _children_statement(spec, page, filter_value), {"ids": parent_ids}
+                _children_statement(spec, query, filter_value), {"ids": parent_ids}
             )
             grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
             for row in rows:
                 grouped[row[spec.parent]].append(row)
-            return [make_page(grouped.get(p, []), spec.sort, page) for p in parent_ids]
+            return [make_page(grouped.get(p, []), query.sort, query.page) for p in parent_ids]
 
-        return self._get(("children", spec, page, filter_value), lambda: DataLoader(load))
+        return self._get(("children", spec, query, filter_value), lambda: DataLoader(load))
 
     def all_children(self, spec: ChildList) -> "DataLoader[uuid.UUID, list[RowMapping]]":
         """Every child of each parent (short lists such as an appointment's payments)."""
@@ -125,7 +108,7 @@ class Loaders:
         return self._get(("batch", key), lambda: DataLoader(load))
 
     def child_counts(
-        self, spec: ChildList, filter_value: Hashable = None
+        self, spec: ChildList, query: ListQuery, filter_value: Hashable = None
     ) -> "DataLoader[uuid.UUID, int]":
         """How many children each parent has (for `totalCount`), in one statement."""
 
@@ -133,14 +116,19 @@ class Loaders:
             parent = spec.parent_column
             statement = (
                 select(parent, func.count().label("n"))
-                .where(parent == any_(ids_param()), *spec.where(filter_value))
+                .where(
+                    parent == any_(ids_param()),
+                    *spec.where(filter_value),
+                    *query.conditions(spec.table),
+                )
                 .group_by(parent)
             )
             rows = await self.db.fetch(statement, {"ids": parent_ids})
             counts = {row[spec.parent]: row["n"] for row in rows}
             return [counts.get(p, 0) for p in parent_ids]
 
-        return self._get(("child_counts", spec, filter_value), lambda: DataLoader(load))
+        key = ("child_counts", spec, query.where, filter_value)
+        return self._get(key, lambda: DataLoader(load))
 
 
 def count_rows(
@@ -156,13 +144,18 @@ def count_rows(
     return count
 
 
-def _children_statement(spec: ChildList, page: PageArgs, filter_value: Hashable) -> Any:
-    order = spec.sort.order(backward=page.backward)
+def _children_statement(spec: ChildList, query: ListQuery, filter_value: Hashable) -> Any:
+    page, sort = query.page, query.sort
+    order = sort.order(backward=page.backward)
     number = func.row_number().over(partition_by=spec.parent_column, order_by=order)
-    conditions = [spec.parent_column == any_(ids_param()), *spec.where(filter_value)]
+    conditions = [
+        spec.parent_column == any_(ids_param()),
+        *spec.where(filter_value),
+        *query.conditions(spec.table),
+    ]
     if page.cursor is not None:
         field = "before" if page.backward else "after"
-        conditions.append(spec.sort.after(page.cursor, backward=page.backward, field=field))
+        conditions.append(sort.after(page.cursor, backward=page.backward, field=field))
     numbered = select(spec.table, number.label("_position")).where(*conditions).subquery()
     return (
         select(numbered)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, false, or_, tuple_
+from sqlalchemy import Column, ColumnElement, Select, and_, false, or_, tuple_
 
 from graph.core.errors import bad_input
 
@@ -128,6 +128,11 @@ class SortKey:
         order an `orderBy` chose."""
         table = str(self.columns[-1].table.name)
         return table if self.chosen is None else f"{table}/{self.chosen}"
+
+    @property
+    def computed(self) -> tuple[ColumnElement[Any], ...]:
+        """The sort values that are not columns of the table (a list selects them too)."""
+        return tuple(column for column in self.columns if not isinstance(column, Column))
 
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(row[column.key] for column in self.columns)

@@ -49,7 +49,7 @@ from models.list_arguments import (
 )
 from models.type_map import ScalarKind, ToOne
 
-MAX_PATTERN = 200  # characters of a like / ilike / startsWith pattern
+MAX_PATTERN = 100  # characters of a like / ilike / startsWith pattern (any text: 200)
 MAX_LIST = 1_000  # values of an in / nin list
 
 OPS = frozenset(

@@ -9,13 +9,14 @@ import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.object_types import register
 from graph.api.relay import Node
 from graph.core.errors import UNAUTHENTICATED, ApiError, not_found
 from graph.core.identity import Identity, Role
 from graph.core.ids import to_global_id
 from models.accounts import users
 from resolvers.accounts.data import clinic_row
-from resolvers.objects import build, register
+from resolvers.objects import build
 from resolvers.patients.data import patient_row
 from resolvers.staff.data import physiotherapist_row
 

@@ -3,7 +3,7 @@
 import uuid
 
 from graph.api.context import Info
-from graph.sql.loaders import ChildList
+from graph.sql.child_list import ChildList
 from graph.sql.pagination import SortKey
 from models.care_team import care_team_members
 

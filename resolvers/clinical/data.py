@@ -9,8 +9,8 @@ from sqlalchemy import RowMapping
 
 from graph.api.audit_reads import record_reads
 from graph.api.context import Info
+from graph.sql.child_list import ChildList
 from graph.sql.declared import child_list, sort_key
-from graph.sql.loaders import ChildList
 from models.clinical import prontuarios
 
 PRONTUARIOS_OF_PATIENT = child_list("Patient", "prontuarios")

@@ -10,9 +10,10 @@ from strawberry.scalars import JSON
 from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.object_types import register
 from graph.api.relay import Node
 from resolvers.clinical.data import ADDENDA_OF_PRONTUARIO
-from resolvers.objects import build, register
+from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 from resolvers.scheduling.data import appointment_row
 from resolvers.staff.data import required_physiotherapist_row

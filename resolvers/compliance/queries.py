@@ -4,10 +4,11 @@ import strawberry
 
 from graph.api.builders import row_builder
 from graph.api.context import Info
+from graph.api.lists import declared_list
 from graph.api.relay import Connection, list_connection
 from graph.core.identity import Role
-from graph.sql.declared import filter_conditions, sort_key
-from graph.sql.pagination import PageArgs
+from graph.sql.declared import filter_conditions
+from graph.sql.list_query import ListQuery
 from models.compliance import compliance_checks, compliance_issues
 from resolvers.compliance.catalogue import CATALOGUE_LIST
 from resolvers.compliance.enums import Framework
@@ -27,12 +28,10 @@ async def compliance_status(info: Info) -> ComplianceStatus:
     return await compute_compliance_status(info.context.db, identity.clinic_id)
 
 
+@declared_list("ComplianceCheck")
 async def list_compliance_checks(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: ListQuery,
     framework: Framework | None = None,
     check_type: str | None = None,
 ) -> Connection[ComplianceCheck]:
@@ -43,19 +42,16 @@ async def list_compliance_checks(
     return await list_connection(
         info.context.db,
         compliance_checks,
-        sort_key("ComplianceCheck"),
-        PageArgs.parse(first, after, last, before),
+        query,
         row_builder(ComplianceCheck),
         conditions,
     )
 
 
+@declared_list("ComplianceIssue")
 async def list_compliance_issues(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: ListQuery,
     framework: Framework | None = None,
     resolved: bool | None = None,
 ) -> Connection[ComplianceIssue]:
@@ -65,8 +61,7 @@ async def list_compliance_issues(
     return await list_connection(
         info.context.db,
         compliance_issues,
-        sort_key("ComplianceIssue"),
-        PageArgs.parse(first, after, last, before),
+        query,
         row_builder(ComplianceIssue),
         conditions,
     )

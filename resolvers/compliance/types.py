@@ -9,6 +9,7 @@ import strawberry
 from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.object_types import register
 from graph.api.relay import Node
 from graph.core.errors import not_found
 from models.compliance import compliance_checks
@@ -16,7 +17,7 @@ from resolvers.accounts.data import clinic_row
 from resolvers.compliance.data import ISSUES_OF_CHECK
 from resolvers.compliance.enums import ComplianceState, Framework, Severity
 from resolvers.compliance.spec import CheckSpec
-from resolvers.objects import build, register
+from resolvers.objects import build
 
 if TYPE_CHECKING:
     from resolvers.accounts.types import Clinic

@@ -6,13 +6,16 @@ from datetime import UTC, datetime, timedelta
 import strawberry
 from strawberry.scalars import JSON
 
-from graph.api.builders import from_row
+from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
+from graph.api.lists import declared_list
+from graph.api.relay import Connection, list_connection
 from graph.core.calendar import clinic_date
 from graph.core.errors import INVALID_STATE, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_uuid_id
 from graph.core.validators import aware
+from graph.sql.list_query import ListQuery
 from graph.sql.writes import insert_row
 from models.exercises import exercise_executions, exercise_prescriptions
 from resolvers.exercises.types import ExerciseExecution, PrescriptionStatus
@@ -47,6 +50,15 @@ def _executed_at(value: datetime | None) -> datetime:
     if executed_at > now + CLOCK_SKEW:
         raise bad_input("executedAt", "executedAt must not be in the future")
     return executed_at
+
+
+@declared_list("ExerciseExecution")
+async def list_exercise_executions(info: Info, query: ListQuery) -> Connection[ExerciseExecution]:
+    """What the caller may see of the patients' logged executions, oldest first."""
+    info.context.require_identity()
+    return await list_connection(
+        info.context.db, exercise_executions, query, row_builder(ExerciseExecution)
+    )
 
 
 async def log_exercise_execution(info: Info, input: LogExerciseExecutionInput) -> ExerciseExecution:

@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
+from graph.api.lists import declared_list
 from graph.api.relay import Connection, list_connection
 from graph.core.errors import bad_input
 from graph.core.identity import Role
 from graph.core.validators import required_text
-from graph.sql.declared import sort_key
-from graph.sql.pagination import PageArgs
+from graph.sql.list_query import ListQuery
 from graph.sql.writes import insert_row
 from models.exercises import exercises
 from resolvers.exercises.search import exercise_conditions
@@ -23,12 +23,10 @@ from resolvers.exercises.validation import MAX_SECONDS, in_range, optional_text
 MAX_STEPS = 50
 
 
+@declared_list("Exercise")
 async def list_exercises(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: ListQuery,
     category: str | None = None,
     search: str | None = None,
 ) -> Connection[Exercise]:
@@ -37,8 +35,7 @@ async def list_exercises(
     return await list_connection(
         info.context.db,
         exercises,
-        sort_key("Exercise"),
-        PageArgs.parse(first, after, last, before),
+        query,
         row_builder(Exercise),
         exercise_conditions(category, search),
     )

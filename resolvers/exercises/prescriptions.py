@@ -8,13 +8,14 @@ import strawberry
 
 from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
+from graph.api.lists import declared_list
 from graph.api.relay import Connection, list_connection
 from graph.core.calendar import clinic_today
 from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_uuid_id
-from graph.sql.declared import filter_conditions, sort_key
-from graph.sql.pagination import PageArgs
+from graph.sql.declared import filter_conditions
+from graph.sql.list_query import ListQuery
 from graph.sql.writes import insert_row, update_in_state
 from models.exercises import exercise_prescriptions, exercises
 from models.patients import patients
@@ -39,12 +40,10 @@ TRANSITIONS: dict[PrescriptionStatus, tuple[str, ...]] = {
 }
 
 
+@declared_list("ExercisePrescription")
 async def list_prescriptions(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: ListQuery,
     patient_id: strawberry.ID | None = None,
     status: PrescriptionStatus | None = None,
 ) -> Connection[ExercisePrescription]:
@@ -55,8 +54,7 @@ async def list_prescriptions(
     return await list_connection(
         info.context.db,
         exercise_prescriptions,
-        sort_key("ExercisePrescription"),
-        PageArgs.parse(first, after, last, before),
+        query,
         row_builder(ExercisePrescription),
         conditions,
     )

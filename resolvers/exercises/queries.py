@@ -1,10 +1,10 @@
-"""The exercise area's Query fields: the library and the prescriptions."""
+"""The exercise area's Query fields: the library, the prescriptions and their executions."""
 
 import strawberry
 
 from graph.api.relay import Connection
-from resolvers.exercises import library, prescriptions
-from resolvers.exercises.types import Exercise, ExercisePrescription
+from resolvers.exercises import executions, library, prescriptions
+from resolvers.exercises.types import Exercise, ExerciseExecution, ExercisePrescription
 
 
 @strawberry.type
@@ -13,4 +13,7 @@ class ExerciseQueries:
     exercise_categories: list[str] = strawberry.field(resolver=library.exercise_categories)
     prescriptions: Connection[ExercisePrescription] = strawberry.field(
         resolver=prescriptions.list_prescriptions
+    )
+    exercise_executions: Connection[ExerciseExecution] = strawberry.field(
+        resolver=executions.list_exercise_executions
     )

@@ -10,14 +10,16 @@ import strawberry
 from graph.api.builders import from_row, row_builder
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.lists import declared_list
+from graph.api.object_types import register
 from graph.api.relay import Connection, Node, child_connection
 from graph.core.calendar import clinic_today
 from graph.core.errors import not_found
-from graph.sql.pagination import PageArgs
+from graph.sql.list_query import ListQuery
 from models.exercises import exercise_prescriptions, exercises
 from resolvers.exercises.adherence import Adherence, executions_in_period
 from resolvers.exercises.data import EXECUTIONS_OF_PRESCRIPTION
-from resolvers.objects import build, register
+from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 from resolvers.staff.data import required_physiotherapist_row
 
@@ -124,19 +126,16 @@ class ExercisePrescription(Node):
         return cast("Physiotherapist", build("Physiotherapist", row))
 
     @strawberry.field
+    @declared_list("ExerciseExecution")
     async def executions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        query: ListQuery,
     ) -> Connection[ExerciseExecution]:
-        page = PageArgs.parse(first, after, last, before)
         return await child_connection(
             info.context.loaders,
             EXECUTIONS_OF_PRESCRIPTION,
             self.db_id,
-            page,
+            query,
             row_builder(ExerciseExecution),
         )

@@ -9,12 +9,13 @@ from sqlalchemy import ColumnElement
 
 from graph.api.builders import row_builder
 from graph.api.context import Info
+from graph.api.lists import declared_list
 from graph.api.relay import Connection, list_connection
 from graph.core.errors import bad_input
 from graph.core.identity import Role
 from graph.core.ids import parse_global_id
-from graph.sql.declared import filter_conditions, sort_key
-from graph.sql.pagination import PageArgs
+from graph.sql.declared import filter_conditions
+from graph.sql.list_query import ListQuery
 from models.compliance import audit_log
 from resolvers.lgpd.types import AuditEntry
 
@@ -31,12 +32,10 @@ def _local_uuid(global_id: str, field: str, types: tuple[str, ...] | None = None
         raise bad_input(field, "Malformed ID") from None
 
 
+@declared_list("AuditEntry")
 async def audit_log_entries(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: ListQuery,
     table_name: str | None = None,
     record_id: strawberry.ID | None = None,
     actor_id: strawberry.ID | None = None,
@@ -62,8 +61,7 @@ async def audit_log_entries(
     return await list_connection(
         info.context.db,
         audit_log,
-        sort_key("AuditEntry"),
-        PageArgs.parse(first, after, last, before),
+        query,
         row_builder(AuditEntry),
         conditions,
     )

@@ -5,18 +5,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, update
 
 from graph.api.builders import from_row, input_values, row_builder
 from graph.api.context import Info
-from graph.api.relay import Connection
+from graph.api.lists import declared_list
+from graph.api.relay import Connection, list_connection
 from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_uuid_id, to_global_id
 from graph.core.validators import aware, required_text
-from graph.sql.declared import filter_conditions, sort_extras, sort_key
-from graph.sql.loaders import count_rows
-from graph.sql.pagination import PageArgs, make_page, page_select
+from graph.sql.declared import filter_conditions
+from graph.sql.list_query import ListQuery
 from graph.sql.writes import insert_row
 from models.compliance import data_subject_requests
 from resolvers.lgpd.consents import FRONT_DESK
@@ -32,26 +32,20 @@ class DataSubjectRequestFilter:
     overdue: bool | None = None
 
 
+@declared_list("DataSubjectRequest")
 async def list_data_subject_requests(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: ListQuery,
     filter: DataSubjectRequestFilter | None = None,
 ) -> Connection[DataSubjectRequest]:
     """Open requests first, by deadline (overdue ones lead), then the fulfilled ones."""
     info.context.require_identity()
-    page = PageArgs.parse(first, after, last, before)
-    conditions = filter_conditions("DataSubjectRequest", input_values(filter))
-    query: Select[Any] = select(data_subject_requests, *sort_extras("DataSubjectRequest")).where(
-        *conditions
-    )
-    rows = await info.context.db.fetch(page_select(query, sort_key("DataSubjectRequest"), page))
-    return Connection.of(
-        make_page(rows, sort_key("DataSubjectRequest"), page),
+    return await list_connection(
+        info.context.db,
+        data_subject_requests,
+        query,
         row_builder(DataSubjectRequest),
-        count_rows(info.context.db, data_subject_requests, conditions),
+        filter_conditions("DataSubjectRequest", input_values(filter)),
     )
 
 

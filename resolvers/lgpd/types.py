@@ -11,9 +11,10 @@ from strawberry.scalars import JSON
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.object_types import register
 from graph.api.relay import Node
 from graph.core.identity import Role
-from resolvers.objects import build, register
+from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 
 if TYPE_CHECKING:

@@ -5,9 +5,10 @@ from sqlalchemy import ColumnElement, String, cast, func, or_
 
 from graph.api.builders import input_values, row_builder
 from graph.api.context import Info
+from graph.api.lists import declared_list
 from graph.api.relay import Connection, list_connection
-from graph.sql.declared import filter_conditions, sort_key
-from graph.sql.pagination import PageArgs
+from graph.sql.declared import filter_conditions
+from graph.sql.list_query import ListQuery
 from models.patients import patients
 from resolvers.patients.types import Patient, PatientFilter
 
@@ -34,21 +35,17 @@ def _filter_conditions(filter: PatientFilter | None) -> list[ColumnElement[bool]
     return _search(filter.search) + filter_conditions("Patient", input_values(filter))
 
 
+@declared_list("Patient")
 async def list_patients(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: ListQuery,
     filter: PatientFilter | None = None,
 ) -> Connection[Patient]:
     info.context.require_identity()
-    page = PageArgs.parse(first, after, last, before)
     return await list_connection(
         info.context.db,
         patients,
-        sort_key("Patient"),
-        page,
+        query,
         row_builder(Patient),
         _filter_conditions(filter),
     )

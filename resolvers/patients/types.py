@@ -10,15 +10,17 @@ import strawberry
 from graph.api.builders import input_values
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.lists import declared_list
+from graph.api.object_types import register
 from graph.api.relay import Connection, Node, child_connection
 from graph.sql.declared import criteria
-from graph.sql.pagination import PageArgs
+from graph.sql.list_query import ListQuery
 from models.accounts import physiotherapists
 from resolvers.care_team.data import care_team_ids
 from resolvers.clinical.data import PRONTUARIOS_OF_PATIENT, record_prontuario_reads
 from resolvers.exercises.data import PRESCRIPTIONS_OF_PATIENT
 from resolvers.lgpd.data import CONSENTS_OF_PATIENT
-from resolvers.objects import build, builder, register
+from resolvers.objects import build, builder
 from resolvers.payments.data import PAYMENTS_OF_PATIENT
 from resolvers.scheduling.data import APPOINTMENTS_OF_PATIENT
 from resolvers.staff.data import physiotherapist_row
@@ -69,76 +71,68 @@ class Patient(Node):
     physiotherapist_db_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field
+    @declared_list("Appointment")
     async def appointments(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        query: ListQuery,
         filter: AppointmentFilterRef | None = None,
     ) -> Connection[AppointmentRef]:
         return await child_connection(
             info.context.loaders,
             APPOINTMENTS_OF_PATIENT,
             self.db_id,
-            PageArgs.parse(first, after, last, before),
+            query,
             builder("Appointment"),
             criteria("Appointment", input_values(filter)),
         )
 
     @strawberry.field
+    @declared_list("Payment")
     async def payments(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        query: ListQuery,
     ) -> Connection[PaymentRef]:
         return await child_connection(
             info.context.loaders,
             PAYMENTS_OF_PATIENT,
             self.db_id,
-            PageArgs.parse(first, after, last, before),
+            query,
             builder("Payment"),
         )
 
     @strawberry.field
+    @declared_list("Prontuario")
     async def prontuarios(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        query: ListQuery,
     ) -> Connection[ProntuarioRef]:
         """Batched across patients (oldest first); every record shown is a logged read."""
         connection: Connection[Prontuario] = await child_connection(
             info.context.loaders,
             PRONTUARIOS_OF_PATIENT,
             self.db_id,
-            PageArgs.parse(first, after, last, before),
+            query,
             builder("Prontuario"),
         )
         await record_prontuario_reads(info, [edge.node.db_id for edge in connection.edges])
         return connection
 
     @strawberry.field
+    @declared_list("ExercisePrescription")
     async def prescriptions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        query: ListQuery,
         status: PrescriptionStatusRef | None = None,
     ) -> Connection[PrescriptionRef]:
         return await child_connection(
             info.context.loaders,
             PRESCRIPTIONS_OF_PATIENT,
             self.db_id,
-            PageArgs.parse(first, after, last, before),
+            query,
             builder("ExercisePrescription"),
             criteria("ExercisePrescription", {"status": status}, prefix=""),
         )

@@ -9,9 +9,10 @@ import strawberry
 
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.object_types import register
 from graph.api.relay import Node
 from resolvers.events import ChangeOp
-from resolvers.objects import build, register
+from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 from resolvers.scheduling.data import appointment_row
 

@@ -9,10 +9,11 @@ import strawberry
 
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.object_types import register
 from graph.api.relay import Node
 from resolvers.clinical.data import prontuario_row_of_appointment
 from resolvers.events import ChangeOp
-from resolvers.objects import build, register
+from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 from resolvers.payments.data import PAYMENTS_OF_APPOINTMENT
 from resolvers.staff.data import required_physiotherapist_row

@@ -4,22 +4,23 @@ import strawberry
 
 from graph.api.builders import row_builder
 from graph.api.context import Info
+from graph.api.lists import declared_list
 from graph.api.relay import Connection, list_connection
-from graph.sql.declared import sort_key
-from graph.sql.pagination import PageArgs
+from graph.sql.list_query import ListQuery
 from models.accounts import physiotherapists
 from resolvers.staff.types import Physiotherapist
 
 
+@declared_list("Physiotherapist")
 async def list_physiotherapists(
-    info: Info, first: int | None = None, after: str | None = None
+    info: Info,
+    query: ListQuery,
 ) -> Connection[Physiotherapist]:
     info.context.require_identity()
     return await list_connection(
         info.context.db,
         physiotherapists,
-        sort_key("Physiotherapist"),
-        PageArgs.parse(first, after),
+        query,
         row_builder(Physiotherapist),
     )
 

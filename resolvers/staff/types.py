@@ -9,11 +9,13 @@ import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
 from graph.api.builders import input_values
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.lists import declared_list
+from graph.api.object_types import register
 from graph.api.relay import Connection, Node, child_connection
 from graph.core.identity import Role
 from graph.sql.declared import criteria
-from graph.sql.pagination import PageArgs
-from resolvers.objects import builder, register
+from graph.sql.list_query import ListQuery
+from resolvers.objects import builder
 from resolvers.patients.data import PATIENTS_OF_PHYSIOTHERAPIST
 from resolvers.scheduling.data import APPOINTMENTS_OF_PHYSIOTHERAPIST
 
@@ -33,32 +35,33 @@ class Physiotherapist(Node):
     db_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
+    @declared_list("Patient")
     async def patients(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        query: ListQuery,
     ) -> Connection[PatientRef]:
         return await child_connection(
             info.context.loaders,
             PATIENTS_OF_PHYSIOTHERAPIST,
             self.db_id,
-            PageArgs.parse(first, after),
+            query,
             builder("Patient"),
         )
 
     @strawberry.field
+    @declared_list("Appointment")
     async def appointments(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        query: ListQuery,
         filter: AppointmentFilterRef | None = None,
     ) -> Connection[AppointmentRef]:
         return await child_connection(
             info.context.loaders,
             APPOINTMENTS_OF_PHYSIOTHERAPIST,
             self.db_id,
-            PageArgs.parse(first, after, last, before),
+            query,
             builder("Appointment"),
             criteria("Appointment", input_values(filter)),
         )
