@@ -51,6 +51,8 @@ from models.type_map import ScalarKind, ToOne
 
 MAX_PATTERN = 100  # characters of a like / ilike / startsWith pattern (any text: 200)
 MAX_LIST = 1_000  # values of an in / nin list
+MAX_DEPTH = 8  # nested and / or / not / relation levels
+MAX_CONDITIONS = 100  # comparisons in one where
 
 OPS = frozenset(
     {
@@ -121,9 +123,45 @@ NOTHING = Every(())
 def check_where(type_name: str, given: Mapping[str, Any] | None, field: str = "where") -> Where:
     """The `Where` tree of a `<Type>Where` value (GraphQL names; nested values as mappings;
     enums as Python enums or their GraphQL names), its values converted to the columns'
-    Python types: BAD_USER_INPUT on `field...` for one the API refuses."""
+    Python types: BAD_USER_INPUT on `field...` for one the API refuses, or for a tree deeper
+    than `MAX_DEPTH` or with more than `MAX_CONDITIONS` comparisons."""
     if given is None:
         return NOTHING
+    if _depth(given) > MAX_DEPTH:
+        raise bad_input(field, f"A where may nest at most {MAX_DEPTH} levels")
+    tree = _checked(type_name, given, field)
+    if _comparisons(tree) > MAX_CONDITIONS:
+        raise bad_input(field, f"A where may hold at most {MAX_CONDITIONS} comparisons")
+    return tree
+
+
+def _depth(given: Any) -> int:
+    """How deep a where value nests (a comparison object is one level), without recursing
+    into a value an attacker made deep: an explicit stack."""
+    deepest, stack = 0, [(given, 0)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, Mapping):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH + 1:
+                break  # deep enough to refuse
+            stack.extend((item, level + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, level) for item in value)
+    return deepest - 1  # the comparison objects' own level
+
+
+def _comparisons(tree: Where) -> int:
+    if isinstance(tree, Every | Some):
+        return sum(_comparisons(part) for part in tree.parts)
+    if isinstance(tree, Negation):
+        return _comparisons(tree.part)
+    if isinstance(tree, Through):
+        return _comparisons(tree.where)
+    return 1
+
+
+def _checked(type_name: str, given: Mapping[str, Any], field: str) -> Where:
     fields = where_fields(DECLARATIONS[type_name])
     parts: list[Where] = []
     for name, value in given.items():
@@ -131,14 +169,14 @@ def check_where(type_name: str, given: Mapping[str, Any] | None, field: str = "w
         if value is None:
             continue
         if name == "and":
-            items = [check_where(type_name, item, f"{path}.{i}") for i, item in enumerate(value)]
+            items = [_checked(type_name, item, f"{path}.{i}") for i, item in enumerate(value)]
             parts.append(Every(tuple(items)))
         elif name == "or":
-            items = [check_where(type_name, item, f"{path}.{i}") for i, item in enumerate(value)]
+            items = [_checked(type_name, item, f"{path}.{i}") for i, item in enumerate(value)]
             if items:
                 parts.append(Some(tuple(items)))
         elif name == "not":
-            parts.append(Negation(check_where(type_name, value, path)))
+            parts.append(Negation(_checked(type_name, value, path)))
         elif name in fields:
             parts.extend(_field(fields[name], value, path))
         else:
@@ -148,7 +186,7 @@ def check_where(type_name: str, given: Mapping[str, Any] | None, field: str = "w
 
 def _field(declared: WhereField, given: Mapping[str, Any], path: str) -> list[Where]:
     if isinstance(declared, RelationFilter):
-        return [Through(declared.relation, check_where(declared.relation.target, given, path))]
+        return [Through(declared.relation, _checked(declared.relation.target, given, path))]
     parts: list[Where] = []
     for op, value in given.items():
         at = f"{path}.{op}"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from graph.core.ids import to_global_id
-from graph.sql.where import MAX_LIST, MAX_PATTERN
+from graph.sql.where import MAX_CONDITIONS, MAX_DEPTH, MAX_LIST, MAX_PATTERN
 from tests.support.factories import ClinicWorld, add_appointment, make_clinic
 from tests.support.graphql_client import error_codes, graphql
 
@@ -282,3 +282,27 @@ async def test_clinical_records_are_not_searchable_by_their_text(
     assert names == {
         f"{c}_{d}" for c in ("KIND", "EXPECTED_SESSIONS", "CREATED_AT") for d in ("ASC", "DESC")
     }
+
+
+async def test_deep_or_wide_where_trees_are_refused_before_any_sql(
+    client: httpx.AsyncClient, world: ClinicWorld
+) -> None:
+    """A tree nested too deep, or with too many comparisons, is refused with its field, never
+    a 500 (recursion) or a statement the size of the request."""
+    token = world.token(world.admin)
+    deep: dict[str, Any] = {"name": {"eq": "x"}}
+    for level in range(20):
+        deep = {"not": deep} if level % 2 else {"and": [deep]}
+    wide = {"or": [{"name": {"eq": f"x{i}"}} for i in range(MAX_CONDITIONS + 1)]}
+    through = {"physiotherapist": {"name": {"eq": "x"}}}
+    for _ in range(MAX_DEPTH):
+        through = {"not": through}
+    for where in (deep, wide, through):
+        body = await graphql(client, PATIENTS, {"where": where}, token=token)
+        assert error_codes(body) == ["BAD_USER_INPUT"], str(where)[:80]
+        assert body["errors"][0]["extensions"]["field"].startswith("where")
+    # Hundreds deep: GraphQL itself refuses the variables before anything runs.
+    for _ in range(300):
+        deep = {"and": [deep]}
+    body = await graphql(client, PATIENTS, {"where": deep}, token=token)
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
