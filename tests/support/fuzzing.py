@@ -91,6 +91,22 @@ class Client:
             functools.partial(client.post, "/graphql", json={"query": document}, headers=headers)
         )
 
+    def send(self, document: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+        """The answer to `document` with `variables`, checked equal to the resolvers' when the
+        app compiled it."""
+        headers = {"Authorization": f"Bearer {token}"}
+        payload = {"query": document, "variables": variables}
+        calls = [
+            functools.partial(c.post, "/graphql", json=payload, headers=headers)
+            for c in (self.client, self.oracle)
+        ]
+        response = self.portal.call(calls[0])
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if was_compiled(document, variables):
+            assert body == self.portal.call(calls[1]).json(), (document, variables)
+        return body
+
 
 def clients(database_url: str) -> Iterator[Client]:
     """The app, and the same app with the query compiler off (the differential oracle)."""
