@@ -1,10 +1,11 @@
-"""The raw-SQL ceiling of the benchmark: what the four benchmark operations cost with nothing but
+"""The raw-SQL ceiling of the benchmark: what the six benchmark operations cost with nothing but
 Starlette, asyncpg and one hand-written SQL statement each.
 
     DATABASE_URL=postgresql://... FISIOFLOW_JWT_SECRET=... \\
         .venv/bin/python -m uvicorn --app-dir bench ceiling:create_app --factory --port 8001
 
-`bench/run.py` starts it for you. Routes: `POST /graphql/{point|nested|mutation|three_level}`
+`bench/run.py` starts it for you. Routes:
+`POST /graphql/{point|nested|three_level|agenda|revenue|mutation}`
 takes the same JSON body as the GraphQL server (the `query` text is ignored, the `variables` are
 read) and the same `Authorization: Bearer <JWT>` header, and answers with the same JSON, built
 in PostgreSQL (json_build_object / json_agg, LATERAL-style correlated subqueries for the
@@ -53,6 +54,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 ROLES = frozenset({"admin", "physiotherapist", "receptionist", "patient"})
+CLINIC_TIME_ZONE = "America/Sao_Paulo"  # graph/core/calendar.py: time buckets are the clinic's
 APPOINTMENT_TYPES = frozenset({"EVALUATION", "SESSION", "REEVALUATION", "TELECONSULTATION"})
 STATEMENT_TIMEOUT_MS = 5000  # the server's default (graph/core/settings.py)
 
@@ -143,6 +145,47 @@ select json_build_object('physiotherapists', json_build_object('edges', coalesce
 from (select id, name from physiotherapists order by name, id limit 10) ph
 """
 
+# e. agenda: query($physio: ID!, $from: DateTime!, $to: DateTime!) { appointments(first: 50,
+#    where: {physiotherapist: {id: {eq: $physio}}, startsAt: {gte: $from, lt: $to},
+#    status: {in: [SCHEDULED, CONFIRMED]}}, orderBy: [STARTS_AT_ASC]) { edges { node { id startsAt
+#    endsAt status type patient { id name } } } } }  -- a physiotherapist's week by (starts_at, id)
+AGENDA_SQL = f"""
+select json_build_object('appointments', json_build_object('edges', coalesce(json_agg(
+    json_build_object('node', json_build_object(
+        'id', {gid("Appointment", "a.id")},
+        'startsAt', {dt("a.starts_at")},
+        'endsAt', {dt("a.ends_at")},
+        'status', upper(a.status),
+        'type', upper(a.type),
+        'patient', (
+            select json_build_object('id', {gid("Patient", "p.id")}, 'name', p.name)
+            from patients p where p.id = a.patient_id)))
+    order by a.starts_at, a.id), '[]')))::text
+from (select id, starts_at, ends_at, status, type, patient_id from appointments
+      where physiotherapist_id = $1 and starts_at >= $2 and starts_at < $3
+        and status in ('scheduled', 'confirmed')
+      order by starts_at, id limit 50) a
+"""
+
+# f. revenue: query($from: DateTime!, $to: DateTime!) { paymentsAggregate(where: {status: {eq:
+#    PAID}, paidAt: {gte: $from, lt: $to}}, groupBy: [PAID_AT_MONTH, METHOD]) { groups(first: 100)
+#    { key { paidAtMonth method } count sum { amount } } } }  -- the month in the clinic's time
+#    zone; groups by their key, in groupBy's order
+REVENUE_SQL = f"""
+select json_build_object('paymentsAggregate', json_build_object('groups', coalesce(json_agg(
+    json_build_object(
+        'key', json_build_object(
+            'paidAtMonth', to_char(g.month, 'YYYY-MM-DD'), 'method', upper(g.method)),
+        'count', g.count,
+        'sum', json_build_object('amount', g.amount::text))
+    order by g.month, g.method), '[]')))::text
+from (select date_trunc('month', paid_at at time zone '{CLINIC_TIME_ZONE}')::date as month,
+             method, count(*) as count, sum(amount) as amount
+      from payments
+      where status = 'paid' and paid_at >= $1 and paid_at < $2
+      group by 1, 2 order by 1, 2 limit 100) g
+"""
+
 # c. mutation: scheduleAppointment(input: {...}) { id startsAt status }. One statement: the
 #    insert only happens when the caller can see both the patient and the physiotherapist (the
 #    server checks the same, in statements of its own); RLS checks the inserted row; the
@@ -172,6 +215,8 @@ STATEMENTS = {
     "point": POINT_SQL,
     "nested": NESTED_SQL,
     "three_level": THREE_LEVEL_SQL,
+    "agenda": AGENDA_SQL,
+    "revenue": REVENUE_SQL,
     "mutation": MUTATION_SQL,
 }
 # Round trips = 1: each statement over one text[] parameter, cast back to these types.
@@ -179,6 +224,8 @@ PARAMETER_TYPES = {
     "point": ("uuid",),
     "nested": (),
     "three_level": (),
+    "agenda": ("uuid", "timestamptz", "timestamptz"),
+    "revenue": ("timestamptz", "timestamptz"),
     "mutation": ("uuid", "uuid", "uuid", "timestamptz", "int", "text"),
 }
 
@@ -260,6 +307,17 @@ def uuid_of(global_id: Any, type_name: str, field: str) -> uuid.UUID | None:
         return uuid.UUID(local) if kind == type_name else None
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise GraphQLError("BAD_USER_INPUT", f"Malformed ID ({field})") from None
+
+
+def moment(variables: dict[str, Any], name: str) -> datetime:
+    """A DateTime variable (ISO 8601 with an offset); BAD_USER_INPUT otherwise."""
+    try:
+        value = datetime.fromisoformat(str(variables[name]))
+    except (KeyError, ValueError):
+        raise GraphQLError("BAD_USER_INPUT", f"{name} must be a DateTime") from None
+    if value.tzinfo is None:
+        raise GraphQLError("BAD_USER_INPUT", f"{name} needs a time zone offset")
+    return value
 
 
 def schedule_args(clinic_id: str, variables: dict[str, Any]) -> tuple[Any, ...]:
@@ -381,6 +439,17 @@ class Ceiling:
                 data = await self.run(identity, operation, (patient,))
             elif operation in ("nested", "three_level"):
                 data = await self.run(identity, operation, ())
+            elif operation == "agenda":
+                physio = uuid_of(variables.get("physio"), "Physiotherapist", "physio")
+                window = (moment(variables, "from"), moment(variables, "to"))
+                if physio is None:  # an id of another type matches no appointment
+                    return Response(
+                        b'{"data":{"appointments":{"edges":[]}}}', media_type="application/json"
+                    )
+                data = await self.run(identity, operation, (physio, *window))
+            elif operation == "revenue":
+                window = (moment(variables, "from"), moment(variables, "to"))
+                data = await self.run(identity, operation, window)
             elif operation == "mutation":
                 args = schedule_args(identity[1], variables)
                 try:

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/run.py [--patients 20000] [--clinics 10] [--duration 10]
                                   [--connections 32] [--scale 1|10] [--warmup 3]
-                                  [--repeat 1] [--operations point,nested,three_level,mutation]
+                                  [--repeat 1]
+                                  [--operations point,nested,three_level,agenda,revenue,mutation]
                                   [--ceiling-round-trips 3|1|4]
 
 Needs wrk (`apt-get install -y wrk`). What it does:
@@ -20,12 +21,20 @@ Needs wrk (`apt-get install -y wrk`). What it does:
 3. Calls as a receptionist of the first clinic (graph.auth.issue_token). Operations:
    point (`node(id:)` on a patient), nested (50 patients -> physiotherapist, last 10
    appointments -> payments), three_level (10 physiotherapists -> 10 patients -> 5
-   appointments) and mutation (`scheduleAppointment`; every request takes a distinct free slot:
-   startsAt = a base in 2100 + n x 30 min, rotating over the clinic's physiotherapists and 100
-   patients that come last by name, so the read operations' pages are not touched; the
-   appointments the run inserted are deleted at the end).
-4. Checks once that both answer every operation with the same `data` (for the mutation: same
-   startsAt and status, an Appointment id), and warns when not.
+   appointments), agenda (a physiotherapist's week of scheduled and confirmed appointments
+   ordered by start, with the patient: `where` on a relation, a range and an enum list, and
+   `orderBy`; each request the next of the clinic's physiotherapists; the week is the first
+   that starts, Monday 00:00 in the clinic's time zone, on or after the day of the clinic's
+   first scheduled or confirmed appointment), revenue (`paymentsAggregate` of paid payments
+   grouped by month of `paidAt` and method over the 12 months up to the clinic's last
+   payment) and mutation
+   (`scheduleAppointment`; every request takes a distinct free slot: startsAt = a base in
+   2100 + n x 30 min, rotating over the clinic's physiotherapists and 100 patients that come
+   last by name, so the read operations' pages are not touched; the appointments the run
+   inserted are deleted at the end).
+4. Checks once that both answer every operation with the same `data` (the agenda: for every
+   physiotherapist it rotates over; the mutation: same startsAt and status, an Appointment id),
+   and warns when not.
 5. SQL statements per request: `--sql-samples` sequential requests per operation; for the
    server the delta of its /metrics `fisioflow_sql_statements_per_request` sum over the delta of
    its count (statements through its SQLAlchemy engine, BEGIN/COMMIT not included, or its fast
@@ -76,6 +85,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from graph.core.calendar import TIME_ZONE_NAME  # noqa: E402
 from graph.core.identity import Identity, Role  # noqa: E402
 from graph.core.ids import to_global_id  # noqa: E402
 from graph.security.auth import issue_token  # noqa: E402
@@ -84,11 +94,12 @@ from graph.sql.database import embedded_postgres, listen_dsn  # noqa: E402
 from seed.volume import seed_volume, volume_specs  # noqa: E402
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
-OPERATIONS = ("point", "nested", "three_level", "mutation")
+OPERATIONS = ("point", "nested", "three_level", "agenda", "revenue", "mutation")
 TARGETS = ("server", "ceiling")
 SLOT_FLOOR = datetime(2100, 1, 1, tzinfo=UTC)  # bench appointments live from here on
 SLOT_MINUTES = 30
 MUTATION_PATIENTS = 100
+AGENDA_STATUSES = ("scheduled", "confirmed")  # the agenda query's status filter, as stored
 
 QUERIES = {
     "point": "query Point($id: ID!) { node(id: $id) { ... on Patient"
@@ -99,6 +110,15 @@ QUERIES = {
     "three_level": "{ physiotherapists(first: 10) { edges { node { id name patients(first: 10)"
     " { edges { node { id name appointments(first: 5) { edges { node { id startsAt status }"
     " } } } } } } } } }",
+    "agenda": "query Agenda($physio: ID!, $from: DateTime!, $to: DateTime!)"
+    " { appointments(first: 50, where: {physiotherapist: {id: {eq: $physio}},"
+    " startsAt: {gte: $from, lt: $to}, status: {in: [SCHEDULED, CONFIRMED]}},"
+    " orderBy: [STARTS_AT_ASC]) { edges { node { id startsAt endsAt status type"
+    " patient { id name } } } } }",
+    "revenue": "query Revenue($from: DateTime!, $to: DateTime!)"
+    " { paymentsAggregate(where: {status: {eq: PAID}, paidAt: {gte: $from, lt: $to}},"
+    " groupBy: [PAID_AT_MONTH, METHOD]) { groups(first: 100)"
+    " { key { paidAtMonth method } count sum { amount } } } }",
     "mutation": "mutation Schedule($input: ScheduleAppointmentInput!)"
     " { scheduleAppointment(input: $input) { id startsAt status } }",
 }
@@ -106,6 +126,8 @@ LABELS = {
     "point": "point (patient by id)",
     "nested": "nested (50 patients)",
     "three_level": "3-level connection",
+    "agenda": "agenda (week, where+orderBy)",
+    "revenue": "revenue (aggregate, groupBy)",
     "mutation": "mutation (schedule)",
 }
 
@@ -172,6 +194,20 @@ function request()
 end
 """
 
+LUA_ROTATING = r"""-- generated by bench/run.py: each request the next of a list of ids
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer __TOKEN__"
+local ids = {__IDS__}
+local template = [==[__TEMPLATE__]==]
+
+function request()
+  local n = counter * __THREADS__ + tid
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, string.format(template, ids[n % #ids + 1]))
+end
+"""
+
 
 def lua_string_list(values: list[str]) -> str:
     return ", ".join(f'"{value}"' for value in values)
@@ -192,6 +228,8 @@ class Fixture:
     mutation_patients: list[uuid.UUID]
     physiotherapists: list[uuid.UUID]
     slot_base: datetime  # slot n starts at slot_base + n * 30 min
+    agenda_week: datetime  # Monday 00:00 in the clinic's time zone
+    revenue_year: tuple[datetime, datetime]  # [from, to): 12 whole months, clinic time
     pg_version: str
 
 
@@ -319,11 +357,37 @@ async def load_fixture(url: str, clinics: int, patients: int) -> Fixture:
         base = SLOT_FLOOR + timedelta(days=1)
         if latest is not None and latest + timedelta(days=2) > base:
             base = (latest + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+        agenda_week = await connection.fetchval(
+            "select date_trunc('week', date_trunc('day', min(starts_at) at time zone $3)"
+            " + interval '6 days') at time zone $3 from appointments"
+            " where clinic_id = $1 and status = any($2::text[]) and starts_at < $4",
+            clinic_id,
+            list(AGENDA_STATUSES),
+            TIME_ZONE_NAME,
+            SLOT_FLOOR,
+        )
+        year = await connection.fetchrow(
+            "select (m - interval '12 months') at time zone $2 as from_, m at time zone $2 as to_"
+            " from (select date_trunc('month', max(paid_at) at time zone $2)"
+            " + interval '1 month' as m from payments where clinic_id = $1) last",
+            clinic_id,
+            TIME_ZONE_NAME,
+        )
+        if agenda_week is None or year is None or year["to_"] is None:
+            raise SystemExit(f"clinic {clinic_id} has no future appointments or no payments")
         version = await connection.fetchval("show server_version")
     finally:
         await connection.close()
     return Fixture(
-        clinic_id, identity, point_patient, mutation_patients, physios, base, str(version)
+        clinic_id,
+        identity,
+        point_patient,
+        mutation_patients,
+        physios,
+        base,
+        agenda_week,
+        (year["from_"], year["to_"]),
+        str(version),
     )
 
 
@@ -437,11 +501,28 @@ class Bodies:
     fixture: Fixture
     token: str
 
-    def read(self, operation: str) -> dict[str, Any]:
+    def read(self, operation: str, n: int = 0) -> dict[str, Any]:
+        """The body of a read operation; the agenda's of the n-th physiotherapist."""
+        fixture = self.fixture
         variables: dict[str, Any] = {}
         if operation == "point":
-            variables = {"id": to_global_id("Patient", self.fixture.point_patient)}
+            variables = {"id": to_global_id("Patient", fixture.point_patient)}
+        elif operation == "agenda":
+            physio = fixture.physiotherapists[n % len(fixture.physiotherapists)]
+            variables = {
+                "physio": to_global_id("Physiotherapist", physio),
+                "from": utc_text(fixture.agenda_week),
+                "to": utc_text(fixture.agenda_week + timedelta(days=7)),
+            }
+        elif operation == "revenue":
+            variables = {"from": utc_text(fixture.revenue_year[0])}
+            variables["to"] = utc_text(fixture.revenue_year[1])
         return {"query": QUERIES[operation], "variables": variables}
+
+    def variants(self, operation: str) -> list[dict[str, Any]]:
+        """Every body a run of a read operation sends."""
+        count = len(self.fixture.physiotherapists) if operation == "agenda" else 1
+        return [self.read(operation, n) for n in range(count)]
 
     def schedule(
         self, slot: int, physio: int | None = None, at: datetime | None = None
@@ -459,7 +540,7 @@ class Bodies:
                         "Physiotherapist",
                         physios[(slot if physio is None else physio) % len(physios)],
                     ),
-                    "startsAt": starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "startsAt": utc_text(starts_at),
                     "durationMinutes": SLOT_MINUTES,
                     "type": "SESSION",
                 }
@@ -469,6 +550,11 @@ class Bodies:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+
+def utc_text(moment: datetime) -> str:
+    """A DateTime variable: UTC, seconds, `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def post(client: httpx.Client, target: Target, operation: str, body: dict[str, Any]) -> Any:
@@ -527,10 +613,16 @@ def check_answers(
                     if isinstance(node, dict) and "id" in node:
                         node["id"] = type_of_global_id(node["id"])
             else:
-                answers = [
-                    post(client, targets[name], operation, bodies.read(operation))
-                    for name in TARGETS
-                ]
+                answers = [{"data": []}, {"data": []}]
+                for body in bodies.variants(operation):  # one answer: the list of them all
+                    for answer, name in zip(answers, TARGETS, strict=True):
+                        one = post(client, targets[name], operation, body)
+                        answer["data"].append(one.get("data"))
+                        answer["errors"] = answer.get("errors") or one.get("errors")
+                if operation in ("agenda", "revenue") and not any(
+                    rows_of(data) for data in answers[1]["data"]
+                ):
+                    print(f"WARNING {operation}: the ceiling found no rows", flush=True)
             problems = [
                 f"{name} answered errors: {json.dumps(answer.get('errors'))[:300]}"
                 for name, answer in zip(TARGETS, answers, strict=True)
@@ -541,6 +633,14 @@ def check_answers(
                 problems.append(f"different data: {difference}")
             results[operation] = "; ".join(problems) or "same"
     return results
+
+
+def rows_of(data: Any) -> int:
+    """Edges or groups in an agenda or revenue answer."""
+    if not isinstance(data, dict):
+        return 0
+    root = data.get("appointments") or data.get("paymentsAggregate") or {}
+    return len(root.get("edges") or root.get("groups") or [])
 
 
 def metric(text: str, name: str) -> float:
@@ -630,6 +730,16 @@ def write_script(
                     [to_global_id("Physiotherapist", p) for p in fixture.physiotherapists]
                 ),
             )
+            .replace("__TEMPLATE__", template)
+        )
+    elif operation == "agenda":
+        body = bodies.read(operation)
+        physio = body["variables"]["physio"]
+        template = json.dumps(body).replace("%", "%%").replace(json.dumps(physio), '"%s"', 1)
+        ids = [variant["variables"]["physio"] for variant in bodies.variants(operation)]
+        script = (
+            LUA_ROTATING.replace("__THREADS__", str(threads))
+            .replace("__IDS__", lua_string_list(ids))
             .replace("__TEMPLATE__", template)
         )
     else:
