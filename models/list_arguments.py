@@ -25,11 +25,26 @@ from models.type_map import ForeignId, GlobalId, Scalar, ScalarKind, ToOne, Type
 ORDERABLE: frozenset[ScalarKind] = frozenset(
     {"text", "int", "bool", "date", "datetime", "decimal", "enum"}
 )
-COMPARABLE: frozenset[ScalarKind] = ORDERABLE | {"uuid"}
 CLINICAL_TEXT: frozenset[ScalarKind] = frozenset({"text"})  # of an audited type
 NUMERIC: frozenset[ScalarKind] = frozenset({"int", "decimal"})
 EXTREMAL: frozenset[ScalarKind] = NUMERIC | {"date", "datetime"}
 GROUPABLE: frozenset[ScalarKind] = frozenset({"enum", "bool"})
+
+# The comparisons a `where` offers on a column, by its kind (`uuid`: IDs).
+ORDERED_OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "isNull")
+OPERATORS: dict[ScalarKind, tuple[str, ...]] = {
+    "text": ("eq", "neq", "in", "nin", "like", "ilike", "startsWith", "isNull"),
+    "uuid": ("eq", "neq", "in", "nin", "isNull"),
+    "int": ORDERED_OPERATORS,
+    "decimal": ORDERED_OPERATORS,
+    "date": ORDERED_OPERATORS,
+    "datetime": ORDERED_OPERATORS,
+    "bool": ("eq", "isNull"),
+    "enum": ("eq", "neq", "in", "nin"),
+}
+LIST_OPERATORS = frozenset({"in", "nin"})
+PATTERN_OPERATORS = frozenset({"like", "ilike", "startsWith"})
+COMPARABLE: frozenset[ScalarKind] = frozenset(OPERATORS)
 
 Bucket = Literal["day", "week", "month", "year"]
 BUCKETS: tuple[Bucket, ...] = ("day", "week", "month", "year")

@@ -23,6 +23,8 @@ from graph.api.builders import enum_of
 from graph.api.object_types import object_type
 from models.declarations import DECLARATIONS
 from models.list_arguments import (
+    LIST_OPERATORS,
+    OPERATORS,
     IdFilter,
     RelationFilter,
     listed,
@@ -34,97 +36,46 @@ from models.type_map import ScalarKind
 HERE = "graph.api.list_inputs"
 
 
-@strawberry.input(description="Conditions on a text field; all given ones must hold.")
-class StringComparison:
-    eq: str | None = None
-    neq: str | None = None
-    in_: list[str] | None = strawberry.field(name="in", default=None)
-    nin: list[str] | None = None
-    like: str | None = strawberry.field(
-        default=None, description="An SQL pattern (`%`: any text, `_`: one character)."
-    )
-    ilike: str | None = strawberry.field(default=None, description="`like`, ignoring case.")
-    starts_with: str | None = None
-    is_null: bool | None = None
+# What an operator's field says, when its name does not.
+OPERATOR_DESCRIPTIONS = {
+    "like": "An SQL pattern (`%`: any text, `_`: one character), at most 100 characters.",
+    "ilike": "`like`, ignoring case.",
+    "startsWith": "A plain prefix (no pattern characters).",
+    "isNull": "true: the value is null; false: it is not.",
+}
 
 
-@strawberry.input(description="Conditions on an ID; all given ones must hold.")
-class IDComparison:
-    eq: strawberry.ID | None = None
-    neq: strawberry.ID | None = None
-    in_: list[strawberry.ID] | None = strawberry.field(name="in", default=None)
-    nin: list[strawberry.ID] | None = None
-    is_null: bool | None = None
+def _comparison(name: str, value: Any, operators: tuple[str, ...], subject: str) -> type[Any]:
+    """An input with one optional field per operator (`in`/`nin` take lists, `isNull` a
+    boolean), for values of type `value`."""
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__module__": HERE}
+    for operator in operators:
+        attribute = f"op_{operator}"
+        given = (
+            bool if operator == "isNull" else list[value] if operator in LIST_OPERATORS else value
+        )
+        annotations[attribute] = given | None
+        namespace[attribute] = strawberry.field(
+            name=operator, default=None, description=OPERATOR_DESCRIPTIONS.get(operator)
+        )
+    namespace["__annotations__"] = annotations
+    description = f"Conditions on {subject}; all given ones must hold."
+    return strawberry.input(type(name, (), namespace), description=description)
 
 
-@strawberry.input(description="Conditions on a whole number; all given ones must hold.")
-class IntComparison:
-    eq: int | None = None
-    neq: int | None = None
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-    in_: list[int] | None = strawberry.field(name="in", default=None)
-    nin: list[int] | None = None
-    is_null: bool | None = None
-
-
-@strawberry.input(description="Conditions on a decimal; all given ones must hold.")
-class DecimalComparison:
-    eq: Decimal | None = None
-    neq: Decimal | None = None
-    gt: Decimal | None = None
-    gte: Decimal | None = None
-    lt: Decimal | None = None
-    lte: Decimal | None = None
-    in_: list[Decimal] | None = strawberry.field(name="in", default=None)
-    nin: list[Decimal] | None = None
-    is_null: bool | None = None
-
-
-@strawberry.input(description="Conditions on a date; all given ones must hold.")
-class DateComparison:
-    eq: datetime.date | None = None
-    neq: datetime.date | None = None
-    gt: datetime.date | None = None
-    gte: datetime.date | None = None
-    lt: datetime.date | None = None
-    lte: datetime.date | None = None
-    in_: list[datetime.date] | None = strawberry.field(name="in", default=None)
-    nin: list[datetime.date] | None = None
-    is_null: bool | None = None
-
-
-@strawberry.input(
-    description="Conditions on an instant (with its UTC offset); all given ones must hold."
+SCALAR_COMPARISONS: tuple[tuple[ScalarKind, str, Any, str], ...] = (
+    ("text", "StringComparison", str, "a text value"),
+    ("uuid", "IDComparison", strawberry.ID, "an ID"),
+    ("int", "IntComparison", int, "a whole number"),
+    ("decimal", "DecimalComparison", Decimal, "a decimal"),
+    ("date", "DateComparison", datetime.date, "a date"),
+    ("datetime", "DateTimeComparison", datetime.datetime, "an instant (with its UTC offset)"),
+    ("bool", "BooleanComparison", bool, "a boolean"),
 )
-class DateTimeComparison:
-    eq: datetime.datetime | None = None
-    neq: datetime.datetime | None = None
-    gt: datetime.datetime | None = None
-    gte: datetime.datetime | None = None
-    lt: datetime.datetime | None = None
-    lte: datetime.datetime | None = None
-    in_: list[datetime.datetime] | None = strawberry.field(name="in", default=None)
-    nin: list[datetime.datetime] | None = None
-    is_null: bool | None = None
-
-
-@strawberry.input(description="Conditions on a boolean; all given ones must hold.")
-class BooleanComparison:
-    eq: bool | None = None
-    is_null: bool | None = None
-
-
 COMPARISONS: dict[ScalarKind, type[Any]] = {
-    "text": StringComparison,
-    "int": IntComparison,
-    "decimal": DecimalComparison,
-    "date": DateComparison,
-    "datetime": DateTimeComparison,
-    "bool": BooleanComparison,
-    "uuid": IDComparison,
+    kind: _comparison(name, value, OPERATORS[kind], subject)
+    for kind, name, value, subject in SCALAR_COMPARISONS
 }
 
 
@@ -151,23 +102,9 @@ def order_by_type(type_name: str) -> type[enum.Enum]:
 
 @cache
 def _enum_comparison(members: type[enum.Enum]) -> type[Any]:
-    name = getattr(members, "__strawberry_definition__", None)
-    graphql_name = name.name if name is not None else members.__name__
-    namespace: dict[str, Any] = {
-        "__annotations__": {
-            "eq": members | None,
-            "neq": members | None,
-            "in_": list[members] | None,  # type: ignore[valid-type]
-            "nin": list[members] | None,  # type: ignore[valid-type]
-        },
-        "__module__": HERE,
-        "eq": None,
-        "neq": None,
-        "in_": strawberry.field(name="in", default=None),
-        "nin": None,
-    }
-    cls = type(f"{graphql_name}Comparison", (), namespace)
-    return strawberry.input(cls, description=f"Conditions on a value of {graphql_name}.")
+    definition = getattr(members, "__strawberry_definition__", None)
+    name = definition.name if definition is not None else members.__name__
+    return _comparison(f"{name}Comparison", members, OPERATORS["enum"], f"a value of {name}")
 
 
 def _enum_of_field(type_name: str, field: str) -> type[enum.Enum]:
@@ -189,7 +126,7 @@ def _where(type_name: str) -> type[Any]:
         if isinstance(declared, RelationFilter):
             given: Any = where_type(declared.relation.target)
         elif isinstance(declared, IdFilter):
-            given = IDComparison
+            given = COMPARISONS["uuid"]
         elif declared.kind == "enum":
             given = _enum_comparison(_enum_of_field(type_name, name))
         else:

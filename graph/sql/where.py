@@ -41,6 +41,9 @@ from graph.core.ids import parse_uuid_id
 from graph.core.validators import aware
 from models.declarations import DECLARATIONS
 from models.list_arguments import (
+    LIST_OPERATORS,
+    OPERATORS,
+    PATTERN_OPERATORS,
     ColumnFilter,
     IdFilter,
     RelationFilter,
@@ -54,31 +57,13 @@ MAX_LIST = 1_000  # values of an in / nin list
 MAX_DEPTH = 8  # nested and / or / not / relation levels
 MAX_CONDITIONS = 100  # comparisons in one where
 
-OPS = frozenset(
-    {
-        "eq",
-        "neq",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "in",
-        "nin",
-        "like",
-        "ilike",
-        "startsWith",
-    }
-)
-LISTS = frozenset({"in", "nin"})
-PATTERNS = frozenset({"like", "ilike", "startsWith"})
-
 
 @dataclass(frozen=True)
 class Comparison:
     """`column op value` (`in`/`nin`: a tuple of values; `startsWith`: the plain prefix)."""
 
     column: str
-    op: str  # one of OPS
+    op: str  # one of models/list_arguments.OPERATORS
     value: Any
 
 
@@ -188,23 +173,24 @@ def _field(declared: WhereField, given: Mapping[str, Any], path: str) -> list[Wh
     if isinstance(declared, RelationFilter):
         return [Through(declared.relation, _checked(declared.relation.target, given, path))]
     parts: list[Where] = []
+    offered = OPERATORS["uuid" if isinstance(declared, IdFilter) else declared.kind]
     for op, value in given.items():
         at = f"{path}.{op}"
         if value is None:
             continue
+        if op not in offered:
+            raise bad_input(at, f"Unknown comparison {op}")
         if op == "isNull":
             parts.append(NullTest(declared.column, bool(value)))
-        elif op in LISTS:
+        elif op in LIST_OPERATORS:
             if len(value) > MAX_LIST:
                 raise bad_input(at, f"{op} takes at most {MAX_LIST} values")
             values = tuple(_value(declared, item, at) for item in value)
             parts.append(Comparison(declared.column, op, values))
-        elif op in PATTERNS:
+        elif op in PATTERN_OPERATORS:
             parts.append(Comparison(declared.column, op, _pattern(value, at)))
-        elif op in OPS:
-            parts.append(Comparison(declared.column, op, _value(declared, value, at)))
         else:
-            raise bad_input(at, f"Unknown comparison {op}")
+            parts.append(Comparison(declared.column, op, _value(declared, value, at)))
     return parts
 
 
