@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from graph.core.cursors import CursorCodec
 from graph.core.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
 from graph.core.settings import Settings
@@ -33,9 +34,14 @@ class DataScope:
 
     @classmethod
     def open(
-        cls, engine: AsyncEngine, identity: Identity | None, *, reads_commit_at_once: bool = False
+        cls,
+        engine: AsyncEngine,
+        identity: Identity | None,
+        cursors: CursorCodec,
+        *,
+        reads_commit_at_once: bool = False,
     ) -> "DataScope":
-        db = RequestDb(engine, identity, reads_commit_at_once=reads_commit_at_once)
+        db = RequestDb(engine, identity, reads_commit_at_once=reads_commit_at_once, cursors=cursors)
         return cls(db, Loaders(db))
 
 
@@ -51,6 +57,7 @@ class Context:
     settings: Settings
     engine: AsyncEngine
     jwt_secret: str
+    cursors: CursorCodec
     identity: Identity | None
     auth_error: ApiError | None = None
     broker: "Broker | None" = None
@@ -60,7 +67,7 @@ class Context:
     _expiry_watch: "asyncio.Task[None] | None" = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self._scope = DataScope.open(self.engine, self.identity)
+        self._scope = DataScope.open(self.engine, self.identity, self.cursors)
 
     @property
     def db(self) -> RequestDb:
@@ -80,7 +87,9 @@ class Context:
         (opened only if a field needs more than the rows its cohort `primed`). Reads of
         clinical records it shows are audited for this subscriber and committed at once,
         before the event is sent."""
-        scope = DataScope.open(self.engine, self.require_identity(), reads_commit_at_once=True)
+        scope = DataScope.open(
+            self.engine, self.require_identity(), self.cursors, reads_commit_at_once=True
+        )
         for table, rows in primed.items():
             loader = scope.loaders.by_id(table)
             for row_id, row in rows.items():
@@ -127,7 +136,7 @@ class Context:
         self.identity = identity
         self.expires_at = expires_at
         self.auth_error = None
-        self._scope = DataScope.open(self.engine, identity)
+        self._scope = DataScope.open(self.engine, identity, self.cursors)
 
     def require_identity(self) -> Identity:
         if self.identity is None:
@@ -146,7 +155,7 @@ class Context:
         await self.db.finish(commit=True)
         self.identity = identity
         self.auth_error = None
-        self._scope = DataScope.open(self.engine, identity)
+        self._scope = DataScope.open(self.engine, identity, self.cursors)
 
 
 Info = strawberry.Info[Context, None]

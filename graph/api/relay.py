@@ -81,8 +81,8 @@ async def list_connection(
     `conditions`: the list's own (its `filter`, the resolver's), with the query's `where`."""
     kept = [*conditions, *query.conditions(table)]
     statement = select(table, *query.sort.computed).where(*kept)
-    rows = await db.fetch(page_select(statement, query.sort, query.page))
-    page = make_page(rows, query.sort, query.page)
+    rows = await db.fetch(page_select(statement, query.sort, query.page, db.cursors))
+    page = make_page(rows, query.sort, query.page, db.cursors)
     return Connection.of(page, convert, count_rows(db, table, kept))
 
 

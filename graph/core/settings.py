@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     jwt_secret: str | None = None
     jwt_ttl_seconds: int = 8 * 3600
+    # The key page cursors are encrypted and authenticated with (graph/core/cursors.py); unset,
+    # it is derived from the JWT secret. Set it to keep cursors valid across a JWT key rotation.
+    cursor_secret: str | None = None
     # An external identity provider whose RS256 tokens are accepted too
     # (graph/security/jwks.py), and
     # the `aud` its tokens must carry (not checked when unset).
@@ -131,6 +134,14 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def resolved_cursor_secret(self) -> str:
+        """What page cursors' keys are derived from: `cursor_secret`, else the JWT secret."""
+        if not self.cursor_secret:
+            return self.resolved_jwt_secret()
+        if self.env == "production" and (reason := weak_secret_reason(self.cursor_secret)):
+            raise RuntimeError(f"FISIOFLOW_CURSOR_SECRET is too weak for production: {reason}")
+        return self.cursor_secret
 
 
 # What production tightens (API.md: "stricter limits"), unless set explicitly. The cost limit

@@ -114,7 +114,7 @@ async def run_compiled(
         # the resolvers write, in the request's transaction.
         return None
     try:
-        arguments = plan.arguments(variables)
+        arguments = plan.arguments(variables, context.cursors)
         text = await context.db.fetch_text(plan.sql, [arguments] if arguments else [])
         return None if MISSING in text else text
     except (Unsupported, ApiError):

@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
     )
     view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker)
-    fast_path = FastPath(settings, view.tokens, view.persisted)
+    fast_path = FastPath(settings, view.tokens, view.persisted, view.cursors)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -37,6 +37,7 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, is_non_nul
 from graphql.language.location import get_location
 from starlette.types import Scope
 
+from graph.core.cursors import CursorCodec
 from graph.core.errors import ApiError, unavailable_or_timeout
 from graph.core.identity import Identity
 from graph.core.lru import LruCache
@@ -96,11 +97,16 @@ def _cost_key(variables: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 class FastPath:
     def __init__(
-        self, settings: Settings, tokens: TokenVerifier, persisted: PersistedQueries
+        self,
+        settings: Settings,
+        tokens: TokenVerifier,
+        persisted: PersistedQueries,
+        cursors: CursorCodec,
     ) -> None:
         self.settings = settings
         self.tokens = tokens
         self.persisted = persisted
+        self.cursors = cursors
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._costs: LruCache[int] = LruCache()
@@ -153,7 +159,7 @@ class FastPath:
         if plan is None:
             return None
         try:
-            arguments = plan.arguments(variables, identity)
+            arguments = plan.arguments(variables, self.cursors, identity)
         except Exception:  # an argument the resolvers refuse: they say why
             return None
         return ready, identity, plan, arguments

@@ -38,6 +38,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.api.context import Context
+from graph.core.cursors import CursorCodec
 from graph.core.errors import BAD_USER_INPUT, NOT_FOUND, ApiError
 from graph.core.identity import Identity
 from graph.core.settings import Settings
@@ -88,6 +89,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.engine = engine
         self.jwt_secret = jwt_secret
+        self.cursors = CursorCodec.from_secret(settings.resolved_cursor_secret())
         self.tokens = TokenVerifier(
             jwt_secret,
             JwksKeys(settings.jwks_url) if settings.jwks_url else None,
@@ -229,6 +231,7 @@ class GraphQLView(GraphQL[Context, None]):
             settings=self.settings,
             engine=self.engine,
             jwt_secret=self.jwt_secret,
+            cursors=self.cursors,
             identity=identity,
             auth_error=auth_error,
             broker=self.broker,

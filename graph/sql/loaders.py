@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, RowMapping, Table, any_, bindparam, func, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Uuid
 
+from graph.core.cursors import CursorCodec
 from graph.sql.child_list import ChildList
 from graph.sql.list_query import ListQuery
 from graph.sql.pagination import CountFn, Page, make_page
@@ -73,13 +74,15 @@ class Loaders:
         """One page of children for every parent asked for in this tick, in one statement."""
 
         async def load(parent_ids: list[uuid.UUID]) -> list[Page]:
+            cursors = self.db.cursors
             rows = await self.db.fetch(
-                _children_statement(spec, query, filter_value), {"ids": parent_ids}
+                _children_statement(spec, query, filter_value, cursors), {"ids": parent_ids}
             )
             grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
             for row in rows:
                 grouped[row[spec.parent]].append(row)
-            return [make_page(grouped.get(p, []), query.sort, query.page) for p in parent_ids]
+            page, sort = query.page, query.sort
+            return [make_page(grouped.get(p, []), sort, page, cursors) for p in parent_ids]
 
         return self._get(("children", spec, query, filter_value), lambda: DataLoader(load))
 
@@ -144,7 +147,9 @@ def count_rows(
     return count
 
 
-def _children_statement(spec: ChildList, query: ListQuery, filter_value: Hashable) -> Any:
+def _children_statement(
+    spec: ChildList, query: ListQuery, filter_value: Hashable, cursors: CursorCodec
+) -> Any:
     page, sort = query.page, query.sort
     order = sort.order(backward=page.backward)
     number = func.row_number().over(partition_by=spec.parent_column, order_by=order)
@@ -153,9 +158,8 @@ def _children_statement(spec: ChildList, query: ListQuery, filter_value: Hashabl
         *spec.where(filter_value),
         *query.conditions(spec.table),
     ]
-    if page.cursor is not None:
-        field = "before" if page.backward else "after"
-        conditions.append(sort.after(page.cursor, backward=page.backward, field=field))
+    if (position := page.position(sort, cursors)) is not None:
+        conditions.append(position)
     numbered = select(spec.table, number.label("_position")).where(*conditions).subquery()
     return (
         select(numbered)

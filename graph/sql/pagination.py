@@ -1,26 +1,24 @@
 """Relay connections over keyset pagination.
 
-A cursor is the base64 of its list's kind (the table) and the sort key of its row (JSON), so
-pages stay stable while rows are added or removed elsewhere. A cursor that is not one of
-this list's (malformed, of another list, with values of the wrong type or out of range) is
+A cursor holds its list's kind (the table) and the sort key of its row, encrypted and
+authenticated with the server's key (graph/core/cursors.py), so pages stay stable while rows
+are added or removed elsewhere. A cursor that is not one of this list's (malformed, made with
+another key, of another list, with values of the wrong type or out of range) is
 `BAD_USER_INPUT` on `after`/`before`. Top-level lists are one statement per page; nested lists
 ("first N children of every parent") are one statement per nesting level, numbering each
 parent's children with `row_number() over (partition by parent ...)`.
 """
 
-import base64
-import binascii
 import datetime
 import functools
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import Column, ColumnElement, Select, and_, false, or_, tuple_
 
+from graph.core.cursors import EPOCH, MICROSECOND, CursorCodec
 from graph.core.errors import bad_input
 
 MAX_PAGE_SIZE = 100
@@ -29,11 +27,13 @@ DEFAULT_PAGE_SIZE = 20
 
 @dataclass(frozen=True)
 class PageArgs:
-    """Validated `first/after/last/before`; hashable, so it can key a batched loader."""
+    """Validated `first/after/last/before`; hashable, so it can key a batched loader. The
+    cursor stays as the client sent it until the page is built (`position`), with the key of
+    the server that builds it."""
 
     limit: int
     backward: bool
-    cursor: tuple[Any, ...] | None
+    cursor: str | None
 
     @classmethod
     def parse(
@@ -54,21 +54,18 @@ class PageArgs:
         limit = (last if backward else first) or DEFAULT_PAGE_SIZE
         if (last if backward else first) == 0:
             limit = 0
-        raw_cursor = before if backward else after
-        field = "before" if backward else "after"
-        return cls(limit, backward, decode_cursor(raw_cursor, field) if raw_cursor else None)
+        return cls(limit, backward, (before if backward else after) or None)
 
+    @property
+    def cursor_field(self) -> str:
+        return "before" if self.backward else "after"
 
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-MICROSECOND = datetime.timedelta(microseconds=1)
-
-
-def _cursor_value(value: Any) -> Any:
-    if isinstance(value, datetime.datetime):
-        return (value - EPOCH) // MICROSECOND
-    if isinstance(value, uuid.UUID | datetime.date):
-        return str(value)
-    return value
+    def position(self, sort: "SortKey", cursors: CursorCodec) -> ColumnElement[bool] | None:
+        """The rows past the cursor, in `sort`'s order; None without a cursor."""
+        if self.cursor is None:
+            return None
+        decoded = cursors.decode(self.cursor, self.cursor_field)
+        return sort.after(decoded, backward=self.backward, field=self.cursor_field)
 
 
 def from_micros(value: Any) -> datetime.datetime:
@@ -78,29 +75,6 @@ def from_micros(value: Any) -> datetime.datetime:
         return EPOCH + value * MICROSECOND
     except OverflowError:
         raise ValueError("a timestamp cursor value out of range") from None
-
-
-def encode_cursor(kind: str, key: Sequence[Any]) -> str:
-    """base64url of the list's kind and the sort key exactly as PostgreSQL's
-    `json_build_array(...)::text` prints them (the query compiler builds cursors in SQL):
-    `["patients", "Maria", "…"]`, timestamps as microseconds since the epoch."""
-    values = [kind, *(_cursor_value(v) for v in key)]
-    text = json.dumps(values, ensure_ascii=False, separators=(", ", ": "))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, field: str) -> tuple[Any, ...]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = orjson.loads(raw)
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        raise bad_input(field, "Malformed cursor") from None
-    if not isinstance(values, list) or not all(isinstance(v, _SCALARS) for v in values):
-        raise bad_input(field, "Malformed cursor")
-    return tuple(values)
-
-
-_SCALARS = (str, int, float, bool, type(None))  # what a sort key holds; hashable
 
 
 @dataclass(frozen=True)
@@ -136,9 +110,6 @@ class SortKey:
 
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(row[column.key] for column in self.columns)
-
-    def cursor(self, row: Any) -> str:
-        return encode_cursor(self.kind, self.key_of(row))
 
     def after(self, cursor: tuple[Any, ...], *, backward: bool, field: str) -> ColumnElement[bool]:
         """Rows after the cursor's in the list's order (before it, paging backward)."""
@@ -182,11 +153,12 @@ def _beyond(column: ColumnElement[Any], value: Any, larger: bool) -> ColumnEleme
     return column.is_not(None) if value is None else column < value
 
 
-def page_select(query: Select[Any], sort: SortKey, page: PageArgs) -> Select[Any]:
+def page_select(
+    query: Select[Any], sort: SortKey, page: PageArgs, cursors: CursorCodec
+) -> Select[Any]:
     """One page (plus one row, to know whether there is more) of a top-level list."""
-    if page.cursor is not None:
-        field = "before" if page.backward else "after"
-        query = query.where(sort.after(page.cursor, backward=page.backward, field=field))
+    if (position := page.position(sort, cursors)) is not None:
+        query = query.where(position)
     return query.order_by(*sort.order(backward=page.backward)).limit(page.limit + 1)
 
 
@@ -233,12 +205,12 @@ class Page:
     has_previous_page: bool
 
 
-def make_page(rows: Sequence[Any], sort: SortKey, page: PageArgs) -> Page:
+def make_page(rows: Sequence[Any], sort: SortKey, page: PageArgs, codec: CursorCodec) -> Page:
     has_more = len(rows) > page.limit
     kept = list(rows[: page.limit])
     if page.backward:
         kept.reverse()
-    cursors = [sort.cursor(row) for row in kept]
+    cursors = [codec.encode(sort.kind, sort.key_of(row)) for row in kept]
     if page.backward:
         return Page(kept, cursors, page.cursor is not None, has_more)
     return Page(kept, cursors, has_more, page.cursor is not None)

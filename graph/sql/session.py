@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import Uuid
 
+from graph.core.cursors import CursorCodec
 from graph.core.errors import (
     DATABASE_ERRORS,
     INTERNAL,
@@ -94,10 +95,16 @@ class RequestDb:
     """The request's database work, as the caller's identity (see the module's docstring)."""
 
     def __init__(
-        self, engine: AsyncEngine, identity: Identity | None, *, reads_commit_at_once: bool = False
+        self,
+        engine: AsyncEngine,
+        identity: Identity | None,
+        *,
+        reads_commit_at_once: bool = False,
+        cursors: CursorCodec | None = None,
     ) -> None:
         self._engine = engine
         self._identity = identity
+        self._cursors = cursors
         self._reads_commit_at_once = reads_commit_at_once
         self._lock = asyncio.Lock()
         self._connection: AsyncConnection | None = None
@@ -110,6 +117,13 @@ class RequestDb:
     @property
     def identity(self) -> Identity | None:
         return self._identity
+
+    @property
+    def cursors(self) -> CursorCodec:
+        """The server's page cursors (a request's; work that pages no list has none)."""
+        if self._cursors is None:
+            raise RuntimeError("this database scope pages no lists: it has no cursor key")
+        return self._cursors
 
     async def _connection_for_use(self) -> AsyncConnection:
         if self._failed:

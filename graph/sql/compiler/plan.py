@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from graph.core.cursors import CursorCodec
 from graph.core.identity import Identity
 from models.declarations import DECLARATIONS
 
@@ -21,6 +22,9 @@ MISSING = "__fisioflow_missing__"
 
 # Where a mutation plan finds the validated row among the values its getters read.
 ROW = "__row__"
+# Where getters find the server's cursor codec (graph/core/cursors.py): its key, never in the
+# SQL (plans are shared by every caller), reaches the statement as a parameter.
+CURSORS = "__cursors__"
 
 
 class Unsupported(Exception):
@@ -51,7 +55,12 @@ class Plan:
         """The name it is prepared under (one per distinct statement)."""
         return "gql_" + hashlib.blake2b(self.sql.encode(), digest_size=12).hexdigest()
 
-    def arguments(self, variables: Variables, identity: Identity | None = None) -> list[str | None]:
+    def arguments(
+        self, variables: Variables, cursors: CursorCodec, identity: Identity | None = None
+    ) -> list[str | None]:
+        """The parameter's elements, for these variables, with the server's cursor key (and,
+        for a mutation, the caller)."""
+        variables = {**variables, CURSORS: cursors}
         if self.mutation is not None:
             if identity is None:
                 raise Unsupported("a mutation needs the caller")

@@ -3,8 +3,9 @@
 Queries become nested `json_build_object` / `json_agg` SQL: to-one relations as correlated
 subselects, connections as keyset pages (per parent for nested lists; one row more, numbered
 with `row_number()`, only when hasNextPage/hasPreviousPage is asked for), and cursors, global
-IDs and timestamps formatted by SQL functions that match graph/sql/pagination.py,
-graph/core/ids.py and Strawberry's serializers byte for byte. A registered mutation becomes
+IDs and timestamps formatted by SQL functions that match graph/core/cursors.py (sealed with the
+server's key, a parameter), graph/core/ids.py and Strawberry's serializers byte for byte. A
+registered mutation becomes
 `WITH t AS (INSERT ... RETURNING *)` after the resolver's own validation of the input.
 """
 
@@ -39,6 +40,7 @@ from sqlalchemy import Table
 from graph.core.errors import ApiError
 from graph.core.identity import Identity
 from graph.sql.compiler.plan import (
+    CURSORS,
     MISSING,
     ROW,
     Getter,
@@ -48,7 +50,7 @@ from graph.sql.compiler.plan import (
     global_id_type,
 )
 from graph.sql.compiler.registry import Registry, computed_sql
-from graph.sql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, from_micros
+from graph.sql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, from_micros
 from models.type_map import Children, Computed, GlobalId, Scalar, ToOne, TypeMap
 
 PAGE_ARGUMENTS = frozenset({"first", "after", "last", "before"})
@@ -63,6 +65,7 @@ class _Compiler:
     getters: list[Getter] = field(default_factory=list)
     aliases: int = 0
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+    keys: str | None = None
 
     def __post_init__(self) -> None:
         self.fragments = {
@@ -76,6 +79,13 @@ class _Compiler:
     def param(self, getter: Getter, sql_type: str) -> str:
         self.getters.append(getter)
         return f"($1::text[])[{len(self.getters)}]::{sql_type}"
+
+    def cursor_keys(self) -> str:
+        """The server's cursor keys (`gql_cursor`'s second argument): one parameter per plan,
+        added where a cursor is first selected."""
+        if self.keys is None:
+            self.keys = f"decode({self.param(_cursor_keys, 'text')}, 'hex')"
+        return self.keys
 
     def alias(self) -> str:
         self.aliases += 1
@@ -284,7 +294,8 @@ class _Compiler:
         count_conditions = [c.replace(f"{a}.", "x.") for c in conditions]
         if window.cursor is not None:
             conditions.append(self.keyset_condition(type_map.table, sort, a, window))
-        page = _Page(type_map, sort, a, b, window, self._asks_for_more(node, window.backward))
+        more = self._asks_for_more(node, window.backward)
+        page = _Page(type_map, sort, a, b, window, more, self.cursor_keys)
         parts = [
             f"'{_key(selected)}', {self.connection_field(page, selected, count_conditions)}"
             for selected in self.fields_of(node.selection_set, "Connection")
@@ -350,13 +361,13 @@ class _Compiler:
         name = selected.name.value
         page.selected.add(name)
         if name == "edges":
-            edge = self.edge(page.type_map, page.node_column(self), page.cursor, selected)
+            edge = self.edge(page.type_map, page.node_column(self), page.sealed, selected)
             return f"coalesce(json_agg({edge} order by {page.display}) {page.in_page}, '[]'::json)"
         if name == "pageInfo":
             return self.page_info(
                 selected,
                 page.b,
-                page.cursor,
+                page.sealed,
                 page.display,
                 page.in_page,
                 page.window.limit,
@@ -408,14 +419,14 @@ class _Compiler:
         self,
         type_map: TypeMap,
         node_column: Callable[[SelectionSetNode | None], str],
-        cursor: str,
+        sealed: Callable[[str], str],
         node: FieldNode,
     ) -> str:
         pairs = []
         for selected in self.fields_of(node.selection_set, "Edge"):
             name = selected.name.value
             if name == "cursor":
-                value = cursor
+                value = sealed("{}")
             elif name == "node":
                 value = node_column(selected.selection_set)
             elif name == "__typename":
@@ -429,7 +440,7 @@ class _Compiler:
         self,
         node: FieldNode,
         b: str,
-        cursor: str,
+        sealed: Callable[[str], str],
         display: str,
         in_page: str,
         limit: str,
@@ -439,18 +450,18 @@ class _Compiler:
         more = f"(count(*) > {limit})"
         flag = "true" if has_cursor else "false"
         descending = ", ".join(f"{part} desc" for part in display.split(", "))
-        values = {
-            "hasNextPage": flag if backward else more,
-            "hasPreviousPage": more if backward else flag,
-            "startCursor": f"(array_agg({cursor} order by {display}) {in_page})[1]",
-            "endCursor": f"(array_agg({cursor} order by {descending}) {in_page})[1]",
-            "__typename": "'PageInfo'",
+        values: dict[str, Callable[[], str]] = {
+            "hasNextPage": lambda: flag if backward else more,
+            "hasPreviousPage": lambda: more if backward else flag,
+            "startCursor": lambda: sealed(f"(array_agg({{}} order by {display}) {in_page})[1]"),
+            "endCursor": lambda: sealed(f"(array_agg({{}} order by {descending}) {in_page})[1]"),
+            "__typename": lambda: "'PageInfo'",
         }
         pairs = []
         for selected in self.fields_of(node.selection_set, "PageInfo"):
             if selected.name.value not in values:
                 raise Unsupported(selected.name.value)
-            pairs.append(f"'{_key(selected)}', {values[selected.name.value]}")
+            pairs.append(f"'{_key(selected)}', {values[selected.name.value]()}")
         return f"json_build_object({', '.join(pairs)})"
 
 
@@ -475,6 +486,7 @@ class _Page:
     b: str
     window: _Window
     more: bool  # one row past the page, numbered to leave it out, says whether there is more
+    keys: Callable[[], str]  # the cursor keys' SQL
     row_columns: list[str] = field(default_factory=list)
     selected: set[str] = field(default_factory=set)
 
@@ -494,10 +506,12 @@ class _Page:
     def display(self) -> str:
         return ", ".join(f"{self.b}.{c}" for c in self.sort)
 
-    @property
-    def cursor(self) -> str:
+    def sealed(self, around: str) -> str:
+        """The cursor of the row `around` picks (`{}`: the row's plaintext), sealed; picked
+        before sealing, so an aggregate seals one cursor, not one per row."""
         key = ", ".join(_cursor_sql(self.table, self.b, c) for c in self.sort)
-        return f"gql_base64url(json_build_array('{self.table.name}', {key})::text)"
+        payload = f"json_build_array('{self.table.name}', {key})::text"
+        return f"gql_cursor({around.replace('{}', payload)}, {self.keys()})"
 
     @property
     def in_page(self) -> str:
@@ -599,6 +613,11 @@ def _filter_value(get_filter: Getter, name: str, convert: Callable[[Any], Any]) 
     return value
 
 
+def _cursor_keys(variables: Variables) -> str:
+    keys: str = variables[CURSORS].sql_keys
+    return keys
+
+
 def _page_size(get: Getter) -> Getter:
     def size(variables: Variables) -> int:
         value = get(variables)
@@ -617,7 +636,7 @@ def _cursor_part(
         if not isinstance(value, str):
             raise TypeError("cursor")
         try:
-            values = decode_cursor(value, field)
+            values = variables[CURSORS].decode(value, field)
         except Exception as error:  # a malformed cursor: the resolvers say BAD_USER_INPUT
             raise ValueError("cursor") from error
         if len(values) != len(sort) + 1 or values[0] != table.name:  # another list's
