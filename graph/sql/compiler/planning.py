@@ -82,9 +82,10 @@ class _Compiler:
 
     def cursor_keys(self) -> str:
         """The server's cursor keys (`gql_cursor`'s second argument): one parameter per plan,
-        added where a cursor is first selected."""
+        added where a cursor is first selected, decoded once per statement (a subselect: an
+        InitPlan, also under a prepared statement's generic plan), not once per row."""
         if self.keys is None:
-            self.keys = f"decode({self.param(_cursor_keys, 'text')}, 'hex')"
+            self.keys = f"(select decode({self.param(_cursor_keys, 'text')}, 'hex'))"
         return self.keys
 
     def alias(self) -> str:
