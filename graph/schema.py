@@ -5,6 +5,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from graph.api.aggregate_types import define_aggregate_types
 from graph.api.list_inputs import define_where_inputs
 from graph.extensions.auth_gate import RequireIdentity
 from graph.extensions.compiled_queries import CompiledQueries
@@ -19,6 +20,7 @@ from models.declarations import DECLARATIONS
 from resolvers.accounts.mutations import AccountMutations
 from resolvers.accounts.queries import AccountQueries
 from resolvers.accounts.types import Clinic
+from resolvers.aggregates import AggregateQueries
 from resolvers.care_team.mutations import CareTeamMutations
 from resolvers.clinical.mutations import ClinicalMutations
 from resolvers.clinical.types import Prontuario
@@ -62,6 +64,7 @@ Query = merge_types(
         ExerciseQueries,
         LgpdQueries,
         ComplianceQueries,
+        AggregateQueries,
     ),
 )
 Mutation = each_field_its_own_transaction(
@@ -92,8 +95,10 @@ Subscription = merge_types(
 )
 
 
-# The lists' `where` inputs name the enums every area has now registered.
+# The lists' `where` inputs and the aggregates' keys name the enums (and types) every area
+# has now registered.
 define_where_inputs()
+define_aggregate_types()
 
 # What the query compiler answers: the declared types it may serve, and the one mutation it runs.
 COMPILED = Registry.of(DECLARATIONS.values(), {"scheduleAppointment": SCHEDULE_APPOINTMENT})

@@ -16,11 +16,8 @@ from functools import cache
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.types.base import get_object_definition
-from strawberry.utils.str_converters import to_camel_case
 
-from graph.api.builders import enum_of
-from graph.api.object_types import object_type
+from graph.api.object_types import enum_of_field
 from models.declarations import DECLARATIONS
 from models.list_arguments import (
     LIST_OPERATORS,
@@ -107,17 +104,6 @@ def _enum_comparison(members: type[enum.Enum]) -> type[Any]:
     return _comparison(f"{name}Comparison", members, OPERATORS["enum"], f"a value of {name}")
 
 
-def _enum_of_field(type_name: str, field: str) -> type[enum.Enum]:
-    cls = object_type(type_name)
-    definition = get_object_definition(cls, strict=True) if cls else None
-    for declared in definition.fields if definition else ():
-        if (declared.graphql_name or to_camel_case(declared.python_name)) == field:
-            members = enum_of(declared.type)
-            if members is not None:
-                return members
-    raise LookupError(f"{type_name}.{field}: no enum to compare with")
-
-
 @cache
 def _where(type_name: str) -> type[Any]:
     annotations: dict[str, Any] = {}
@@ -128,7 +114,7 @@ def _where(type_name: str) -> type[Any]:
         elif isinstance(declared, IdFilter):
             given = COMPARISONS["uuid"]
         elif declared.kind == "enum":
-            given = _enum_comparison(_enum_of_field(type_name, name))
+            given = _enum_comparison(enum_of_field(type_name, name))
         else:
             given = COMPARISONS[declared.kind]
         attribute = f"field_{name}"

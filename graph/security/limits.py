@@ -4,8 +4,11 @@
 - depth: nesting of fields, through fragments, introspection excluded;
 - aliases: counted through fragment spreads, each spread counting its fragment's aliases
   again (a fragment with 10 aliases spread 10 times is 100 aliases: GHSA-fr49-mhgj-crfc);
-- cost: objects a query may return, multiplying list sizes by nesting (`first` x children);
-  it needs the variables, so it is checked when execution starts, not during validation.
+- cost: objects a query may return, multiplying list sizes by nesting (`first` x children),
+  plus the rows a statement must read beyond its page: an aggregate reads every row it
+  summarizes (charged like a full page, again per group key), and a `where` or `orderBy` on a
+  column no index serves (models/indexes.py) reads the whole list (a full page each); it
+  needs the variables, so it is checked when execution starts, not during validation.
 
 Fragment counts are memoized, so a document of fragments spreading fragments is measured in
 time linear in its size, however large the numbers it describes.
@@ -46,16 +49,24 @@ from graphql import (
     get_nullable_type,
     is_leaf_type,
     is_list_type,
+    value_from_ast_untyped,
 )
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 
 from graph.core.documents import operations
 from graph.core.errors import QUERY_TOO_COMPLEX
+from graph.sql.aggregates import MAX_GROUPS
 from graph.sql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from models.declarations import DECLARATIONS
+from models.indexes import indexed_columns
+from models.list_arguments import RelationFilter, order_fields, where_fields
 
 # A list field without a page size (`consents`, `payments` of an appointment, `nodes(ids:)`
 # with a variable) is assumed to return this many items.
 ASSUMED_LIST_SIZE = 10
+# What reading every row of a list costs (an aggregate's scan, a filter or order no index
+# serves): as much as a full page.
+FULL_SCAN = MAX_PAGE_SIZE
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
@@ -259,21 +270,95 @@ class _Cost:
         if definition is None or named is None or is_leaf_type(named):
             return 0
         children = self.selection_set(node.selection_set, named, seen)
+        scans = self.unindexed_scans(node, named) * FULL_SCAN
         if _is_connection(named):
-            return 1 + self.page_size(node) * children
+            return 1 + self.page_size(node) * children + scans
+        if _is_aggregate(named):
+            keys = self.argument(node, "groupBy")
+            grouped = len(keys) if isinstance(keys, list) else 0
+            return 1 + FULL_SCAN * (1 + grouped) + children + scans
         # `edges` of a connection: the connection counted its size.
         if is_list_type(get_nullable_type(definition.type)) and not _is_connection(parent):
-            return self.list_size(node) * (1 + children)
+            return self.list_size(node, definition) * (1 + children)
         return 1 + children
 
     def page_size(self, node: FieldNode) -> int:
         size = _int_argument(node, ("first", "last"), self.values)
         return DEFAULT_PAGE_SIZE if size is None else min(max(size, 0), MAX_PAGE_SIZE)
 
-    def list_size(self, node: FieldNode) -> int:
+    def list_size(self, node: FieldNode, definition: GraphQLField) -> int:
         ids = next((a for a in node.arguments or () if a.name.value == "ids"), None)
         items = _value(ids.value, self.values) if ids is not None else None
-        return len(items) if isinstance(items, list) else ASSUMED_LIST_SIZE
+        if isinstance(items, list):
+            return len(items)
+        first = definition.args.get("first")
+        if first is not None:  # a plain list with a size (an aggregate's `groups`)
+            size = _int_argument(node, ("first",), self.values)
+            size = first.default_value if size is None else size
+            return min(max(size, 0), MAX_GROUPS) if isinstance(size, int) else MAX_GROUPS
+        return ASSUMED_LIST_SIZE
+
+    def argument(self, node: FieldNode, name: str) -> Any:
+        """An argument's value (variables substituted), None when not given."""
+        given = next((a for a in node.arguments or () if a.name.value == name), None)
+        return None if given is None else value_from_ast_untyped(given.value, dict(self.values))
+
+    def unindexed_scans(self, node: FieldNode, named: Any) -> int:
+        """How many columns no index serves the field's `where` and `orderBy` name."""
+        type_name = _list_type(named)
+        if type_name is None:
+            return 0
+        columns = _where_columns(type_name, self.argument(node, "where"))
+        orders = order_fields(DECLARATIONS[type_name])
+        for value in self.argument(node, "orderBy") or ():
+            if isinstance(value, str):
+                order = orders.get(value.removesuffix("_ASC").removesuffix("_DESC"))
+                if order is not None:
+                    columns.add((DECLARATIONS[type_name].table.name, order.column))
+        return sum(1 for table, column in columns if column not in indexed_columns(table))
+
+
+def _list_type(named: Any) -> str | None:
+    """The declared type a connection or aggregate lists."""
+    if not isinstance(named, GraphQLObjectType):
+        return None
+    for suffix in ("Connection", "Aggregate"):
+        type_name = named.name.removesuffix(suffix)
+        if type_name != named.name and type_name in DECLARATIONS:
+            return type_name
+    return None
+
+
+def _is_aggregate(type_: Any) -> bool:
+    return (
+        isinstance(type_, GraphQLObjectType)
+        and type_.name.endswith("Aggregate")
+        and "groups" in type_.fields
+    )
+
+
+def _where_columns(type_name: str, where: Any) -> set[tuple[str, str]]:
+    """The (table, column) pairs a `<Type>Where` value compares, through relations and
+    `and`/`or`/`not` (iteratively: the value may nest deeply)."""
+    columns: set[tuple[str, str]] = set()
+    pending: list[tuple[str, Any]] = [(type_name, where)]
+    while pending:
+        current, value = pending.pop()
+        if not isinstance(value, Mapping):
+            continue
+        declared = DECLARATIONS[current]
+        fields = where_fields(declared)
+        for name, given in value.items():
+            field = fields.get(name)
+            if name in ("and", "or") and isinstance(given, list):
+                pending.extend((current, item) for item in given)
+            elif name == "not":
+                pending.append((current, given))
+            elif isinstance(field, RelationFilter):  # joined on the target's id: indexed
+                pending.append((field.relation.target, given))
+            elif field is not None and given is not None:
+                columns.add((declared.table.name, field.column))
+    return columns
 
 
 def _object_field(parent: Any, node: FieldNode) -> GraphQLField | None:

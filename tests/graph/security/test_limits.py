@@ -2,18 +2,20 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from graphql import parse
+from graphql import OperationDefinitionNode, parse
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from graph.core.settings import Settings
-from graph.security.limits import count_aliases, max_depth
+from graph.schema import schema
+from graph.security.limits import FULL_SCAN, count_aliases, max_depth, query_cost
 from tests.support.apps import app_client
 from tests.support.factories import ClinicWorld, make_clinic
-from tests.support.graphql_client import error_codes, graphql
+from tests.support.graphql_client import StatementCounter, error_codes, graphql
 
 
 @pytest.fixture
@@ -137,6 +139,56 @@ async def test_cost_limit_multiplies_page_sizes(
     fragment P on PatientConnection { edges { node {
       appointments(first: 30) { edges { node { id } } } payments { edges { node { id } } } } } }"""
     assert error_codes(await graphql(client, literal, token=token)) == ["QUERY_TOO_COMPLEX"]
+
+
+COSTLY_AGGREGATE = """query($first: Int!) {
+  paymentsAggregate(groupBy: [PATIENT, METHOD]) {
+    count
+    groups(first: $first) { key { patient { appointments(first: 20) { edges { node { id } } } } } }
+  }
+}"""
+
+
+async def test_a_costly_aggregate_is_refused_before_any_sql(
+    client: httpx.AsyncClient, world: ClinicWorld, statements: StatementCounter
+) -> None:
+    token = world.token(world.admin)
+    statements.reset()
+    body = await graphql(client, COSTLY_AGGREGATE, {"first": 1000}, token=token)
+    assert error_codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert "data" not in body
+    assert statements.count == 0, statements.statements
+    small = await graphql(client, COSTLY_AGGREGATE, {"first": 10}, token=token)
+    assert "errors" not in small, small
+
+
+def _cost(document: str, variables: dict[str, Any] | None = None) -> int:
+    parsed = parse(document)
+    operation = parsed.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return query_cost(schema._schema, parsed, operation, variables or {})
+
+
+def test_aggregates_and_unindexed_columns_cost_a_full_scan() -> None:
+    plain = _cost("{ paymentsAggregate { count } }")
+    assert plain == 1 + FULL_SCAN
+    grouped = _cost("{ paymentsAggregate(groupBy: [METHOD, STATUS]) { count } }")
+    assert grouped == plain + 2 * FULL_SCAN
+    # `groups` is as large as its `first` (default 100), its key objects counted too.
+    groups = _cost(
+        "{ paymentsAggregate(groupBy: [PATIENT]) { groups { key { patient { id } } } } }"
+    )
+    assert groups == 1 + 2 * FULL_SCAN + 100 * (1 + 1 + 1)
+    # starts_at is indexed (with clinic_id first), status is not; relations join on ids.
+    indexed = '{ appointments(where: {startsAt: {gte: "2026-01-01T00:00:00Z"}}) { totalCount } }'
+    assert _cost(indexed) == 1
+    unindexed = "query($w: AppointmentWhere) { appointments(where: $w) { totalCount } }"
+    where = {"or": [{"status": {"eq": "COMPLETED"}}, {"not": {"status": {"eq": "NO_SHOW"}}}]}
+    assert _cost(unindexed, {"w": where}) == 1 + FULL_SCAN  # one column, however often
+    through = {"patient": {"status": {"eq": "ACTIVE"}}, "price": {"gt": 10}}
+    assert _cost(unindexed, {"w": through}) == 1 + 2 * FULL_SCAN
+    ordered = "{ payments(orderBy: [AMOUNT_DESC, CREATED_AT_ASC]) { totalCount } }"
+    assert _cost(ordered) == 1 + FULL_SCAN
 
 
 async def test_cost_limit_is_configurable(database_url: str, world: ClinicWorld) -> None:

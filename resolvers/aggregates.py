@@ -1,0 +1,65 @@
+"""`<list>Aggregate` beside every root list (`appointmentsAggregate`, `paymentsAggregate`,
+...): one field per declared root list of an unaudited type (graph/api/aggregate_types.py
+`aggregated`), made from the declarations, never written per area."""
+
+import inspect
+from typing import Any
+
+import strawberry
+
+from graph.api.aggregate_types import (
+    aggregate_object,
+    aggregate_type,
+    aggregated,
+    group_by_type,
+    groups_asked,
+)
+from graph.api.context import Info
+from graph.api.list_inputs import where_type
+from graph.api.lists import input_tree
+from graph.sql.aggregates import AggregateQuery, read_aggregate
+from models.declarations import DECLARATIONS
+
+
+def aggregate_resolver(type_name: str) -> Any:
+    """The resolver of the type's aggregate: its arguments checked, one statement read."""
+
+    async def resolve(info: Info, where: Any = None, group_by: Any = None) -> Any:
+        info.context.require_identity()
+        query = AggregateQuery.of(type_name, input_tree(where), group_by, groups_asked(info))
+        return aggregate_object(type_name, await read_aggregate(info.context.db, query))
+
+    group_by: Any = list[group_by_type(type_name)] | None  # type: ignore[misc]
+    parameters = [
+        inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+        *(
+            inspect.Parameter(
+                name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation
+            )
+            for name, annotation in (
+                ("where", where_type(type_name) | None),
+                ("group_by", group_by),
+            )
+        ),
+    ]
+    returns = aggregate_type(type_name)
+    resolve.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    resolve.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
+    return resolve
+
+
+def _aggregate_queries() -> type[Any]:
+    namespace: dict[str, Any] = {"__module__": __name__}
+    for type_name, declared in DECLARATIONS.items():
+        if aggregated(type_name):
+            name = f"{declared.root_list}Aggregate"
+            namespace[name] = strawberry.field(
+                resolver=aggregate_resolver(type_name),
+                name=name,
+                description=f"Count, sums, averages, extremes of the `{declared.root_list}`"
+                " the caller may read, in total and per group of `groupBy`.",
+            )
+    return strawberry.type(type("AggregateQueries", (), namespace))
+
+
+AggregateQueries = _aggregate_queries()
