@@ -52,7 +52,9 @@ INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
         ("id",),
     ),
     "patients": (
+        ("clinic_id", "birth_date", "id"),
         ("clinic_id", "cpf"),
+        ("clinic_id", "created_at", "id"),
         ("clinic_id", "id"),
         ("clinic_id", "name", "id"),
         ("id",),
@@ -60,7 +62,9 @@ INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
     ),
     "payments": (
         ("clinic_id", "created_at", "id"),
+        ("clinic_id", "due_date", "id"),
         ("clinic_id", "idempotency_key"),
+        ("clinic_id", "status", "paid_at", "method", "amount", "patient_id"),  # INCLUDE: 3 last
         ("id",),
         ("patient_id", "created_at", "id"),
     ),
