@@ -1,9 +1,10 @@
 """Relay connections over keyset pagination.
 
-A cursor holds its list's kind (the table) and the sort key of its row, encrypted and
-authenticated with the server's key (graph/core/cursors.py), so pages stay stable while rows
-are added or removed elsewhere. A cursor that is not one of this list's (malformed, made with
-another key, of another list, with values of the wrong type or out of range) is
+A cursor holds its list's kind (the table, and the order an `orderBy` chose) and the sort key
+of its row, encrypted and authenticated with the server's key (graph/core/cursors.py), so pages
+stay stable while rows are added or removed elsewhere. A cursor that is not one of this list's
+(malformed, made with another key, of another list or order, with values of the wrong type or
+out of range) is
 `BAD_USER_INPUT` on `after`/`before`. Top-level lists are one statement per page; nested lists
 ("first N children of every parent") are one statement per nesting level, numbering each
 parent's children with `row_number() over (partition by parent ...)`.
