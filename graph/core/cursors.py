@@ -25,6 +25,7 @@ Opening decrypts and recomputes the tag; a cursor that does not authenticate is 
 import base64
 import binascii
 import datetime
+import decimal
 import hashlib
 import hmac
 import json
@@ -136,6 +137,6 @@ def _xor(data: bytes, stream: bytes) -> bytes:
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
         return (value - EPOCH) // MICROSECOND
-    if isinstance(value, uuid.UUID | datetime.date):
-        return str(value)
+    if isinstance(value, uuid.UUID | datetime.date | decimal.Decimal):  # decimals as text:
+        return str(value)  # exact, as PostgreSQL's `numeric::text` prints them
     return value

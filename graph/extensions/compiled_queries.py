@@ -25,6 +25,7 @@ from graph.core.lru import LruCache
 from graph.sql.compiler import (
     MISSING,
     Plan,
+    Refused,
     Registry,
     Unsupported,
     compile_operation,
@@ -78,8 +79,15 @@ def plan_for(
     if not known:
         try:
             plan = compile_operation(
-                ready.registry, ready.document, operation_name, variables, ready.convert_input
+                ready.registry,
+                ready.document,
+                operation_name,
+                variables,
+                ready.convert_input,
+                ready.graphql_schema,
             )
+        except Refused:  # this value's refusal, not the shape's: compiled for the next one
+            return None
         except Unsupported:
             plan = None
         plans.put(key, plan)

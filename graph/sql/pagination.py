@@ -11,6 +11,7 @@ parent's children with `row_number() over (partition by parent ...)`.
 """
 
 import datetime
+import decimal
 import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -189,7 +190,21 @@ def _date(value: Any) -> datetime.date:
     return datetime.date.fromisoformat(_exactly(str, value))
 
 
-_PARSERS: dict[type[Any], Callable[[Any], Any]] = {uuid.UUID: _uuid, datetime.date: _date}
+def _decimal(value: Any) -> decimal.Decimal:
+    try:
+        number = decimal.Decimal(_exactly(str, value))
+    except decimal.InvalidOperation:
+        raise ValueError("a decimal cursor value") from None
+    if not number.is_finite():
+        raise ValueError("a decimal cursor value")
+    return number
+
+
+_PARSERS: dict[type[Any], Callable[[Any], Any]] = {
+    uuid.UUID: _uuid,
+    datetime.date: _date,
+    decimal.Decimal: _decimal,
+}
 
 
 def _nullable(parse: Callable[[Any], Any], value: Any) -> Any:

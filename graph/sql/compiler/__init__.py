@@ -14,7 +14,7 @@ input-object fields) are null (and, for `node(id:)`, on the type named in the ID
 the caller: RLS does the rest.
 """
 
-from graph.sql.compiler.plan import MISSING, Plan, Unsupported, shape_of
+from graph.sql.compiler.plan import MISSING, Plan, Refused, Unsupported, shape_of
 from graph.sql.compiler.planning import compile_operation
 from graph.sql.compiler.registry import (
     CompiledMutation,
@@ -25,6 +25,7 @@ __all__ = [
     "MISSING",
     "CompiledMutation",
     "Plan",
+    "Refused",
     "Registry",
     "Unsupported",
     "compile_operation",

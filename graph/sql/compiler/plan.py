@@ -7,8 +7,9 @@ import datetime
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum
 from functools import cached_property
 from typing import Any
 
@@ -31,6 +32,11 @@ class Unsupported(Exception):
     """The operation is not compiled; the resolvers run it."""
 
 
+class Refused(Unsupported):
+    """An argument value the API refuses (the resolvers answer it with the error). Not a
+    property of the variables' shape: no plan is remembered for it."""
+
+
 Variables = Mapping[str, Any]
 Getter = Callable[[Variables], Any]
 
@@ -38,7 +44,9 @@ Getter = Callable[[Variables], Any]
 @dataclass
 class Plan:
     """SQL with one parameter, `$1::text[]`, and how to compute each of its elements from the
-    variables (and, for a mutation, the caller).
+    variables (and, for a mutation, the caller). `derived`: values computed once per run
+    before the elements (a checked `where` tree, by a key no variable can have), which the
+    getters read from the variables; one that raises `Unsupported` declines the run.
 
     One text array rather than typed `$n` parameters: the fast path runs the statement
     prepared, through `gql_execute`, which can pass on one array but not a varying list of
@@ -49,6 +57,7 @@ class Plan:
     sql: str
     getters: list[Getter]
     mutation: Callable[[Identity, Variables], dict[str, Any]] | None = None
+    derived: Mapping[str, Getter] = field(default_factory=dict)
 
     @cached_property
     def name(self) -> str:
@@ -65,6 +74,8 @@ class Plan:
             if identity is None:
                 raise Unsupported("a mutation needs the caller")
             variables = {**variables, ROW: self.mutation(identity, variables)}
+        if self.derived:
+            variables = {**variables, **{key: get(variables) for key, get in self.derived.items()}}
         return [_as_text(get(variables)) for get in self.getters]
 
 
@@ -94,7 +105,9 @@ def _array_element(text: str | None) -> str:
 
 
 def shape_of(variables: Variables) -> tuple[tuple[str, str], ...]:
-    """What of the variables a plan depends on: which are null, and the type in an ID."""
+    """What of the variables a plan depends on: which are null (in input objects too), the
+    type in an ID, the items of a list of input objects (`and`, `or`) and of a list of enum
+    values (`orderBy`); not the length of a list of other values (`in`: `= any(array)`)."""
     return tuple(sorted((name, _value_shape(value)) for name, value in variables.items()))
 
 
@@ -106,8 +119,16 @@ def _value_shape(value: Any) -> str:
     if isinstance(value, Mapping):  # an input object: which fields are set shapes the SQL
         return "{" + ",".join(f"{k}:{_value_shape(v)}" for k, v in sorted(value.items())) + "}"
     if isinstance(value, list):
+        if any(isinstance(item, Mapping | list | Enum) for item in value):
+            return "[" + ",".join(_item_shape(item) for item in value) + "]"
         return "list" if value else "list:empty"
     return type(value).__name__
+
+
+def _item_shape(item: Any) -> str:
+    if isinstance(item, Enum):
+        return f"{type(item).__name__}.{item.name}"
+    return _value_shape(item)
 
 
 def global_id_type(value: str) -> str | None:

@@ -2,17 +2,26 @@
 their filters rendered as its SQL, and the mutations it may run — one `Registry`, built from
 the declarations (models/declarations.py) when the schema is assembled and passed in.
 
-The SQL here renders the same declarations graph/sql/declared.py renders for SQLAlchemy, so
-both paths filter, sort and compute alike.
+The SQL here renders the same declarations graph/sql/declared.py renders for SQLAlchemy, and
+the same `where` trees graph/sql/where.py renders for SQLAlchemy, so both paths filter, sort
+and compute alike.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+import dataclasses
+import datetime
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from sqlalchemy import Table
 
 from graph.core.calendar import TODAY_SQL
 from graph.core.identity import Identity
 from graph.sql.declared import filter_value
+from graph.sql.where import Comparison, Every, Negation, NullTest, Some, Through, Where
+from models.declarations import DECLARATIONS
 from models.type_map import (
     AllOf,
     AnyOf,
@@ -164,3 +173,103 @@ def computed_sql(value: Condition | Expression, t: str) -> str:
     if isinstance(value, Compare | IsNull | AnyOf | AllOf):
         return condition_sql(value, t)
     return expression_sql(value, t)
+
+
+# -- where trees as SQL text -------------------------------------------------------------------
+
+SQL_TYPES: dict[type, str] = {
+    uuid.UUID: "uuid",
+    str: "text",
+    int: "bigint",
+    bool: "boolean",
+    Decimal: "numeric",
+    datetime.date: "date",
+    datetime.datetime: "timestamptz",
+}
+
+COMPARISONS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+PATTERNS = {"like": "like", "ilike": "ilike"}
+
+
+def sql_type(table: Table, column: str) -> str:
+    """The SQL type a value compared with (or read from) the column is cast to."""
+    return SQL_TYPES[table.c[column].type.python_type]
+
+
+def where_sql(
+    where: Where,
+    table: Table,
+    t: str,
+    value: Callable[[Comparison, str], str],
+    alias: Callable[[], str],
+) -> str:
+    """The tree as a condition on the row of `table` aliased `t`, as graph/sql/where.py's
+    `where_condition` renders it for SQLAlchemy. Values are never in the text: `value` gives
+    the placeholder of a comparison's `comparison_value`, cast to the SQL type it is given,
+    and is called in the order of `comparisons(where)`; `alias` names related rows."""
+    if isinstance(where, Every):
+        if not where.parts:
+            return "true"
+        return "(" + " and ".join(where_sql(p, table, t, value, alias) for p in where.parts) + ")"
+    if isinstance(where, Some):
+        return "(" + " or ".join(where_sql(p, table, t, value, alias) for p in where.parts) + ")"
+    if isinstance(where, Negation):
+        return f"not {where_sql(where.part, table, t, value, alias)}"
+    if isinstance(where, NullTest):
+        return f"({t}.{where.column} is {'' if where.is_null else 'not '}null)"
+    if isinstance(where, Through):
+        target = DECLARATIONS[where.relation.target].table
+        x = alias()
+        inner = where_sql(where.where, target, x, value, alias)
+        return (
+            f"exists(select 1 from {target.name} {x}"
+            f" where {x}.id = {t}.{where.relation.foreign_key} and {inner})"
+        )
+    column, kind = f"{t}.{where.column}", sql_type(table, where.column)
+    if where.op == "in":
+        return f"({column} = any({value(where, kind + '[]')}))"
+    if where.op == "nin":
+        return f"not ({column} = any({value(where, kind + '[]')}))"
+    if where.op in PATTERNS:
+        return f"({column} {PATTERNS[where.op]} {value(where, 'text')})"
+    if where.op == "startsWith":
+        return f"({column} like {value(where, 'text')} escape '/')"
+    return f"({column} {COMPARISONS[where.op]} {value(where, kind)})"
+
+
+def comparisons(where: Where) -> Iterator[Comparison]:
+    """The tree's comparisons in the order `where_sql` asks for their placeholders."""
+    if isinstance(where, Every | Some):
+        for part in where.parts:
+            yield from comparisons(part)
+    elif isinstance(where, Negation):
+        yield from comparisons(where.part)
+    elif isinstance(where, Through):
+        yield from comparisons(where.where)
+    elif isinstance(where, Comparison):
+        yield where
+
+
+def comparison_value(comparison: Comparison) -> Any:
+    """What a comparison's placeholder holds: its value; `startsWith`: the prefix as a LIKE
+    pattern escaped with `/` (as SQLAlchemy's `startswith(autoescape=True)` does)."""
+    if comparison.op != "startsWith":
+        return comparison.value
+    escaped = str(comparison.value).replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return escaped + "%"
+
+
+def skeleton(where: Where) -> Where:
+    """The tree without its values: what its SQL depends on (a plan is reused only for trees
+    of the same skeleton)."""
+    if isinstance(where, Every):
+        return Every(tuple(skeleton(p) for p in where.parts))
+    if isinstance(where, Some):
+        return Some(tuple(skeleton(p) for p in where.parts))
+    if isinstance(where, Negation):
+        return Negation(skeleton(where.part))
+    if isinstance(where, Through):
+        return Through(where.relation, skeleton(where.where))
+    if isinstance(where, Comparison):
+        return dataclasses.replace(where, value=None)
+    return where
