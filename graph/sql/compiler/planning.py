@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from graphql import (
     BooleanValueNode,
     DocumentNode,
+    EnumValueNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -116,9 +117,10 @@ class _Compiler:
         self, node: ValueNode, input_type: GraphQLInputType | None = None
     ) -> tuple[Getter, bool]:
         """How to read an argument at run time, and whether it is null for this plan's shape.
-        An input object or list written in the document (`where: {status: {eq: $s}}`) is
-        read as its `input_type` coerces it, as a variable's value arrives."""
-        if isinstance(node, ObjectValueNode | ListValueNode) and input_type is not None:
+        An input object, list or enum written in the document (`where: {status: {eq: $s}}`,
+        `orderBy: NAME_ASC`) is read as its `input_type` coerces it, as a variable's value
+        arrives."""
+        if isinstance(node, ObjectValueNode | ListValueNode | EnumValueNode) and input_type:
             return self.literal_getter(node, input_type), False
         if isinstance(node, VariableNode):
             name = node.name.value

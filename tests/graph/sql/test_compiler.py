@@ -395,3 +395,131 @@ async def test_a_fault_in_the_fast_path_leaves_the_answer_to_the_normal_path(
     statements.reset()
     assert await graphql(client, query, token=token) == expected
     assert executed(statements) == 2, statements.statements  # the normal path's two
+
+
+LISTED = """query($where: AppointmentWhere, $order: [AppointmentOrderBy!], $first: Int,
+  $after: String, $payments: PaymentWhere) {
+  appointments(first: $first, after: $after, where: $where, orderBy: $order) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id startsAt status price patient { name birthDate }
+      payments { amount } } } }
+  patients(first: 5, where: {status: {eq: ACTIVE}}, orderBy: [BIRTH_DATE_DESC, NAME_ASC]) {
+    totalCount edges { cursor node { name birthDate
+      payments(first: 2, where: $payments, orderBy: [AMOUNT_DESC]) {
+        totalCount edges { cursor node { amount status } } } } } }
+}"""
+
+
+async def test_where_and_order_by_compile_and_match_the_resolvers(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    """Root lists and nested connections with `where` and `orderBy` (variables and literals)
+    are one statement (on the fast path, without the identity round trip), for every role,
+    and page on by their cursors; `graphql()` compares every answer with the resolvers'."""
+    world = await _world_with_history(superuser)
+    await superuser.execute(
+        "update appointments set status = 'cancelled', price = null where patient_id = $1",
+        world.patient_ids[1],
+    )
+    await superuser.execute(
+        "update patients set birth_date = null where id = $1", world.patient_ids[2]
+    )
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    cases: list[dict[str, Any]] = [
+        {},
+        {"where": {"status": {"in": ["SCHEDULED", "CANCELLED"]}}, "order": ["PRICE_DESC"]},
+        {
+            "where": {
+                "or": [
+                    {"patient": {"name": {"ilike": "%a%"}, "birthDate": {"isNull": False}}},
+                    {"not": {"price": {"gte": "101"}}, "startsAt": {"lt": _iso(days=-18)}},
+                ],
+                "physiotherapist": {"id": {"eq": to_global_id("Physiotherapist", physio)}},
+            },
+            "order": ["STATUS_ASC", "STARTS_AT_DESC"],
+            "payments": {"amount": {"gt": "100"}, "status": {"nin": []}},
+        },
+        {"where": {"cancelReason": {"startsWith": "x_%"}}, "payments": {"method": {"in": []}}},
+    ]
+    counts = set()
+    for variables in cases:
+        for token in _roles(world):
+            for first in (2, 3):
+                body = await _compiled(
+                    client, statements, LISTED, {**variables, "first": first}, token
+                )
+            page = body["data"]["appointments"]
+            counts.add(page["totalCount"])
+            if page["pageInfo"]["hasNextPage"]:
+                after = {**variables, "first": 3, "after": page["pageInfo"]["endCursor"]}
+                await _compiled(client, statements, LISTED, after, token)
+    assert len(counts) > 2, "the where arguments keep different rows"
+
+
+def _iso(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+PATIENTS_ORDERED = """query($order: [PatientOrderBy!], $after: String, $where: PatientWhere) {
+  patients(first: 2, after: $after, orderBy: $order, where: $where) {
+    totalCount edges { cursor node { id name } } } }"""
+
+
+async def test_refused_where_and_order_values_are_the_resolvers_to_answer(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    """Hostile values get the resolvers' BAD_USER_INPUT on the field (and leave no plan
+    behind that would decline the next, valid, request); a relation filter never reaches
+    another clinic's row."""
+    world = await _world_with_history(superuser)
+    other = await make_clinic(superuser)
+    token = world.token(world.admin)
+
+    async def refused(variables: dict[str, Any], field: str) -> None:
+        body = await graphql(client, PATIENTS_ORDERED, variables, token=token)
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+        assert body["errors"][0]["extensions"]["field"] == field, body
+
+    await refused({"where": {"name": {"like": "%" * 201}}}, "like")  # the input limits
+    await refused({"where": {"cpf": {"in": ["1"] * 1001}}}, "where.cpf.in")
+    wrong_type = to_global_id("Physiotherapist", world.patient_ids[0])
+    await refused({"where": {"id": {"eq": wrong_type}}}, "where.id.eq")
+    await refused({"where": {"and": [{"id": {"in": [wrong_type]}}]}}, "where.and.0.id.in")
+    by_name = await _compiled(client, statements, PATIENTS_ORDERED, {"order": ["NAME_ASC"]}, token)
+    cursor = by_name["data"]["patients"]["edges"][0]["cursor"]
+    await refused({"order": ["BIRTH_DATE_DESC"], "after": cursor}, "after")
+    await refused({"order": ["NAME_DESC", "NAME_ASC"]}, "orderBy.1")
+    after = {"order": ["NAME_ASC"], "after": cursor}
+    await _compiled(client, statements, PATIENTS_ORDERED, after, token)
+    fine = {"where": {"name": {"like": "%a%"}, "cpf": {"in": ["1"]}}}
+    for _ in range(2):
+        await _compiled(client, statements, PATIENTS_ORDERED, fine, token)
+
+    foreign = {"patient": {"id": {"eq": to_global_id("Patient", other.patient_ids[0])}}}
+    query = "query($w: AppointmentWhere) { appointments(where: $w) { totalCount } }"
+    for who in _roles(world):
+        body = await _compiled(client, statements, query, {"w": foreign}, who)
+        assert body["data"]["appointments"]["totalCount"] == 0
+
+
+INLINE = """{ appointments(first: 4, where: {status: {eq: CANCELLED}, price: {isNull: true}},
+  orderBy: [STARTS_AT_DESC]) { totalCount edges { cursor node { id status startsAt } } }
+  physiotherapists(orderBy: [ACTIVE_DESC, NAME_DESC], where: {active: {eq: true}}) {
+    edges { node { name appointments(last: 2, orderBy: STARTS_AT_ASC,
+      where: {patient: {status: {neq: DISCHARGED}}}) {
+        pageInfo { hasPreviousPage startCursor } edges { node { startsAt } } } } } } }"""
+
+
+async def test_literal_where_and_order_by_compile(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    world = await _world_with_history(superuser)
+    await superuser.execute(
+        "update appointments set status = 'cancelled', price = null where patient_id = $1",
+        world.patient_ids[1],
+    )
+    for token in _roles(world):
+        for _ in range(2):
+            body = await _compiled(client, statements, INLINE, None, token)
+    assert body["data"]["appointments"]["totalCount"] in (0, 4)

@@ -68,7 +68,9 @@ def compiled_sql(document_path: Path) -> str:
     variables = coerce_variables(schema._schema, operation, raw)
     assert variables is not None, f"{document_path.name}: invalid variables"
     ready = ValidatedOperation(schema, COMPILED, document, operation)
-    plan = compile_operation(COMPILED, document, None, variables, ready.convert_input)
+    plan = compile_operation(
+        COMPILED, document, None, variables, ready.convert_input, ready.graphql_schema
+    )
     return plan.sql
 
 
