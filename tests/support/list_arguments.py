@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from graph.core.ids import to_global_id
 from models.declarations import DECLARATIONS
 from models.list_arguments import (
+    OPERATORS,
     ColumnFilter,
     IdFilter,
     RelationFilter,
@@ -27,19 +28,8 @@ from models.list_arguments import (
     where_fields,
 )
 from models.type_map import ScalarKind
+from tests.support.factories import ClinicWorld
 
-# The comparisons of each kind (issue 14): `<Kind>Comparison`.
-ORDERED_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "isNull")
-OPS: dict[ScalarKind | str, tuple[str, ...]] = {
-    "text": ("eq", "neq", "in", "nin", "like", "ilike", "startsWith", "isNull"),
-    "id": ("eq", "neq", "in", "nin", "isNull"),
-    "int": ORDERED_OPS,
-    "decimal": ORDERED_OPS,
-    "date": ORDERED_OPS,
-    "datetime": ORDERED_OPS,
-    "bool": ("eq", "isNull"),
-    "enum": ("eq", "neq", "in", "nin"),
-}
 NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 TEXTS = ("a", "Maria", "%a%", "%SILVA%", "_a%", "x/_%", "", "Clínica", "CREFITO-%", "Ana")
 
@@ -71,6 +61,15 @@ class Pools:
         return _SCALARS[kind]
 
 
+def ids_of(world: ClinicWorld) -> dict[str, list[uuid.UUID]]:
+    """IDs of a clinic's rows for the pools: three patients and both physiotherapists."""
+    physiotherapists = [world.physio.physiotherapist_id, world.other_physio.physiotherapist_id]
+    return {
+        "Patient": world.patient_ids[:3],
+        "Physiotherapist": [i for i in physiotherapists if i is not None],
+    }
+
+
 _SCALARS: dict[str, st.SearchStrategy[Any]] = {
     "text": st.sampled_from(TEXTS),
     "int": st.integers(-5, 100),
@@ -100,7 +99,7 @@ def wheres(type_name: str, pools: Pools, depth: int = 2) -> st.SearchStrategy[di
                 inner = wheres(declared.relation.target, pools, depth - 1)
                 choices.append(st.tuples(st.just(name), inner))
             continue
-        kind = "id" if isinstance(declared, IdFilter) else declared.kind
+        kind = "uuid" if isinstance(declared, IdFilter) else declared.kind
         choices.append(
             st.tuples(st.just(name), comparisons(type_name, name, declared, kind, pools))
         )
@@ -113,7 +112,7 @@ def wheres(type_name: str, pools: Pools, depth: int = 2) -> st.SearchStrategy[di
 
 
 def comparisons(
-    type_name: str, name: str, declared: ColumnFilter | IdFilter, kind: str, pools: Pools
+    type_name: str, name: str, declared: ColumnFilter | IdFilter, kind: ScalarKind, pools: Pools
 ) -> st.SearchStrategy[dict[str, Any]]:
     value = pools.value(type_name, name, declared)
 
@@ -124,7 +123,7 @@ def comparisons(
             return st.lists(value, max_size=3)
         return value
 
-    ops = st.lists(st.sampled_from(OPS[kind]), min_size=1, max_size=2, unique=True)
+    ops = st.lists(st.sampled_from(OPERATORS[kind]), min_size=1, max_size=2, unique=True)
     return ops.flatmap(lambda chosen: st.fixed_dictionaries({op: operand(op) for op in chosen}))
 
 

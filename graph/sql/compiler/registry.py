@@ -218,13 +218,7 @@ def where_sql(
     if isinstance(where, NullTest):
         return f"({t}.{where.column} is {'' if where.is_null else 'not '}null)"
     if isinstance(where, Through):
-        target = DECLARATIONS[where.relation.target].table
-        x = alias()
-        inner = where_sql(where.where, target, x, value, alias)
-        return (
-            f"exists(select 1 from {target.name} {x}"
-            f" where {x}.id = {t}.{where.relation.foreign_key} and {inner})"
-        )
+        return _through_sql(where, t, value, alias)
     column, kind = f"{t}.{where.column}", sql_type(table, where.column)
     if where.op == "in":
         return f"({column} = any({value(where, kind + '[]')}))"
@@ -235,6 +229,41 @@ def where_sql(
     if where.op == "startsWith":
         return f"({column} like {value(where, 'text')} escape '/')"
     return f"({column} {COMPARISONS[where.op]} {value(where, kind)})"
+
+
+def _through_sql(
+    where: Through, t: str, value: Callable[[Comparison, str], str], alias: Callable[[], str]
+) -> str:
+    """`exists` of the visible related row that matches; when the related row's id is
+    compared (`patient: {id: {eq: $p}}`), the foreign key too, which an index can serve."""
+    target = DECLARATIONS[where.relation.target].table
+    foreign_key = f"{t}.{where.relation.foreign_key}"
+    x = alias()
+    placed: dict[int, str] = {}
+
+    def placing(comparison: Comparison, cast: str) -> str:
+        placed[id(comparison)] = value(comparison, cast)
+        return placed[id(comparison)]
+
+    inner = where_sql(where.where, target, x, placing, alias)
+    found = f"exists(select 1 from {target.name} {x} where {x}.id = {foreign_key} and {inner})"
+    keys = [
+        f"{foreign_key} = {placed[id(c)]}"
+        if c.op == "eq"
+        else f"{foreign_key} = any({placed[id(c)]})"
+        for c in _conjuncts(where.where)
+        if c.column == "id" and c.op in ("eq", "in")
+    ]
+    return "(" + " and ".join([*keys, found]) + ")" if keys else found
+
+
+def _conjuncts(where: Where) -> list[Comparison]:
+    """The comparisons that must all hold for the tree to hold (of its top level)."""
+    if isinstance(where, Comparison):
+        return [where]
+    if isinstance(where, Every):
+        return [part for part in where.parts if isinstance(part, Comparison)]
+    return []
 
 
 def comparisons(where: Where) -> Iterator[Comparison]:

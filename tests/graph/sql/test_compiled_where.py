@@ -26,7 +26,7 @@ from models.declarations import DECLARATIONS
 from tests.support.database import plain_dsn
 from tests.support.factories import ClinicWorld, add_appointment, add_payment, make_clinic
 from tests.support.fuzzing import FUZZ
-from tests.support.list_arguments import Pools, orders, wheres
+from tests.support.list_arguments import Pools, ids_of, orders, wheres
 
 TYPES = ("Patient", "Appointment", "Payment", "Physiotherapist")
 PAGE = 3
@@ -86,7 +86,7 @@ async def _with_history(conn: asyncpg.Connection) -> ClinicWorld:
 
 
 def pools(world: ClinicWorld) -> Pools:
-    return Pools(schema._schema, {"Patient": world.patient_ids[:3]})
+    return Pools(schema._schema, ids_of(world))
 
 
 def plans(type_name: str, variables: dict[str, Any]) -> Plan:

@@ -19,7 +19,7 @@ from tests.support.database import plain_dsn
 from tests.support.factories import ClinicWorld, add_appointment, add_payment, make_clinic
 from tests.support.fuzzing import EXAMPLES, FUZZ, Client, clients
 from tests.support.graphql_client import was_compiled
-from tests.support.list_arguments import Pools, as_json, orders, wheres
+from tests.support.list_arguments import Pools, as_json, ids_of, orders, wheres
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 NODES = {
@@ -86,7 +86,7 @@ def test_generated_where_and_order_by_as_every_role(
     client: Client, worlds: list[ClinicWorld], type_name: str, data: st.DataObject
 ) -> None:
     world = data.draw(st.sampled_from(worlds), "clinic")
-    pools = Pools(schema._schema, {"Patient": worlds[0].patient_ids[:2]})
+    pools = Pools(schema._schema, ids_of(worlds[0]))
     variables = {
         "w": as_json(data.draw(st.none() | wheres(type_name, pools), "where")),
         "o": data.draw(st.none() | orders(type_name), "orderBy"),
