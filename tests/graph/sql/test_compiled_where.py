@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql
 
+from graph.core.cursors import CursorCodec
 from graph.core.ids import parse_global_id
 from graph.schema import COMPILED, schema
 from graph.sql.compiler import Plan, compile_operation, shape_of
@@ -28,6 +29,7 @@ from tests.support.factories import ClinicWorld, add_appointment, add_payment, m
 from tests.support.fuzzing import FUZZ
 from tests.support.list_arguments import Pools, ids_of, orders, wheres
 
+CURSORS = CursorCodec.from_secret("the cursors of these tests")
 TYPES = ("Patient", "Appointment", "Payment", "Physiotherapist")
 PAGE = 3
 
@@ -97,7 +99,7 @@ def run(database_url: str, plan: Plan, variables: dict[str, Any]) -> Any:
     async def fetch() -> Any:
         connection = await asyncpg.connect(plain_dsn(database_url))
         try:
-            arguments = plan.arguments(variables)
+            arguments = plan.arguments(variables, CURSORS)
             return await connection.fetchval(plan.sql, *([arguments] if arguments else []))
         finally:
             await connection.close()
@@ -131,7 +133,7 @@ def expected_rows(
     rows = fetch_expected(
         database_url, select(table).where(condition).order_by(*sort.order(backward=False))
     )
-    return rows, [sort.cursor(row) for row in rows]
+    return rows, [CURSORS.encode(sort.kind, sort.key_of(row)) for row in rows]
 
 
 def page_of(answer: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -4,11 +4,11 @@ select json_build_object('appointments', (select json_build_object('totalCount',
       from physiotherapists t3
       where t3.id = x.physiotherapist_id and (t3.id = ($1::text[])[2]::uuid))) and (exists(select 1
       from patients t4
-      where t4.id = x.patient_id and (t4.name ilike ($1::text[])[3]::text)) or (x.price is null)) and not (x.notes like ($1::text[])[4]::text escape '/'))), 'pageInfo', json_build_object('hasNextPage', (count(*) > 10), 'endCursor', (array_agg(gql_base64url(json_build_array('appointments/price desc,starts_at,id', t2.price::text, gql_cursor_value(t2.starts_at), t2.id)::text) order by t2.price, t2.starts_at desc, t2.id desc) filter (where t2._n <= 10))[1]), 'edges', coalesce(json_agg(json_build_object('cursor', gql_base64url(json_build_array('appointments/price desc,starts_at,id', t2.price::text, gql_cursor_value(t2.starts_at), t2.id)::text), 'node', t2._node3) order by t2.price desc, t2.starts_at, t2.id) filter (where t2._n <= 10), '[]'::json))
+      where t4.id = x.patient_id and (t4.name ilike ($1::text[])[3]::text)) or (x.price is null)) and not (x.notes like ($1::text[])[4]::text escape '/'))), 'pageInfo', json_build_object('hasNextPage', (count(*) > 10), 'endCursor', gql_cursor((array_agg(json_build_array('appointments/price desc,starts_at,id', t2.price::text, gql_cursor_value(t2.starts_at), t2.id)::text order by t2.price, t2.starts_at desc, t2.id desc) filter (where t2._n <= 10))[1], decode(($1::text[])[8]::text, 'hex'))), 'edges', coalesce(json_agg(json_build_object('cursor', gql_cursor(json_build_array('appointments/price desc,starts_at,id', t2.price::text, gql_cursor_value(t2.starts_at), t2.id)::text, decode(($1::text[])[8]::text, 'hex')), 'node', t2._node3) order by t2.price desc, t2.starts_at, t2.id) filter (where t2._n <= 10), '[]'::json))
   from (select t1.price, t1.starts_at, t1.id, json_build_object('id', gql_global_id('Appointment', t1.id), 'startsAt', gql_datetime(t1.starts_at), 'price', t1.price::text, 'patient', coalesce((select json_build_object('name', t5.name, 'payments', (select json_build_object('edges', coalesce(json_agg(json_build_object('node', t7._node2) order by t7.due_date, t7.id) , '[]'::json))
         from (select t6.due_date, t6.id, json_build_object('amount', t6.amount::text, 'dueDate', t6.due_date) as _node2
           from payments t6
-          where t6.patient_id = t5.id and (t6.status = ($1::text[])[8]::text)
+          where t6.patient_id = t5.id and (t6.status = ($1::text[])[9]::text)
           order by t6.due_date asc, t6.id asc
           limit 3) t7))
       from patients t5
