@@ -1,6 +1,6 @@
 """`<list>Aggregate` beside every root list (`appointmentsAggregate`, `paymentsAggregate`,
-...): one field per declared root list of an unaudited type (graph/api/aggregate_types.py
-`aggregated`), made from the declarations, never written per area."""
+...): one field per declared root list of an unaudited type (graph/sql/aggregates.py
+`aggregate_root`), made from the declarations, never written per area."""
 
 import inspect
 from typing import Any
@@ -10,14 +10,13 @@ import strawberry
 from graph.api.aggregate_types import (
     aggregate_object,
     aggregate_type,
-    aggregated,
     group_by_type,
     groups_asked,
 )
 from graph.api.context import Info
 from graph.api.list_inputs import where_type
 from graph.api.lists import input_tree
-from graph.sql.aggregates import AggregateQuery, read_aggregate
+from graph.sql.aggregates import AggregateQuery, aggregate_root, read_aggregate
 from models.declarations import DECLARATIONS
 
 
@@ -51,8 +50,8 @@ def aggregate_resolver(type_name: str) -> Any:
 def _aggregate_queries() -> type[Any]:
     namespace: dict[str, Any] = {"__module__": __name__}
     for type_name, declared in DECLARATIONS.items():
-        if aggregated(type_name):
-            name = f"{declared.root_list}Aggregate"
+        name = aggregate_root(declared)
+        if name is not None:
             namespace[name] = strawberry.field(
                 resolver=aggregate_resolver(type_name),
                 name=name,

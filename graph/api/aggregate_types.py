@@ -32,6 +32,7 @@ from graph.sql.aggregates import (
     AggregateResult,
     Figures,
     Function,
+    aggregate_root,
     check_groups,
     functions_of,
 )
@@ -43,7 +44,6 @@ from models.list_arguments import (
     GroupKey,
     aggregate_fields,
     group_keys,
-    listed,
 )
 from models.type_map import ScalarKind
 
@@ -63,13 +63,6 @@ FIGURES: dict[Function, tuple[str, str]] = {  # type name suffix, description
     "min": ("AggregateMinimums", "The smallest values."),
     "max": ("AggregateMaximums", "The largest values."),
 }
-
-
-def aggregated(type_name: str) -> bool:
-    """Whether the type's root list has an aggregate: listed, with a root list, not audited
-    (reading an audited type leaves an audit row per record; a count would not)."""
-    declared = DECLARATIONS[type_name]
-    return listed(declared) and declared.root_list is not None and not declared.audited
 
 
 def aggregate_type(type_name: str) -> Any:
@@ -127,8 +120,8 @@ def aggregate_object(type_name: str, result: AggregateResult) -> Any:
 def define_aggregate_types() -> None:
     """Build every aggregate type into this module: once, when the schema is assembled
     (graph/schema.py), after every area has registered its types."""
-    for type_name in DECLARATIONS:
-        if aggregated(type_name):
+    for type_name, declared in DECLARATIONS.items():
+        if aggregate_root(declared):
             for made in _types(type_name):
                 globals()[made.__name__] = made
 

@@ -44,13 +44,24 @@ from models.list_arguments import (
     RelationKey,
     aggregate_fields,
     group_keys,
+    listed,
 )
+from models.type_map import TypeMap
 
 DEFAULT_GROUPS = 100
 MAX_GROUPS = 1_000
 
 Function = Literal["sum", "avg", "min", "max"]
 FUNCTIONS: tuple[Function, ...] = ("sum", "avg", "min", "max")
+
+
+def aggregate_root(declared: TypeMap) -> str | None:
+    """The Query field of the type's aggregate, beside its root list (`paymentsAggregate`);
+    None without a root list, or for an audited type (each read of one leaves an audit row; a
+    count would not)."""
+    if not listed(declared) or declared.root_list is None or declared.audited:
+        return None
+    return f"{declared.root_list}Aggregate"
 
 
 def functions_of(field: AggregateField) -> tuple[Function, ...]:

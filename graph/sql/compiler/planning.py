@@ -44,6 +44,7 @@ from sqlalchemy import Table
 
 from graph.core.errors import ApiError
 from graph.core.identity import Identity
+from graph.sql.compiler.aggregates import aggregate_sql
 from graph.sql.compiler.plan import (
     CURSORS,
     MISSING,
@@ -222,6 +223,9 @@ class _Compiler:
                 value = self.connection(
                     self.registry.root_lists[name], node, parent=None, owner="Query"
                 )
+            elif name in self.registry.aggregates:
+                declared = self.registry.aggregates[name]
+                value = aggregate_sql(self, self.registry.types, declared, node)
             else:
                 raise Unsupported(name)
             pairs.append(f"'{_key(node)}', {value}")

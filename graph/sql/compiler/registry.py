@@ -19,6 +19,7 @@ from sqlalchemy import Table
 
 from graph.core.calendar import TODAY_SQL
 from graph.core.identity import Identity
+from graph.sql.aggregates import aggregate_root
 from graph.sql.declared import filter_value
 from graph.sql.where import Comparison, Every, Negation, NullTest, Some, Through, Where
 from models.declarations import DECLARATIONS
@@ -83,12 +84,14 @@ INPUT_SQL_TYPES = {
 class Registry:
     """The compiler's input. `types`: the declared types it answers, by name; `root_lists`:
     Query's list fields; `filters`: each type's compiled filter fields (a field missing here
-    sends the operation to the resolvers); `mutations`: root mutation fields it runs."""
+    sends the operation to the resolvers); `mutations`: root mutation fields it runs;
+    `aggregates`: the aggregate fields of the compiled types (graph/sql/compiler/aggregates.py)."""
 
     types: Mapping[str, TypeMap]
     root_lists: Mapping[str, TypeMap]
     filters: Mapping[str, Mapping[str, FilterCondition]]
     mutations: Mapping[str, CompiledMutation] = field(default_factory=dict)
+    aggregates: Mapping[str, TypeMap] = field(default_factory=dict)  # by Query field
 
     @classmethod
     def of(
@@ -106,6 +109,7 @@ class Registry:
             root_lists={d.root_list: d for d in types.values() if d.root_list},
             filters={name: _compiled_filters(d.filters) for name, d in types.items()},
             mutations=dict(mutations or {}),
+            aggregates={root: d for d in types.values() if (root := aggregate_root(d)) is not None},
         )
 
     def sort(self, type_map: TypeMap) -> tuple[str, ...]:
