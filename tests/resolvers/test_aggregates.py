@@ -19,7 +19,7 @@ from tests.support.factories import (
     add_prescription,
     make_clinic,
 )
-from tests.support.graphql_client import error_codes, graphql
+from tests.support.graphql_client import StatementCounter, error_codes, graphql
 
 REVENUE = """query {
   paymentsAggregate(where: {status: {eq: PAID}}, groupBy: [PAID_AT_MONTH, METHOD]) {
@@ -259,3 +259,25 @@ async def test_an_int_sum_beyond_range_is_an_error_not_a_wrong_number(
         "count": 2,
         "sum": {"durationSeconds": None, "painLevel": 4},
     }
+
+
+async def test_one_statement_per_aggregate_and_one_per_related_type(
+    client: httpx.AsyncClient,
+    superuser: asyncpg.Connection,
+    world: ClinicWorld,
+    statements: StatementCounter,
+) -> None:
+    ana, bruno = world.physio.physiotherapist_id, world.other_physio.physiotherapist_id
+    assert ana is not None and bruno is not None
+    for n, patient in enumerate(world.patient_ids):
+        await add_prescription(superuser, world, patient, ana if n % 2 else bruno)
+    query = """{ prescriptionsAggregate(groupBy: [PATIENT, PHYSIOTHERAPIST]) {
+      count groups { key { patient { name } physiotherapist { name } } count } } }"""
+    statements.reset()
+    body = await graphql(client, query, token=world.token(world.admin))
+    groups = body["data"]["prescriptionsAggregate"]["groups"]
+    assert len(groups) == len(world.patient_ids)
+    assert all(g["key"]["patient"] and g["key"]["physiotherapist"] for g in groups)
+    for table in ("exercise_prescriptions", "patients", "physiotherapists"):
+        reads = [s for s in statements.statements if f"FROM {table}" in s]
+        assert len(reads) == 1, (table, statements.statements)
