@@ -98,7 +98,9 @@ def compiled(
     coerced = coerce_variables(schema._schema, operation, variables)
     assert coerced is not None, f"invalid variables {variables}"
     ready = ValidatedOperation(schema, COMPILED, parsed, operation)
-    plan = compile_operation(COMPILED, parsed, None, coerced, ready.convert_input)
+    plan = compile_operation(
+        COMPILED, parsed, None, coerced, ready.convert_input, ready.graphql_schema
+    )
     return plan.sql, [plan.arguments(coerced, fixture.identity)]
 
 
