@@ -15,9 +15,12 @@ declaration (models/type_map.py), never written per type.
 Names are GraphQL's: fields camelCase, enum values UPPER_SNAKE of the field.
 """
 
+import functools
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, TypeVar
 
 from models.declarations import DECLARATIONS
 from models.type_map import ForeignId, GlobalId, Scalar, ScalarKind, ToOne, TypeMap
@@ -128,6 +131,26 @@ class BucketKey:
 GroupKey = ColumnKey | RelationKey | BucketKey
 
 
+Derived = TypeVar("Derived")
+
+
+def per_declaration(
+    derive: Callable[[TypeMap], Mapping[str, Derived]],
+) -> Callable[[TypeMap], Mapping[str, Derived]]:
+    """`derive`, computed once per declaration (every request checks its arguments against
+    these; a declaration is not hashable, so it is remembered by identity, and kept alive)."""
+    known: dict[int, tuple[TypeMap, Mapping[str, Derived]]] = {}
+
+    @functools.wraps(derive)
+    def once(declared: TypeMap) -> Mapping[str, Derived]:
+        found = known.get(id(declared))
+        if found is None:
+            found = known[id(declared)] = (declared, MappingProxyType(dict(derive(declared))))
+        return found[1]
+
+    return once
+
+
 def _scalars(declared: TypeMap) -> dict[str, Scalar]:
     return {name: f for name, f in declared.fields.items() if isinstance(f, Scalar)}
 
@@ -142,7 +165,8 @@ def _usable(declared: TypeMap, kinds: frozenset[ScalarKind]) -> frozenset[Scalar
     return kinds - CLINICAL_TEXT if declared.audited else kinds
 
 
-def order_fields(declared: TypeMap) -> dict[str, OrderField]:
+@per_declaration
+def order_fields(declared: TypeMap) -> Mapping[str, OrderField]:
     """By enum value prefix (`STARTS_AT`): the columns a list may be ordered by."""
     if not listed(declared):
         return {}
@@ -163,7 +187,8 @@ def listed(declared: TypeMap) -> bool:
 RELATABLE = frozenset(d.name for d in DECLARATIONS.values() if listed(d) and not d.audited)
 
 
-def where_fields(declared: TypeMap) -> dict[str, WhereField]:
+@per_declaration
+def where_fields(declared: TypeMap) -> Mapping[str, WhereField]:
     """By GraphQL field name: what the type's `Where` input compares; to-one relations reach
     the `RELATABLE` types."""
     comparable = _usable(declared, COMPARABLE)
@@ -180,7 +205,8 @@ def where_fields(declared: TypeMap) -> dict[str, WhereField]:
     return fields
 
 
-def aggregate_fields(declared: TypeMap) -> dict[str, AggregateField]:
+@per_declaration
+def aggregate_fields(declared: TypeMap) -> Mapping[str, AggregateField]:
     """By GraphQL field name: the columns `min`/`max` (and, numeric, `sum`/`avg`) summarize."""
     return {
         name: AggregateField(f.name, _kind(f), _kind(f) in NUMERIC)
@@ -189,7 +215,8 @@ def aggregate_fields(declared: TypeMap) -> dict[str, AggregateField]:
     }
 
 
-def group_keys(declared: TypeMap) -> dict[str, GroupKey]:
+@per_declaration
+def group_keys(declared: TypeMap) -> Mapping[str, GroupKey]:
     """By enum value (`STATUS`, `PHYSIOTHERAPIST`, `STARTS_AT_MONTH`): what a list's aggregate
     may group by (relation keys show `RELATABLE` types)."""
     keys: dict[str, GroupKey] = {}

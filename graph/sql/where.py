@@ -112,28 +112,10 @@ def check_where(type_name: str, given: Mapping[str, Any] | None, field: str = "w
     than `MAX_DEPTH` or with more than `MAX_CONDITIONS` comparisons."""
     if given is None:
         return NOTHING
-    if _depth(given) > MAX_DEPTH:
-        raise bad_input(field, f"A where may nest at most {MAX_DEPTH} levels")
-    tree = _checked(type_name, given, field)
+    tree = _checked(type_name, given, field, 1)
     if _comparisons(tree) > MAX_CONDITIONS:
         raise bad_input(field, f"A where may hold at most {MAX_CONDITIONS} comparisons")
     return tree
-
-
-def _depth(given: Any) -> int:
-    """How deep a where value nests (a comparison object is one level), without recursing
-    into a value an attacker made deep: an explicit stack."""
-    deepest, stack = 0, [(given, 0)]
-    while stack:
-        value, level = stack.pop()
-        if isinstance(value, Mapping):
-            deepest = max(deepest, level)
-            if deepest > MAX_DEPTH + 1:
-                break  # deep enough to refuse
-            stack.extend((item, level + 1) for item in value.values())
-        elif isinstance(value, list):
-            stack.extend((item, level) for item in value)
-    return deepest - 1  # the comparison objects' own level
 
 
 def _comparisons(tree: Where) -> int:
@@ -146,7 +128,10 @@ def _comparisons(tree: Where) -> int:
     return 1
 
 
-def _checked(type_name: str, given: Mapping[str, Any], field: str) -> Where:
+def _checked(type_name: str, given: Mapping[str, Any], field: str, depth: int) -> Where:
+    """`given` at nesting level `depth` (refused past `MAX_DEPTH`, before going deeper)."""
+    if depth > MAX_DEPTH:
+        raise bad_input(field, f"A where may nest at most {MAX_DEPTH} levels")
     fields = where_fields(DECLARATIONS[type_name])
     parts: list[Where] = []
     for name, value in given.items():
@@ -154,24 +139,29 @@ def _checked(type_name: str, given: Mapping[str, Any], field: str) -> Where:
         if value is None:
             continue
         if name == "and":
-            items = [_checked(type_name, item, f"{path}.{i}") for i, item in enumerate(value)]
+            items = [
+                _checked(type_name, item, f"{path}.{i}", depth + 1) for i, item in enumerate(value)
+            ]
             parts.append(Every(tuple(items)))
         elif name == "or":
-            items = [_checked(type_name, item, f"{path}.{i}") for i, item in enumerate(value)]
+            items = [
+                _checked(type_name, item, f"{path}.{i}", depth + 1) for i, item in enumerate(value)
+            ]
             if items:
                 parts.append(Some(tuple(items)))
         elif name == "not":
-            parts.append(Negation(_checked(type_name, value, path)))
+            parts.append(Negation(_checked(type_name, value, path, depth + 1)))
         elif name in fields:
-            parts.extend(_field(fields[name], value, path))
+            parts.extend(_field(fields[name], value, path, depth))
         else:
             raise bad_input(path, f"{type_name} cannot be filtered by {name}")
     return parts[0] if len(parts) == 1 else Every(tuple(parts))
 
 
-def _field(declared: WhereField, given: Mapping[str, Any], path: str) -> list[Where]:
+def _field(declared: WhereField, given: Mapping[str, Any], path: str, depth: int) -> list[Where]:
     if isinstance(declared, RelationFilter):
-        return [Through(declared.relation, _checked(declared.relation.target, given, path))]
+        relation = declared.relation
+        return [Through(relation, _checked(relation.target, given, path, depth + 1))]
     parts: list[Where] = []
     offered = OPERATORS["uuid" if isinstance(declared, IdFilter) else declared.kind]
     for op, value in given.items():
