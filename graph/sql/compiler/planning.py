@@ -23,7 +23,9 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLList,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -38,6 +40,8 @@ from graphql import (
     Undefined,
     ValueNode,
     VariableNode,
+    get_nullable_type,
+    is_non_null_type,
 )
 from graphql.utilities import get_operation_ast, value_from_ast
 from sqlalchemy import Table
@@ -140,16 +144,7 @@ class _Compiler:
         raise Unsupported("argument value")
 
     def literal_getter(self, node: ValueNode, input_type: GraphQLInputType) -> Getter:
-        def coerced(variables: Variables) -> Any:
-            value = value_from_ast(node, input_type, dict(variables))
-            if value is Undefined:
-                raise Unsupported("argument value")
-            return value
-
-        if _has_variables(node):
-            return coerced
-        constant = coerced({})  # the same for every run: coerced once
-        return lambda _: constant
+        return _literal(node, input_type)
 
     def arguments(
         self, node: FieldNode, owner: str | None = None
@@ -734,6 +729,65 @@ def _beyond(column: str, value: str, larger: bool, nullable: bool) -> str:
     if larger:
         return f"({value} is not null and ({column} > {value} or {column} is null))"
     return f"(({value} is null and {column} is not null) or {column} < {value})"
+
+
+def _literal(node: ValueNode, input_type: GraphQLInputType) -> Getter:
+    """How a literal argument is coerced on each run, as graphql-core's `value_from_ast` does
+    it, with the work done once: what holds no variable is coerced now, and objects and lists
+    that hold some are rebuilt around their variables' (already coerced) values."""
+    if not _has_variables(node):
+        constant = value_from_ast(node, input_type, {})
+        if constant is Undefined:
+            raise Unsupported("argument value")
+        return lambda _: constant
+    wanted = get_nullable_type(input_type)
+    if isinstance(node, VariableNode):
+        return _variable(node.name.value, is_non_null_type(input_type))
+    if isinstance(node, ObjectValueNode) and isinstance(wanted, GraphQLInputObjectType):
+        return _object(node, wanted)
+    if isinstance(node, ListValueNode) and isinstance(wanted, GraphQLList):
+        items = [_literal(item, wanted.of_type) for item in node.values]
+        return lambda variables: [item(variables) for item in items]
+    raise Unsupported("argument value")
+
+
+def _variable(name: str, required: bool) -> Getter:
+    def value(variables: Variables) -> Any:
+        given = variables.get(name, Undefined)
+        if given is Undefined or (given is None and required):
+            raise Unsupported("argument value")
+        return given
+
+    return value
+
+
+def _object(node: ObjectValueNode, wanted: GraphQLInputObjectType) -> Getter:
+    """An input object with variables inside: each field given a getter; a field left out, or
+    given a variable the request leaves out, takes its default (and without one is left out)."""
+    given = {f.name.value: f.value for f in node.fields}
+    fields: list[tuple[str, ValueNode | None, Getter | None, Any]] = []
+    for name, declared in wanted.fields.items():
+        value = given.get(name)
+        default = declared.default_value
+        if value is None and default is Undefined and is_non_null_type(declared.type):
+            raise Unsupported("argument value")
+        get = _literal(value, declared.type) if value is not None else None
+        fields.append((declared.out_name or name, value, get, default))
+
+    def build(variables: Variables) -> Any:
+        built: dict[str, Any] = {}
+        for key, value, get, default in fields:
+            if get is not None and not _missing(value, variables):
+                built[key] = get(variables)
+            elif default is not Undefined:
+                built[key] = default
+        return wanted.out_type(built)
+
+    return build
+
+
+def _missing(node: ValueNode | None, variables: Variables) -> bool:
+    return isinstance(node, VariableNode) and variables.get(node.name.value, Undefined) is Undefined
 
 
 def _has_variables(node: ValueNode) -> bool:
