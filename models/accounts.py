@@ -81,6 +81,7 @@ PHYSIOTHERAPIST = TypeMap(
     sort=("name", "id"),
     root_list="physiotherapists",
     compiled=True,
+    clinic_wide=True,
 )
 
 # A staff login (admin or receptionist); not a Node.

@@ -264,7 +264,9 @@ class TypeMap:
     - `filters`: its lists' filter fields (the `filter` input's fields, or the list's own
       arguments), by GraphQL name;
     - `compiled`: the query compiler may answer it (its lists need nothing but an identity);
-    - `audited`: reading it leaves an audit row, so only the resolvers read it.
+    - `audited`: reading it leaves an audit row, so only the resolvers read it;
+    - `clinic_wide`: every signed-in role of the clinic reads every row of it (RLS; the access
+      matrix test checks it), so a relation filter on its id alone needs no visibility check.
     """
 
     name: str
@@ -276,6 +278,7 @@ class TypeMap:
     filters: Mapping[str, FilterField] = field(default_factory=dict)
     compiled: bool = False
     audited: bool = False
+    clinic_wide: bool = False
 
     def __post_init__(self) -> None:
         fields = {

@@ -235,13 +235,34 @@ def where_sql(
     return f"({column} {COMPARISONS[where.op]} {value(where, kind)})"
 
 
+def _ids_only(where: Where) -> list[Comparison]:
+    """The comparisons of a tree that only compares the row's id (`eq` / `in`), in the order
+    of `comparisons`; empty for any other tree."""
+    parts = where.parts if isinstance(where, Every) else (where,)
+    kept = [
+        p for p in parts if isinstance(p, Comparison) and p.column == "id" and p.op in ("eq", "in")
+    ]
+    return kept if parts and len(kept) == len(parts) else []
+
+
 def _through_sql(
     where: Through, t: str, value: Callable[[Comparison, str], str], alias: Callable[[], str]
 ) -> str:
     """`exists` of the visible related row that matches; when the related row's id is
     compared (`patient: {id: {eq: $p}}`), the foreign key too, which an index can serve."""
-    target = DECLARATIONS[where.relation.target].table
+    declared = DECLARATIONS[where.relation.target]
     foreign_key = f"{t}.{where.relation.foreign_key}"
+    ids = _ids_only(where.where)
+    if declared.clinic_wide and ids:
+        # Every row of the clinic is visible: the foreign key names a matching row or none.
+        keys = [
+            f"{foreign_key} = {value(c, 'uuid')}"
+            if c.op == "eq"
+            else f"{foreign_key} = any({value(c, 'uuid[]')})"
+            for c in ids
+        ]
+        return "(" + " and ".join([f"{foreign_key} is not null", *keys]) + ")"
+    target = declared.table
     x = alias()
     placed: dict[int, str] = {}
 
