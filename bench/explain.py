@@ -21,6 +21,7 @@ skipped, with a note, while the compiler declines it). Plans go to
 import argparse
 import asyncio
 import json
+import secrets
 import shlex
 import sys
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ import ceiling  # noqa: E402
 import run  # noqa: E402
 
 from graph.core.calendar import CLINIC_TIME_ZONE  # noqa: E402
+from graph.core.cursors import CursorCodec  # noqa: E402
 from graph.extensions.compiled_queries import ValidatedOperation, coerce_variables  # noqa: E402
 from graph.schema import COMPILED, schema  # noqa: E402
 from graph.sql.compiler import compile_operation  # noqa: E402
@@ -101,7 +103,8 @@ def compiled(
     plan = compile_operation(
         COMPILED, parsed, None, coerced, ready.convert_input, ready.graphql_schema
     )
-    return plan.sql, [plan.arguments(coerced, fixture.identity)]
+    cursors = CursorCodec.from_secret(secrets.token_urlsafe(48))  # any key: plans only
+    return plan.sql, [plan.arguments(coerced, cursors, fixture.identity)]
 
 
 def variables_of(name: str, bodies: run.Bodies) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from graph.api.aggregate_types import (
 )
 from graph.api.context import Info
 from graph.api.list_inputs import where_type
-from graph.api.lists import input_tree
+from graph.api.lists import input_tree, optional_argument
 from graph.sql.aggregates import AggregateQuery, aggregate_root, read_aggregate
 from models.declarations import DECLARATIONS
 
@@ -28,18 +28,11 @@ def aggregate_resolver(type_name: str) -> Any:
         query = AggregateQuery.of(type_name, input_tree(where), group_by, groups_asked(info))
         return aggregate_object(type_name, await read_aggregate(info.context.db, query))
 
-    group_by: Any = list[group_by_type(type_name)] | None  # type: ignore[misc]
+    group_by: Any = list[group_by_type(type_name)]  # type: ignore[misc]
     parameters = [
         inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
-        *(
-            inspect.Parameter(
-                name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation
-            )
-            for name, annotation in (
-                ("where", where_type(type_name) | None),
-                ("group_by", group_by),
-            )
-        ),
+        optional_argument("where", where_type(type_name)),
+        optional_argument("group_by", group_by),
     ]
     returns = aggregate_type(type_name)
     resolve.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]

@@ -35,10 +35,10 @@ def declared_list(type_name: str) -> Callable[[Resolver[T]], Resolver[T]]:
         at = list(signature.parameters).index("query")
         parameters = [
             *own[:at],
-            *(_optional(name, kind) for name, kind in PAGE),
+            *(optional_argument(name, kind) for name, kind in PAGE),
             *own[at:],
-            _optional("where", where_type(type_name)),
-            _optional("order_by", order_by),
+            optional_argument("where", where_type(type_name)),
+            optional_argument("order_by", order_by),
         ]
 
         async def resolve(*args: Any, **kwargs: Any) -> T:
@@ -57,7 +57,9 @@ def declared_list(type_name: str) -> Callable[[Resolver[T]], Resolver[T]]:
     return decorate
 
 
-def _optional(name: str, annotation: Any) -> inspect.Parameter:
+def optional_argument(name: str, annotation: Any) -> inspect.Parameter:
+    """A resolver parameter Strawberry reads as an optional argument (`annotation | None`,
+    default null)."""
     return inspect.Parameter(
         name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation | None
     )
