@@ -1,6 +1,18 @@
 """Clinics, staff logins and physiotherapists."""
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Table, Text, Uuid, column, table, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Table,
+    Text,
+    Uuid,
+    column,
+    table,
+    text,
+)
 
 from models.base import metadata
 from models.type_map import Children, GlobalId, Scalar, TypeMap
@@ -11,6 +23,9 @@ clinics = Table(
     Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()")),
     Column("name", Text, nullable=False),
     Column("cnpj", Text),
+    Column("time_zone", Text, nullable=False, server_default=text("'America/Sao_Paulo'")),
+    Column("patient_self_booking", Boolean, nullable=False, server_default=text("false")),
+    Column("patient_cancel_notice_hours", Integer, nullable=False, server_default=text("24")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

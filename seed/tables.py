@@ -33,9 +33,12 @@ SEEDED: tuple[tuple[TableClause, ...], ...] = (
     (compliance_issues,),
 )
 
-# Columns no seeded row sets: they keep their defaults (NULL).
+# Columns no seeded row sets: they keep their defaults (NULL, or the column's default).
 LEFT_TO_DEFAULTS = frozenset(
     {
+        "clinics.time_zone",
+        "clinics.patient_self_booking",
+        "clinics.patient_cancel_notice_hours",
         "patients.anonymized_at",
         "users.last_login_at",
         "consents.revocation_acknowledged_at",
