@@ -441,6 +441,24 @@ async def test_shutdown_closes_sockets_going_away(
         await stopping
 
 
+async def _until_live(watcher: Subscription, http: httpx.AsyncClient, world: ClinicWorld) -> None:
+    """Book until the watcher sees its own booking: from then on its subscription is registered.
+
+    graphql-transport-ws acknowledges no `subscribe`, and a loaded machine may take longer than
+    the client's settling pause to register it; an event committed before then is, rightly,
+    not the subscriber's. Events arrive in commit order, so the last booking's event ends it.
+    """
+    for _ in range(20):
+        booked = await _schedule(http, world)
+        try:
+            while (await watcher.data(2))["appointmentChanged"]["appointment"]["id"] != booked:
+                continue
+            return
+        except TimeoutError:
+            continue
+    raise AssertionError("the subscription never went live")
+
+
 async def test_several_workers_serve_and_deliver(
     database_url: str, superuser: asyncpg.Connection
 ) -> None:
@@ -448,6 +466,8 @@ async def test_several_workers_serve_and_deliver(
     world = await make_clinic(superuser)
     with running_server(database_url, "--workers", "2") as workers:
         watcher = await _subscribed(workers, world.token(world.admin), APPOINTMENT_CHANGED)
+        async with httpx.AsyncClient(base_url=workers.http) as warm_up:
+            await _until_live(watcher, warm_up, world)
         created = []
         for _ in range(6):
             async with httpx.AsyncClient(base_url=workers.http) as fresh_connection:
