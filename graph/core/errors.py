@@ -19,6 +19,7 @@ FORBIDDEN = "FORBIDDEN"
 NOT_FOUND = "NOT_FOUND"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+OUTSIDE_WORKING_HOURS = "OUTSIDE_WORKING_HOURS"
 CONFLICT = "CONFLICT"
 INVALID_STATE = "INVALID_STATE"
 OUT_OF_RANGE = "OUT_OF_RANGE"
@@ -62,6 +63,20 @@ CONSTRAINT_FIELDS = {
     "appointments_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
     "care_team_members_clinic_id_patient_id_fkey": "patientId",
     "care_team_members_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
+    "appointments_time_off": "startsAt",
+    "appointments_clinic_holiday": "startsAt",
+    "appointments_outside_working_hours": "startsAt",
+    "working_hours_no_overlap": "weekly",
+    "working_hours_interval_check": "weekly",
+    "working_hours_weekday_check": "weekly",
+    "working_hours_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
+    "time_off_interval_check": "endsAt",
+    "time_off_duration_check": "endsAt",
+    "time_off_reason_check": "reason",
+    "time_off_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
+    "clinic_holidays_day_key": "date",
+    "clinic_holidays_day_check": "date",
+    "clinic_holidays_name_check": "name",
 }
 
 
@@ -134,6 +149,12 @@ def from_database_error(error: BaseException) -> ApiError | None:
         return ApiError(CONFLICT, "A record with this value already exists", field=field)
     if sqlstate == "23P01":
         return ApiError(SLOT_UNAVAILABLE, "This time slot is no longer available", field=field)
+    if constraint == "appointments_outside_working_hours":  # 0014's trigger, a check_violation
+        return ApiError(
+            OUTSIDE_WORKING_HOURS,
+            "Outside the physiotherapist's working hours (an admin may override)",
+            field=field,
+        )
     if sqlstate == "23514" or (sqlstate or "").startswith("22"):
         # check_violation, or class 22 (data exception: a value out of range, malformed,
         # too long): graph/security/input_limits.py refuses such input first; this is the backstop.

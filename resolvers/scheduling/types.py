@@ -47,6 +47,17 @@ class AppointmentStatus(enum.Enum):
     NO_SHOW = "no_show"
 
 
+@strawberry.enum(description="A day of the week; the value is its ISO number (Monday = 1).")
+class Weekday(enum.Enum):
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+    SUNDAY = 7
+
+
 @strawberry.input
 class AppointmentFilter:
     from_: datetime | None = strawberry.field(name="from", default=None)

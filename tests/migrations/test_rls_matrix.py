@@ -37,7 +37,9 @@ ROLES = ("admin", "physiotherapist", "receptionist", "patient", "anonymous")
 ROWS: dict[str, frozenset[str]] = {
     "clinics": frozenset({"clinic"}),
     "users": frozenset({"u_admin", "u_physio", "u_reception", "u_patient"}),
-    "physiotherapists": frozenset({"physio", "physio2"}),
+    # physio3 has working hours (and no appointments); physio and physio2 have none, so no
+    # working hours constrain the bookings of the tests below.
+    "physiotherapists": frozenset({"physio", "physio2", "physio3"}),
     "patients": frozenset({"pat_x", "pat_y", "pat_z"}),
     "appointments": frozenset({"appt_x", "appt_y", "appt_z"}),
     "prontuarios": frozenset({"pr_x", "pr_y", "pr_z"}),
@@ -52,6 +54,9 @@ ROWS: dict[str, frozenset[str]] = {
     "compliance_checks": frozenset({"chk"}),
     "compliance_issues": frozenset({"iss"}),
     "care_team_members": frozenset({"team_x"}),  # physio2 on patient x's care team
+    "working_hours": frozenset({"wh_physio3"}),
+    "time_off": frozenset({"off_physio", "off_physio2"}),
+    "clinic_holidays": frozenset({"holiday"}),
 }
 
 # fmt: off
@@ -75,6 +80,9 @@ READ: dict[str, tuple[Any, ...]] = {
     "compliance_checks":      (ALL,  ALL,               ALL,      NONE,          NONE),
     "compliance_issues":      (ALL,  ALL,               ALL,      NONE,          NONE),
     "care_team_members":      (ALL,  ALL,               ALL,      {"team_x"},    NONE),
+    "working_hours":          (ALL,  ALL,               ALL,      ALL,           NONE),
+    "time_off":               (ALL,  ALL,               ALL,      NONE,          NONE),
+    "clinic_holidays":        (ALL,  ALL,               ALL,      ALL,           NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -97,6 +105,9 @@ INSERT: dict[str, tuple[str, ...]] = {
     "compliance_checks":      (OK,   RLS,   RLS,   RLS,   RLS),
     "compliance_issues":      (OK,   RLS,   RLS,   RLS,   RLS),
     "care_team_members":      (OK,   RLS,   OK,    RLS,   RLS),
+    "working_hours":          (OK,   OK,    OK,    RLS,   RLS),  # physio: their own hours
+    "time_off":               (OK,   OK,    OK,    RLS,   RLS),  # physio: their own time off
+    "clinic_holidays":        (OK,   RLS,   OK,    RLS,   RLS),
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
@@ -120,17 +131,24 @@ UPDATE: dict[str, tuple[Any, ...]] = {
     "compliance_checks":      (ALL,  NONE,                  NONE,     NONE,       NONE),
     "compliance_issues":      (ALL,  NONE,                  NONE,     NONE,       NONE),
     "care_team_members":      (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "working_hours":          (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "time_off":               (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "clinic_holidays":        (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
 # the statement also targets the shared library row and clinic B's, which must survive), and
-# care-team memberships, which the front desk grants and takes back.
-DELETABLE = ("exercises", "care_team_members")
+# care-team memberships, which the front desk grants and takes back; availability (working
+# hours are replaced whole; time off and holidays removed), a physiotherapist's own too.
+DELETABLE = ("exercises", "care_team_members", "working_hours", "time_off", "clinic_holidays")
 DELETE: dict[str, tuple[Any, ...]] = {
     table: (PRIV, PRIV, PRIV, PRIV, PRIV) for table in ROWS if table not in DELETABLE
 }
 DELETE["exercises"] = ({"ex_spare"}, {"ex_spare"}, NONE, NONE, NONE)
 DELETE["care_team_members"] = (ALL, NONE, ALL, NONE, NONE)
+DELETE["working_hours"] = (ALL, NONE, ALL, NONE, NONE)  # physio3's (see the test below)
+DELETE["time_off"] = (ALL, {"off_physio"}, ALL, NONE, NONE)
+DELETE["clinic_holidays"] = (ALL, NONE, ALL, NONE, NONE)
 # fmt: on
 
 SET_CLAUSE = {
@@ -151,6 +169,9 @@ SET_CLAUSE = {
     "compliance_checks": "description = 'editado'",
     "compliance_issues": "description = 'editado'",
     "care_team_members": "created_at = created_at",
+    "working_hours": "ends_at = ends_at",
+    "time_off": "reason = 'editado'",
+    "clinic_holidays": "name = 'editado'",
 }
 
 IDS: dict[str, uuid.UUID] = {}
@@ -322,6 +343,21 @@ def insert_statement(table: str, c: str) -> tuple[str, list[Any]]:
             " VALUES ($1, $2, $3)",
             [clinic, i(f"{c}.pat_z"), i(f"{c}.physio")],
         ),
+        "working_hours": (
+            "INSERT INTO working_hours (clinic_id, physiotherapist_id, weekday, starts_at,"
+            " ends_at) VALUES ($1, $2, 6, '08:00', '12:00')",
+            [clinic, i(f"{c}.physio")],
+        ),
+        "time_off": (
+            "INSERT INTO time_off (clinic_id, physiotherapist_id, starts_at, ends_at, reason)"
+            " VALUES ($1, $2, now() + interval '90 days', now() + interval '97 days', 'Curso')",
+            [clinic, i(f"{c}.physio")],
+        ),
+        "clinic_holidays": (
+            "INSERT INTO clinic_holidays (clinic_id, day, name)"
+            " VALUES ($1, date '2031-04-21', 'Tiradentes')",
+            [clinic],
+        ),
     }
     return rows[table]
 
@@ -332,7 +368,7 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
 
     clinic = k("clinic")
     await conn.execute("INSERT INTO clinics (id, name) VALUES ($1, $2)", clinic, f"Clínica {c}")
-    for label, n in (("physio", 1), ("physio2", 2)):
+    for label, n in (("physio", 1), ("physio2", 2), ("physio3", 3)):
         await conn.execute(
             "INSERT INTO physiotherapists (id, clinic_id, name, email, crefito)"
             " VALUES ($1, $2, $3, $4, $5)",
@@ -436,6 +472,24 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
         "INSERT INTO care_team_members (id, clinic_id, patient_id, physiotherapist_id)"
         " VALUES ($1, $2, $3, $4)",
         k("team_x"), clinic, k("pat_x"), k("physio2"),
+    )  # fmt: skip
+    # Time off a year ahead, far from every appointment here.
+    await conn.execute(
+        "INSERT INTO working_hours (id, clinic_id, physiotherapist_id, weekday, starts_at,"
+        " ends_at) VALUES ($1, $2, $3, 7, '09:00', '10:00')",
+        k("wh_physio3"), clinic, k("physio3"),
+    )  # fmt: skip
+    for physio in ("physio", "physio2"):
+        await conn.execute(
+            "INSERT INTO time_off (id, clinic_id, physiotherapist_id, starts_at, ends_at, reason)"
+            " VALUES ($1, $2, $3, now() + interval '365 days', now() + interval '372 days',"
+            " 'Férias')",
+            k(f"off_{physio}"), clinic, k(physio),
+        )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO clinic_holidays (id, clinic_id, day, name)"
+        " VALUES ($1, $2, date '2030-12-25', 'Natal')",
+        k("holiday"), clinic,
     )  # fmt: skip
 
 
@@ -1080,3 +1134,33 @@ def test_clinic_wide_declarations_hold() -> None:
     assert wide
     for declared in wide:
         assert READ[declared.table.name][:4] == (ALL, ALL, ALL, ALL), declared.name
+
+
+async def test_physiotherapist_writes_only_their_own_availability(
+    conn: asyncpg.Connection,
+) -> None:
+    """A physiotherapist sets their own hours and time off, never a colleague's."""
+    me = identity("physiotherapist")
+    for physio, expected in (("A.physio", OK), ("A.physio3", RLS)):
+        for sql in (
+            "INSERT INTO working_hours (clinic_id, physiotherapist_id, weekday, starts_at,"
+            " ends_at) VALUES ($1, $2, 2, '08:00', '12:00')",
+            "INSERT INTO time_off (clinic_id, physiotherapist_id, starts_at, ends_at, reason)"
+            " VALUES ($1, $2, now(), now() + interval '1 day', 'Curso')",
+        ):
+
+            async def insert(c: asyncpg.Connection, sql: str = sql, physio: str = physio) -> str:
+                await c.execute(sql, i("A.clinic"), i(physio))
+                return OK
+
+            assert await attempt(conn, me, insert) == expected, (physio, sql)
+
+    async def own_hours_then_delete(c: asyncpg.Connection) -> set[str]:
+        await c.execute(
+            "INSERT INTO working_hours (id, clinic_id, physiotherapist_id, weekday, starts_at,"
+            " ends_at) VALUES ($1, $2, $3, 3, '08:00', '12:00')",
+            i("A.wh_mine"), i("A.clinic"), i("A.physio"),
+        )  # fmt: skip
+        return returned(await c.fetch("DELETE FROM working_hours RETURNING id"))
+
+    assert await attempt(conn, me, own_hours_then_delete) == {"wh_mine"}
