@@ -45,8 +45,9 @@ from resolvers.payments.subscriptions import PaymentSubscriptions
 from resolvers.payments.types import Payment
 from resolvers.scheduling.mutations import SCHEDULE_APPOINTMENT, SchedulingMutations
 from resolvers.scheduling.queries import SchedulingQueries
+from resolvers.scheduling.series import SeriesMutations
 from resolvers.scheduling.subscriptions import SchedulingSubscriptions
-from resolvers.scheduling.types import Appointment
+from resolvers.scheduling.types import Appointment, AppointmentSeries
 from resolvers.staff.mutations import StaffMutations
 from resolvers.staff.queries import StaffQueries
 from resolvers.staff.types import Physiotherapist
@@ -76,6 +77,7 @@ Mutation = each_field_its_own_transaction(
             PatientMutations,
             CareTeamMutations,
             SchedulingMutations,
+            SeriesMutations,
             PaymentMutations,
             ClinicalMutations,
             ExerciseMutations,
@@ -112,6 +114,7 @@ schema = strawberry.Schema(
         Patient,
         Physiotherapist,
         Appointment,
+        AppointmentSeries,
         Payment,
         Prontuario,
         Exercise,

@@ -16,7 +16,7 @@ from models.compliance import (
 from models.exercises import EXERCISE, EXERCISE_EXECUTION, EXERCISE_PRESCRIPTION
 from models.patients import PATIENT
 from models.payments import PAYMENT
-from models.scheduling import APPOINTMENT
+from models.scheduling import APPOINTMENT, APPOINTMENT_SERIES
 from models.type_map import TypeMap
 
 DECLARATIONS: Mapping[str, TypeMap] = {
@@ -27,6 +27,7 @@ DECLARATIONS: Mapping[str, TypeMap] = {
         STAFF_USER,
         PATIENT,
         APPOINTMENT,
+        APPOINTMENT_SERIES,
         PAYMENT,
         PRONTUARIO,
         PRONTUARIO_ADDENDUM,

@@ -1,6 +1,18 @@
-"""Appointments: the clinic's agenda."""
+"""Appointments: the clinic's agenda, and the recurring series that book many at once."""
 
-from sqlalchemy import Column, DateTime, ForeignKey, Numeric, Table, Text, Uuid, text
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    SmallInteger,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
 
 from models.base import metadata
 from models.type_map import (
@@ -37,6 +49,25 @@ appointments = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("series_id", Uuid, ForeignKey("appointment_series.id")),
+)
+
+appointment_series = Table(
+    "appointment_series",
+    metadata,
+    Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False),
+    Column("patient_id", Uuid, ForeignKey("patients.id"), nullable=False),
+    Column("physiotherapist_id", Uuid, ForeignKey("physiotherapists.id"), nullable=False),
+    Column("first_starts_at", DateTime(timezone=True), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("iso_weekdays", ARRAY(SmallInteger), nullable=False),  # 1 = Monday .. 7 = Sunday
+    Column("count", Integer, nullable=False),
+    Column("skipped_starts", ARRAY(DateTime(timezone=True)), nullable=False),
+    Column("created_by", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("cancelled_at", DateTime(timezone=True)),
 )
 
 APPOINTMENT = TypeMap(
@@ -51,6 +82,7 @@ APPOINTMENT = TypeMap(
         "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id", nullable=False),
         "payments": Children("Payment", "appointment_id", connection=False),
         "prontuario": ResolverOnly("the one prontuario of the appointment (audited read)"),
+        "series": ToOne("AppointmentSeries", "series_id"),
     },
     hidden=("clinic_id", "cancelled_at", "completed_at"),
     sort=("starts_at", "id"),
@@ -65,4 +97,21 @@ APPOINTMENT = TypeMap(
         "patientId": Filter(Compare(Col("patient_id"), "=", Input()), "id", "Patient"),
     },
     compiled=True,
+)
+
+# The weekdays and the skipped starts are arrays of values the declarations have no scalar
+# kind for: the type shows them through resolvers, from the hidden columns.
+APPOINTMENT_SERIES = TypeMap(
+    "AppointmentSeries",
+    appointment_series,
+    {
+        "id": GlobalId("AppointmentSeries"),
+        "type": Scalar("type", "enum"),
+        "patient": ToOne("Patient", "patient_id", nullable=False),
+        "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id", nullable=False),
+        "weekdays": ResolverOnly("the ISO weekdays as the Weekday enum"),
+        "conflicts": ResolverOnly("the skipped starts"),
+        "appointments": Children("Appointment", "series_id"),
+    },
+    hidden=("clinic_id", "iso_weekdays", "skipped_starts", "created_by"),
 )

@@ -3,9 +3,10 @@
 For each class, once: every field the constructor takes is read from the row as declared —
 columns (enums by value, text lists as lists), global IDs, values `Computed` from the row —
 and the private ids the relations' resolvers need: `db_id` is the row's id, `<relation>_db_id`
-the foreign key the declared to-one `<relation>` follows. A constructor field with no
-declaration is an error when the builder is made (tests/graph/api/test_declarations.py makes
-every one), so a type and its declaration cannot drift apart unnoticed.
+the foreign key the declared to-one `<relation>` follows; a private attribute named as a hidden
+column holds its value. A constructor field with no declaration is an error when the builder is
+made (tests/graph/api/test_declarations.py makes every one), so a type and its declaration
+cannot drift apart unnoticed.
 """
 
 import dataclasses
@@ -83,9 +84,12 @@ def _make_builder(cls: type[T]) -> Callable[[Row], T]:
 
 
 def _private(declared: TypeMap, attribute: str) -> Reader:
-    """`db_id`: the row's id; `<relation>_db_id`: the foreign key of the declared relation."""
+    """`db_id`: the row's id; `<relation>_db_id`: the foreign key of the declared relation;
+    a hidden column's name: its value (for a field a resolver shows in its own way)."""
     if attribute == "db_id":
         return _column("id")
+    if attribute in declared.hidden:
+        return _column(attribute)
     relation = declared.relations().get(to_camel_case(attribute.removesuffix("_db_id")))
     if not attribute.endswith("_db_id") or relation is None:
         raise DeclarationMismatch(f"{declared.name}: no declaration gives {attribute}")

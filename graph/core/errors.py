@@ -61,6 +61,8 @@ CONSTRAINT_FIELDS = {
     "appointments_duration_check": "durationMinutes",
     "appointments_clinic_id_patient_id_fkey": "patientId",
     "appointments_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
+    "appointment_series_clinic_id_patient_id_fkey": "patientId",
+    "appointment_series_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
     "care_team_members_clinic_id_patient_id_fkey": "patientId",
     "care_team_members_clinic_id_physiotherapist_id_fkey": "physiotherapistId",
     "appointments_time_off": "startsAt",

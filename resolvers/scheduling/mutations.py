@@ -2,6 +2,8 @@
 `cancel` and `completeAppointment`."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -54,19 +56,19 @@ class CompleteAppointmentInput:
     id: strawberry.ID
 
 
-def _slot(starts_at: datetime, minutes: int) -> tuple[datetime, datetime]:
-    """The validated [start, end) of an appointment."""
-    start = aware(starts_at, "startsAt")
+def slot(starts_at: datetime, minutes: int, field: str = "startsAt") -> tuple[datetime, datetime]:
+    """The validated [start, end) of an appointment (`field`: the start's input field)."""
+    start = aware(starts_at, field)
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise bad_input(
             "durationMinutes", f"durationMinutes must be between {MIN_MINUTES} and {MAX_MINUTES}"
         )
     if start < datetime.now(UTC):
-        raise bad_input("startsAt", "startsAt must be in the future")
+        raise bad_input(field, f"{field} must be in the future")
     return start, start + timedelta(minutes=minutes)
 
 
-def _check_own_agenda(identity: Identity, physiotherapist_id: uuid.UUID) -> None:
+def check_own_agenda(identity: Identity, physiotherapist_id: uuid.UUID) -> None:
     """A physiotherapist runs only their own agenda (RLS refuses the rest as well)."""
     if identity.role is Role.PHYSIOTHERAPIST and identity.physiotherapist_id != physiotherapist_id:
         raise ApiError(FORBIDDEN, "Physiotherapists schedule only on their own agenda")
@@ -75,17 +77,47 @@ def _check_own_agenda(identity: Identity, physiotherapist_id: uuid.UUID) -> None
 SCHEDULE_ROLES = (Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
 
 
-def new_appointment(identity: Identity, input: ScheduleAppointmentInput) -> dict[str, Any]:
-    """The validated row `scheduleAppointment` inserts (also run by the compiled mutation)."""
+def booking_parties(
+    identity: Identity, patient_id: strawberry.ID, physiotherapist_id: strawberry.ID
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """The patient's and the physiotherapist's ids of a booking, if the caller's role books."""
     if identity.role not in SCHEDULE_ROLES:
         raise ApiError(FORBIDDEN, "Your role may not do this")
-    patient_id = parse_uuid_id(input.patient_id, "Patient", field="patientId")
-    physio_id = parse_uuid_id(
-        input.physiotherapist_id, "Physiotherapist", field="physiotherapistId"
+    return (
+        parse_uuid_id(patient_id, "Patient", field="patientId"),
+        parse_uuid_id(physiotherapist_id, "Physiotherapist", field="physiotherapistId"),
     )
-    starts_at, ends_at = _slot(input.starts_at, input.duration_minutes)
+
+
+@contextmanager
+def booking_refusals(identity: Identity) -> Iterator[None]:
+    """RLS refuses a physiotherapist's booking of a patient they do not treat (migration
+    0008): FORBIDDEN on `patientId`, not NOT_FOUND, since they see every patient anyway."""
+    try:
+        yield
+    except ApiError as error:
+        if identity.role is Role.PHYSIOTHERAPIST and error.extensions["code"] == FORBIDDEN:
+            raise ApiError(
+                FORBIDDEN, "You may only book patients you already treat", field="patientId"
+            ) from None
+        raise
+
+
+def cancellation(reason: str | None) -> dict[str, Any]:
+    """What cancelling an appointment writes (one appointment, or a series' remaining ones)."""
+    return {
+        "status": AppointmentStatus.CANCELLED.value,
+        "cancel_reason": (reason or "").strip() or None,
+        "cancelled_at": datetime.now(UTC),
+    }
+
+
+def new_appointment(identity: Identity, input: ScheduleAppointmentInput) -> dict[str, Any]:
+    """The validated row `scheduleAppointment` inserts (also run by the compiled mutation)."""
+    patient_id, physio_id = booking_parties(identity, input.patient_id, input.physiotherapist_id)
+    starts_at, ends_at = slot(input.starts_at, input.duration_minutes)
     price = money(input.price, "price") if input.price is not None else None
-    _check_own_agenda(identity, physio_id)
+    check_own_agenda(identity, physio_id)
     return {
         "clinic_id": identity.clinic_id,
         "patient_id": patient_id,
@@ -120,19 +152,11 @@ SCHEDULE_APPOINTMENT = CompiledMutation(
 async def schedule_appointment(info: Info, input: ScheduleAppointmentInput) -> Appointment:
     # One statement: the composite foreign keys (clinic_id, patient_id) and
     # (clinic_id, physiotherapist_id) answer NOT_FOUND for people of other clinics, and every
-    # role that may schedule sees all of its clinic's patients and physiotherapists. RLS lets
-    # a physiotherapist book only a patient they already treat (migration 0008): FORBIDDEN,
-    # not NOT_FOUND, since they see every patient of the clinic anyway.
+    # role that may schedule sees all of its clinic's patients and physiotherapists.
     identity = info.context.require_identity()
     values = new_appointment(identity, input)
-    try:
+    with booking_refusals(identity):
         row = await insert_row(info.context.db, appointments, values)
-    except ApiError as error:
-        if identity.role is Role.PHYSIOTHERAPIST and error.extensions["code"] == FORBIDDEN:
-            raise ApiError(
-                FORBIDDEN, "You may only book patients you already treat", field="patientId"
-            ) from None
-        raise
     return from_row(Appointment, row)
 
 
@@ -149,7 +173,7 @@ async def reschedule_appointment(info: Info, input: RescheduleAppointmentInput) 
     minutes = input.duration_minutes
     if minutes is None:
         minutes = int((current["ends_at"] - current["starts_at"]).total_seconds() // 60)
-    starts_at, ends_at = _slot(input.starts_at, minutes)
+    starts_at, ends_at = slot(input.starts_at, minutes)
     row = await update_in_state(
         info.context.db,
         appointments,
@@ -171,11 +195,7 @@ async def cancel_appointment(info: Info, input: CancelAppointmentInput) -> Appoi
         appointments,
         current["id"],
         OPEN_STATES,
-        {
-            "status": AppointmentStatus.CANCELLED.value,
-            "cancel_reason": (input.reason or "").strip() or None,
-            "cancelled_at": datetime.now(UTC),
-        },
+        cancellation(input.reason),
         "Appointment",
     )
     return from_row(Appointment, row)

@@ -1,4 +1,5 @@
-"""The appointment, its enums and filter, and the `appointmentChanged` event."""
+"""The appointment, its enums and filter, the recurring series, and the `appointmentChanged`
+event."""
 
 import enum
 import uuid
@@ -9,13 +10,16 @@ import strawberry
 
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
+from graph.api.lists import declared_list
 from graph.api.object_types import register
-from graph.api.relay import Node
+from graph.api.relay import Connection, Node, child_connection
+from graph.sql.list_query import ListQuery
 from resolvers.clinical.data import prontuario_row_of_appointment
 from resolvers.events import ChangeOp
-from resolvers.objects import build
+from resolvers.objects import build, builder
 from resolvers.patients.data import required_patient_row
 from resolvers.payments.data import PAYMENTS_OF_APPOINTMENT
+from resolvers.scheduling.data import APPOINTMENTS_OF_SERIES, series_row
 from resolvers.staff.data import required_physiotherapist_row
 
 if TYPE_CHECKING:
@@ -76,6 +80,7 @@ class Appointment(Node):
     db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
     physiotherapist_db_id: strawberry.Private[uuid.UUID]
+    series_db_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field
     async def patient(self, info: Info) -> PatientRef:
@@ -98,6 +103,56 @@ class Appointment(Node):
         """The session's record; null when there is none or the caller may not see it."""
         row = await prontuario_row_of_appointment(info, self.db_id)
         return cast("Prontuario", build("Prontuario", row)) if row else None
+
+    @strawberry.field
+    async def series(self, info: Info) -> "AppointmentSeries | None":
+        """The recurring series that booked it, if any."""
+        if self.series_db_id is None:
+            return None
+        row = await series_row(info, self.series_db_id)
+        return build("AppointmentSeries", row) if row else None
+
+
+@register
+@strawberry.type
+@declared_fields
+class AppointmentSeries(Node):
+    """Appointments booked together: `count` occurrences at the wall-clock time of
+    `firstStartsAt` in the clinic's time zone, on each of `weekdays`."""
+
+    type: AppointmentType
+    db_id: strawberry.Private[uuid.UUID]
+    patient_db_id: strawberry.Private[uuid.UUID]
+    physiotherapist_db_id: strawberry.Private[uuid.UUID]
+    iso_weekdays: strawberry.Private[list[int]]
+    skipped_starts: strawberry.Private[list[datetime]]
+
+    @strawberry.field
+    async def patient(self, info: Info) -> PatientRef:
+        return cast(
+            "Patient", build("Patient", await required_patient_row(info, self.patient_db_id))
+        )
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef:
+        row = await required_physiotherapist_row(info, self.physiotherapist_db_id)
+        return cast("Physiotherapist", build("Physiotherapist", row))
+
+    @strawberry.field
+    def weekdays(self) -> list[Weekday]:
+        return [WEEKDAY_OF_ISO[number] for number in self.iso_weekdays]
+
+    @strawberry.field
+    def conflicts(self) -> list[datetime]:
+        """The starts that were taken and skipped (`skipConflicts`)."""
+        return list(self.skipped_starts)
+
+    @strawberry.field
+    @declared_list("Appointment")
+    async def appointments(self, info: Info, query: ListQuery) -> Connection[Appointment]:
+        return await child_connection(
+            info.context.loaders, APPOINTMENTS_OF_SERIES, self.db_id, query, builder("Appointment")
+        )
 
 
 @strawberry.type

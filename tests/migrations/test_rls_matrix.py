@@ -57,6 +57,7 @@ ROWS: dict[str, frozenset[str]] = {
     "working_hours": frozenset({"wh_physio3"}),
     "time_off": frozenset({"off_physio", "off_physio2"}),
     "clinic_holidays": frozenset({"holiday"}),
+    "appointment_series": frozenset({"ser_x", "ser_z"}),  # x with physio, z with physio2
 }
 
 # fmt: off
@@ -83,6 +84,7 @@ READ: dict[str, tuple[Any, ...]] = {
     "working_hours":          (ALL,  ALL,               ALL,      ALL,           NONE),
     "time_off":               (ALL,  ALL,               ALL,      NONE,          NONE),
     "clinic_holidays":        (ALL,  ALL,               ALL,      ALL,           NONE),
+    "appointment_series":     (ALL,  ALL,               ALL,      {"ser_x"},     NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -108,6 +110,7 @@ INSERT: dict[str, tuple[str, ...]] = {
     "working_hours":          (OK,   OK,    OK,    RLS,   RLS),  # physio: their own hours
     "time_off":               (OK,   OK,    OK,    RLS,   RLS),  # physio: their own time off
     "clinic_holidays":        (OK,   RLS,   OK,    RLS,   RLS),
+    "appointment_series":     (OK,   OK,    OK,    RLS,   RLS),
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
@@ -134,6 +137,7 @@ UPDATE: dict[str, tuple[Any, ...]] = {
     "working_hours":          (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
     "time_off":               (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
     "clinic_holidays":        (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "appointment_series":     (ALL,  {"ser_x"},             ALL,      NONE,       NONE),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
@@ -172,6 +176,7 @@ SET_CLAUSE = {
     "working_hours": "ends_at = ends_at",
     "time_off": "reason = 'editado'",
     "clinic_holidays": "name = 'editado'",
+    "appointment_series": "cancelled_at = now()",
 }
 
 IDS: dict[str, uuid.UUID] = {}
@@ -358,6 +363,12 @@ def insert_statement(table: str, c: str) -> tuple[str, list[Any]]:
             " VALUES ($1, date '2031-04-21', 'Tiradentes')",
             [clinic],
         ),
+        "appointment_series": (
+            "INSERT INTO appointment_series (clinic_id, patient_id, physiotherapist_id,"
+            " first_starts_at, duration_minutes, type, iso_weekdays, count)"
+            " VALUES ($1, $2, $3, now() + interval '30 days', 50, 'session', '{1,3}', 10)",
+            [clinic, i(f"{c}.pat_y"), i(f"{c}.physio")],
+        ),
     }
     return rows[table]
 
@@ -491,6 +502,13 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
         " VALUES ($1, $2, date '2030-12-25', 'Natal')",
         k("holiday"), clinic,
     )  # fmt: skip
+    for label, patient, physio in (("ser_x", "pat_x", "physio"), ("ser_z", "pat_z", "physio2")):
+        await conn.execute(
+            "INSERT INTO appointment_series (id, clinic_id, patient_id, physiotherapist_id,"
+            " first_starts_at, duration_minutes, type, iso_weekdays, count, created_by)"
+            " VALUES ($1, $2, $3, $4, now() + interval '7 days', 50, 'session', '{2}', 4, $5)",
+            k(label), clinic, k(patient), k(physio), k("u_admin"),
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
