@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from functools import cache
 
 INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "appointment_series": (
+        ("clinic_id", "id"),
+        ("id",),
+    ),
     "appointments": (
         ("clinic_id", "id"),
         ("clinic_id", "starts_at", "id"),

@@ -19,11 +19,14 @@ from seed.reference import (
     STREET_TYPES,
     SURNAMES,
 )
+from seed.series import SeriesRows
 from seed.stream import Appt, Physio
 from seed.tables import Batch, empty_batch
 
 
-class ClinicGenerator(AppointmentRows, PaymentRows, ProntuarioRows, ExerciseRows, ComplianceRows):
+class ClinicGenerator(
+    AppointmentRows, SeriesRows, PaymentRows, ProntuarioRows, ExerciseRows, ComplianceRows
+):
     """Produces a clinic's rows as tuples in COLUMNS order: the clinic and its staff, then
     patients in chunks (each with its history), then the compliance rows."""
 
@@ -129,6 +132,8 @@ class ClinicGenerator(AppointmentRows, PaymentRows, ProntuarioRows, ExerciseRows
         if email is not None and self.gets_login(i):
             self._user(out, self.new_id(), email, "patient", None, patient_id, created)
         self.add_history(out, patient_id, physio, appts, status, created)
+        if i < spec.series:
+            self.add_series(out, i, patient_id, physio_index)
 
     def add_history(
         self,
@@ -142,7 +147,7 @@ class ClinicGenerator(AppointmentRows, PaymentRows, ProntuarioRows, ExerciseRows
         cid = self.cid
         out["appointments"].extend(
             (a.id, cid, patient_id, physio.id, a.starts_at, a.ends_at, a.kind, a.status,
-             *self.appointment_details(a), a.created_at, a.created_at)
+             *self.appointment_details(a), a.created_at, a.created_at, None)
             for a in appts
         )  # fmt: skip
         self.payments(out, patient_id, appts)

@@ -53,6 +53,7 @@ class ClinicSpec:
     numbered_patient_emails: bool = True
     ongoing_episodes: bool = False  # every treatment spans today (demo)
     app_user_ratio: float = 0.4  # patients who log home exercises in the app
+    series: int = 3  # the first N patients' treatment goes on as a recurring series
 
     @property
     def admin_email(self) -> str:

@@ -8,7 +8,7 @@ from models.compliance import compliance_checks, compliance_issues, consents, da
 from models.exercises import exercise_executions, exercise_prescriptions
 from models.patients import patients
 from models.payments import payments
-from models.scheduling import appointments
+from models.scheduling import appointment_series, appointments
 
 Row = tuple[object, ...]
 Batch = dict[str, list[Row]]
@@ -21,6 +21,7 @@ SEEDED: tuple[tuple[TableClause, ...], ...] = (
     (physiotherapists,),
     (patients,),
     (user_credentials, users),
+    (appointment_series,),
     (appointments,),
     (prontuarios,),
     (prontuario_addenda,),

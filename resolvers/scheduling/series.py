@@ -33,7 +33,7 @@ from resolvers.scheduling.mutations import (
     check_own_agenda,
     slot,
 )
-from resolvers.scheduling.types import ISO_WEEKDAY, AppointmentSeries, AppointmentType, Weekday
+from resolvers.scheduling.types import AppointmentSeries, AppointmentType, Weekday
 
 # At most 60 occurrences: 30 weeks of two sessions, more than any plan of care books ahead
 # (a longer treatment is another series after a reevaluation). The table checks it too.
@@ -75,7 +75,7 @@ def _iso_weekdays(weekdays: list[Weekday]) -> list[int]:
         raise bad_input("weekdays", "weekdays must name at least one day")
     if len(set(weekdays)) != len(weekdays):
         raise bad_input("weekdays", "weekdays must not repeat a day")
-    return sorted(ISO_WEEKDAY[day] for day in weekdays)
+    return sorted(day.value for day in weekdays)
 
 
 async def schedule_appointment_series(

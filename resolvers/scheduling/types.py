@@ -140,7 +140,7 @@ class AppointmentSeries(Node):
 
     @strawberry.field
     def weekdays(self) -> list[Weekday]:
-        return [WEEKDAY_OF_ISO[number] for number in self.iso_weekdays]
+        return [Weekday(number) for number in self.iso_weekdays]
 
     @strawberry.field
     def conflicts(self) -> list[datetime]:

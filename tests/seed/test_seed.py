@@ -11,6 +11,7 @@ from datetime import date
 import asyncpg
 import pytest
 
+from graph.core.calendar import CLINIC_TIME_ZONE
 from graph.core.validators import cpf_is_valid
 from graph.security.passwords import verify_password
 from graph.sql import migrate
@@ -95,6 +96,8 @@ async def test_row_counts(seeded: tuple[str, SeedSummary], db: asyncpg.Connectio
         "select count(*) = count(distinct name) from exercises where clinic_id is null"
     )
     assert await count(db, "compliance_checks") == 8 * CLINICS
+    assert await count(db, "appointment_series") == 3 * CLINICS
+    assert await count(db, "appointments", "series_id is not null") > 0
     assert await count(db, "compliance_issues") > 0
     assert await count(db, "audit_log") == 0  # triggers were off for the bulk load
     sql = "select role, count(*) from users group by role"
@@ -217,6 +220,27 @@ async def test_seed_demo_is_idempotent(
     assert await count(db, "patients", f"clinic_id = {demo}") == 8
     for table in ("appointments", "payments", "prontuarios", "exercise_executions"):
         assert await count(db, table, f"clinic_id = {demo}") > 0, table
+    # A few recurring series, one ended early; each tells the truth about its appointments.
+    series = await db.fetch(
+        "select s.*, (select count(*) from appointments a where a.series_id = s.id) as booked,"
+        " (select count(*) from appointments a where a.series_id = s.id"
+        "  and a.status = 'cancelled') as cancelled,"
+        " (select array_agg(a.starts_at order by a.starts_at) from appointments a"
+        "  where a.series_id = s.id) as starts"
+        f" from appointment_series s where s.clinic_id = {demo} order by s.first_starts_at"
+    )
+    assert len(series) == 3
+    assert sorted(r["count"] for r in series) == [8, 10, 12]
+    for r in series:
+        assert r["booked"] + len(r["skipped_starts"]) == r["count"]
+        assert r["starts"][0] == r["first_starts_at"] or r["first_starts_at"] in r["skipped_starts"]
+        for start in r["starts"]:
+            local = start.astimezone(CLINIC_TIME_ZONE)
+            assert local.isoweekday() in r["iso_weekdays"]
+            assert local.time() == r["first_starts_at"].astimezone(CLINIC_TIME_ZONE).time()
+    ended = [r for r in series if r["cancelled_at"] is not None]
+    assert len(ended) == 1 and 0 < ended[0]["cancelled"] < ended[0]["booked"]
+    assert all(r["cancelled"] == 0 for r in series if r["cancelled_at"] is None)
 
 
 async def test_create_clinic(seeded: tuple[str, SeedSummary], db: asyncpg.Connection) -> None:

@@ -181,6 +181,18 @@ async def _fill_every_table(conn: asyncpg.Connection) -> None:
     patient = world.patient_ids[0]
     when = datetime.now(UTC) - timedelta(days=2)
     appointment = await add_appointment(conn, world, patient, physio, when, 50)
+    series = await conn.fetchval(
+        "insert into appointment_series (clinic_id, patient_id, physiotherapist_id,"
+        " first_starts_at, duration_minutes, type, iso_weekdays, count, skipped_starts,"
+        " created_by) values ($1, $2, $3, $4, 50, 'session', '{1,3}', 4, array[$4]::timestamptz[],"
+        " $5) returning id",
+        world.clinic_id,
+        patient,
+        physio,
+        when,
+        world.admin.user_id,
+    )
+    await conn.execute("update appointments set series_id = $1 where id = $2", series, appointment)
     await add_payment(conn, world, patient, "120.50", appointment_id=appointment)
     await add_prontuario(conn, world, patient, physio, appointment_id=appointment, addendum="Ok")
     prescription = await add_prescription(conn, world, patient, physio)

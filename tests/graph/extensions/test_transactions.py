@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -366,6 +367,43 @@ async def _remove_from_team(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[d
     )  # fmt: skip
 
 
+async def _series(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    first = future(20)
+    weekday = first.astimezone(ZoneInfo("America/Sao_Paulo")).strftime("%A").upper()
+    return (
+        {"patientId": gid("Patient", w.patient_ids[1]),
+         "physiotherapistId": gid("Physiotherapist", w.physio.physiotherapist_id),
+         "firstStartsAt": first.isoformat(), "durationMinutes": 30, "type": "SESSION",
+         "weekdays": [weekday], "count": 3},
+        "select exists(select 1 from appointment_series where id = $1)"
+        " and (select count(*) = 3 from appointments where series_id = $1)",
+    )  # fmt: skip
+
+
+async def _cancel_series(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    first = future(30)
+    series: uuid.UUID = await conn.fetchval(
+        "insert into appointment_series (clinic_id, patient_id, physiotherapist_id,"
+        " first_starts_at, duration_minutes, type, iso_weekdays, count, created_by)"
+        " values ($1, $2, $3, $4, 50, 'session', array[extract(isodow from $4 at time zone"
+        " 'America/Sao_Paulo')::smallint], 2, $5) returning id",
+        w.clinic_id, w.patient_ids[1], w.physio.physiotherapist_id, first, w.admin.user_id,
+    )  # fmt: skip
+    for week in range(2):
+        appointment = await add_appointment(
+            conn, w, w.patient_ids[1], w.physio.physiotherapist_id, first + timedelta(weeks=week)
+        )
+        await conn.execute(
+            "update appointments set series_id = $1 where id = $2", series, appointment
+        )
+    return (
+        {"id": gid("AppointmentSeries", series)},
+        "select exists(select 1 from appointment_series where id = $1"
+        " and cancelled_at is not null) and not exists(select 1 from appointments"
+        " where series_id = $1 and status <> 'cancelled')",
+    )
+
+
 CASES = [
     # No nullable nested field of a new physiotherapist can fail: its `patients` page fails and
     # the error reaches the root field (`null`), and still the write stays.
@@ -379,6 +417,10 @@ CASES = [
     Case("rescheduleAppointment", "admin", _reschedule, FAILS_UNDER_PATIENT, "Appointment"),
     Case("cancelAppointment", "receptionist", _cancel, FAILS_UNDER_PATIENT, "Appointment"),
     Case("completeAppointment", "physio", _complete, FAILS_UNDER_PATIENT, "Appointment"),
+    Case("scheduleAppointmentSeries", "receptionist", _series, FAILS_UNDER_PATIENT,
+         "AppointmentSeries"),
+    Case("cancelAppointmentSeries", "physio", _cancel_series, FAILS_UNDER_PATIENT,
+         "AppointmentSeries"),
     Case("createPayment", "receptionist", _create_payment, FAILS_UNDER_PATIENT, "Payment"),
     Case("markPaymentPaid", "admin", _mark_paid, FAILS_UNDER_PATIENT, "Payment"),
     Case("refundPayment", "admin", _refund, FAILS_UNDER_PATIENT, "Payment"),

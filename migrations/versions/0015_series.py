@@ -1,7 +1,7 @@
 """Recurring series of appointments ("10 sessions, Mondays and Wednesdays at 08:00").
 
-Revision ID: 0014_series
-Revises: 0013_clinic_settings
+Revision ID: 0015_series
+Revises: 0014_availability
 Create Date: 2026-11-28
 
 - `appointment_series`: what was asked (patient, physiotherapist, first start, duration, type,
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 from migrations.sql import run_script
 
-revision: str = "0014_series"
-down_revision: str | None = "0013_clinic_settings"
+revision: str = "0015_series"
+down_revision: str | None = "0014_availability"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -63,7 +63,6 @@ CREATE TABLE appointment_series (
     FOREIGN KEY (clinic_id, patient_id) REFERENCES patients (clinic_id, id),
     FOREIGN KEY (clinic_id, physiotherapist_id) REFERENCES physiotherapists (clinic_id, id)
 );
-CREATE INDEX appointment_series_patient_idx ON appointment_series (patient_id, created_at);
 
 ALTER TABLE appointments ADD COLUMN series_id uuid,
     ADD CONSTRAINT appointments_clinic_id_series_id_fkey
