@@ -41,7 +41,9 @@ class Occurrence:
 # read as PostgreSQL reads it, moved forward by the gap (03:30); one it repeats, as the later
 # (standard-time) instant. `count` occurrences fit in `count` weeks (one weekday a week).
 # Taken: an overlapping appointment of the physiotherapist or of the patient that is not
-# cancelled or a no-show (the exclusion constraints' rule) — the one place that decides.
+# cancelled or a no-show (the exclusion constraints' rule), or a time the physiotherapist's
+# availability refuses (a clinic holiday, a time off, outside working hours: migration 0014's
+# `app_slot_refusal`, the rule of its trigger) — the one place that decides.
 OCCURRENCES_SQL = text("""
 WITH zone AS (
     SELECT c.time_zone AS tz, CAST(:first_starts_at AS timestamptz) AT TIME ZONE c.time_zone
@@ -73,6 +75,8 @@ SELECT o.starts_at,
                     AND a.status NOT IN ('cancelled', 'no_show')
                     AND tstzrange(a.starts_at, a.ends_at)
                         && tstzrange(o.starts_at, o.starts_at + make_interval(mins => :minutes)))
+       OR app_slot_refusal(:physiotherapist_id, o.starts_at,
+                           o.starts_at + make_interval(mins => :minutes)) IS NOT NULL
        AS taken
 FROM occurrences o, zone
 ORDER BY o.starts_at

@@ -258,6 +258,50 @@ async def test_a_conflict_at_the_tenth_occurrence_writes_nothing(
     assert await rows(superuser, world) == before
 
 
+async def test_holidays_time_off_and_working_hours_are_conflicts(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    """Ana works Mondays 07:00-12:00 and Wednesdays 07:00-10:00: a 09:30 session of 50
+    minutes does not fit on Wednesdays. The 2nd Monday she is on a course, the 3rd is a
+    clinic holiday. Of six occurrences only the first is free."""
+    world = await make_clinic(superuser)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    for weekday, ends in ((1, time(12)), (3, time(10))):
+        await superuser.execute(
+            "insert into working_hours (clinic_id, physiotherapist_id, weekday, starts_at,"
+            " ends_at) values ($1, $2, $3, '07:00', $4)",
+            world.clinic_id, physio, weekday, ends,
+        )  # fmt: skip
+    first = local(next_weekday(1), time(9, 30))
+    mondays = [first + timedelta(weeks=n) for n in range(3)]
+    wednesdays = [m + timedelta(days=2) for m in mondays]
+    await superuser.execute(
+        "insert into time_off (clinic_id, physiotherapist_id, starts_at, ends_at, reason)"
+        " values ($1, $2, $3, $4, 'Curso de RPG')",
+        world.clinic_id, physio, mondays[1] - timedelta(hours=2), mondays[1] + timedelta(hours=8),
+    )  # fmt: skip
+    await superuser.execute(
+        "insert into clinic_holidays (clinic_id, day, name) values ($1, $2, 'Feriado municipal')",
+        world.clinic_id,
+        mondays[2].date(),
+    )
+    variables = series_input(world, first, ["MONDAY", "WEDNESDAY"], 6)
+    body = await graphql(client, SCHEDULE_SERIES, variables, token=world.token(world.admin))
+    assert error_codes(body) == ["SLOT_UNAVAILABLE"], body
+    conflicts = [datetime.fromisoformat(c) for c in body["errors"][0]["extensions"]["conflicts"]]
+    assert conflicts == sorted([*mondays[1:], *wednesdays])
+    assert await rows(superuser, world) == (0, 0)
+
+    variables["input"]["skipConflicts"] = True
+    body = await graphql(client, SCHEDULE_SERIES, variables, token=world.token(world.admin))
+    assert "errors" not in body, body
+    series = body["data"]["scheduleAppointmentSeries"]
+    assert starts(series) == [first]
+    assert [datetime.fromisoformat(c) for c in series["conflicts"]] == conflicts
+    assert await rows(superuser, world) == (1, 1)
+
+
 async def test_skip_conflicts_books_the_free_ones(
     client: httpx.AsyncClient, superuser: asyncpg.Connection
 ) -> None:
