@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 
 from models.base import metadata
-from models.type_map import Children, GlobalId, Scalar, TypeMap
+from models.type_map import Children, GlobalId, Scalar, ToOne, TypeMap
 
 clinics = Table(
     "clinics",
@@ -60,7 +60,10 @@ users = Table(
     Column("last_login_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
 )
+# users.token_version (migration 0016) is not here either: fisioflow_app may not read it; the
+# identity round trip compares it.
 
 # The columns a new login is written with (INSERT only: nobody reads password_hash back).
 user_credentials = table(
@@ -72,6 +75,15 @@ user_credentials = table(
     column("role", Text),
     column("physiotherapist_id", Uuid),
     column("patient_id", Uuid),
+)
+
+# What an admin's password reset writes (the token version follows, by trigger).
+user_password_resets = table(
+    "users",
+    column("id", Uuid),
+    column("password_hash", Text),
+    column("must_change_password", Boolean),
+    column("updated_at", DateTime(timezone=True)),
 )
 
 CLINIC = TypeMap(
@@ -99,20 +111,16 @@ PHYSIOTHERAPIST = TypeMap(
     clinic_wide=True,
 )
 
-# A staff login (admin or receptionist); not a Node.
+# A login of the clinic's staff (admin, receptionist or physiotherapist: every login but a
+# patient's); not a Node. Listed for admins only (`staffUsers`).
 STAFF_USER = TypeMap(
     "StaffUser",
     users,
     {
         "id": GlobalId("StaffUser"),
         "role": Scalar("role", "enum"),
+        "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id"),
     },
-    hidden=(
-        "clinic_id",
-        "physiotherapist_id",
-        "patient_id",
-        "last_login_at",
-        "created_at",
-        "updated_at",
-    ),
+    hidden=("clinic_id", "patient_id", "updated_at"),
+    sort=("email", "id"),
 )

@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-from graph.security.passwords import hash_password
+from graph.security.passwords import hash_password, policy_violation
 from seed.loader import can_silence_triggers, connect
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -18,8 +18,9 @@ def validate_new_clinic(name: str, admin_email: str, admin_password: str) -> Non
         raise ValueError("the clinic name must not be empty")
     if not EMAIL_RE.match(admin_email):
         raise ValueError(f"not an e-mail address: {admin_email!r}")
-    if len(admin_password) < 8:
-        raise ValueError("the admin password must have at least 8 characters")
+    reason = policy_violation(admin_password, admin_email)
+    if reason is not None:
+        raise ValueError(reason[0].lower() + reason[1:])
 
 
 async def create_clinic(dsn: str, name: str, admin_email: str, admin_password: str) -> uuid.UUID:

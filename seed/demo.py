@@ -25,6 +25,8 @@ DEMO_PASSWORD = "fisioflow-demo"
 DEMO_CLINIC_NAME = "Clínica FisioFlow Demo"
 DEMO_DOMAIN = "demo.fisioflow.dev"
 DEMO_CLINIC_ID = uuid.uuid5(NAMESPACE, "demo-clinic")
+# A receptionist who left: the admin deactivated the login (it is not among demo_logins()).
+DEMO_INACTIVE_LOGIN = f"ex.recepcao@{DEMO_DOMAIN}"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ async def seed_demo(dsn: str) -> list[DemoLogin]:
             batch = generator.staff_rows()
             merge(batch, generator.patient_rows(0, DEMO_SPEC.patients))
             merge(batch, generator.compliance_rows())
+            merge(batch, generator.former_staff_rows(DEMO_INACTIVE_LOGIN))
             await Loader(connection, None).copy(batch)
     finally:
         await connection.close()

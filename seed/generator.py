@@ -56,6 +56,14 @@ class ClinicGenerator(
         self.physios.append(physio)
         self.occupied.append(set())
 
+    def former_staff_rows(self, email: str) -> Batch:
+        """The login of someone who left the clinic, deactivated by its admin: it lists among
+        the staff logins and cannot log in."""
+        out = empty_batch()
+        left = self.opened + timedelta(days=self.between(30, 200))
+        self._user(out, self.new_id(), email, "receptionist", None, None, left, active=False)
+        return out
+
     def _user(
         self,
         out: Batch,
@@ -65,9 +73,11 @@ class ClinicGenerator(
         physio_id: uuid.UUID | None,
         patient_id: uuid.UUID | None,
         at: datetime,
+        *,
+        active: bool = True,
     ) -> None:
         out["users"].append(
-            (user_id, self.cid, email, self.password_hash, role, physio_id, patient_id, True,
+            (user_id, self.cid, email, self.password_hash, role, physio_id, patient_id, active,
              at, at)
         )  # fmt: skip
 

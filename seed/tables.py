@@ -42,6 +42,7 @@ LEFT_TO_DEFAULTS = frozenset(
         "clinics.patient_cancel_notice_hours",
         "patients.anonymized_at",
         "users.last_login_at",
+        "users.must_change_password",
         "consents.revocation_acknowledged_at",
     }
 )

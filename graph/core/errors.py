@@ -25,6 +25,7 @@ INVALID_STATE = "INVALID_STATE"
 OUT_OF_RANGE = "OUT_OF_RANGE"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 RATE_LIMITED = "RATE_LIMITED"
+PASSWORD_CHANGE_REQUIRED = "PASSWORD_CHANGE_REQUIRED"
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 TIMEOUT = "TIMEOUT"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -79,6 +80,18 @@ CONSTRAINT_FIELDS = {
     "clinic_holidays_day_key": "date",
     "clinic_holidays_day_check": "date",
     "clinic_holidays_name_check": "name",
+    "clinics_cnpj_check": "cnpj",
+    "clinics_time_zone_check": "timeZone",
+    "clinics_cancel_notice_check": "patientCancelNoticeHours",
+    "users_not_own_login": "userId",
+    "users_clinic_keeps_an_admin": "userId",
+}
+# What a refused check says, where "out of the allowed range" would not tell the client why.
+CONSTRAINT_MESSAGES = {
+    "clinics_time_zone_check": "Unknown time zone: use an IANA name such as America/Sao_Paulo",
+    "clinics_cancel_notice_check": "The cancel notice is between 0 and 720 hours",
+    "users_not_own_login": "An admin may not deactivate their own login",
+    "users_clinic_keeps_an_admin": "The clinic must keep at least one active admin login",
 }
 
 
@@ -160,7 +173,8 @@ def from_database_error(error: BaseException) -> ApiError | None:
     if sqlstate == "23514" or (sqlstate or "").startswith("22"):
         # check_violation, or class 22 (data exception: a value out of range, malformed,
         # too long): graph/security/input_limits.py refuses such input first; this is the backstop.
-        return ApiError(BAD_USER_INPUT, "A value is out of the allowed range", field=field)
+        message = CONSTRAINT_MESSAGES.get(constraint or "", "A value is out of the allowed range")
+        return ApiError(BAD_USER_INPUT, message, field=field)
     if sqlstate == "23503":
         return ApiError(NOT_FOUND, "A referenced record does not exist", field=field)
     if sqlstate == "42501":

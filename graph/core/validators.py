@@ -9,7 +9,6 @@ from graph.core.errors import bad_input
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CREFITO = re.compile(r"^(?:CREFITO-?)?(\d{1,2})/(\d{3,7})-?(F|TO)$", re.IGNORECASE)
-MIN_PASSWORD_LENGTH = 8
 
 
 def digits(value: str) -> str:
@@ -47,6 +46,24 @@ def normalize_cpf(value: str, field: str = "cpf") -> str:
     return cpf
 
 
+CNPJ_WEIGHTS = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def normalize_cnpj(value: str, field: str = "cnpj") -> str:
+    """The CNPJ as its 14 digits ("12.345.678/0001-95" is accepted); BAD_USER_INPUT if its
+    check digits are wrong."""
+    cnpj = digits(value)
+    if re.search(r"[^\d./\-\s]", value) or len(cnpj) != 14 or len(set(cnpj)) == 1:
+        raise bad_input(field, "CNPJ must have 14 digits")
+    numbers = [int(c) for c in cnpj]
+    if (
+        mod11_digit(numbers[:12], CNPJ_WEIGHTS[1:]) != numbers[12]
+        or mod11_digit(numbers[:13], CNPJ_WEIGHTS) != numbers[13]
+    ):
+        raise bad_input(field, "Invalid CNPJ")
+    return cnpj
+
+
 def normalize_cns(value: str, field: str = "cns") -> str:
     cns = digits(value)
     if len(cns) != 15 or re.search(r"[^\d\s]", value):
@@ -77,12 +94,6 @@ def required_text(value: str, field: str) -> str:
     if not text:
         raise bad_input(field, f"{field} must not be empty")
     return text
-
-
-def check_password(password: str, field: str = "password") -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise bad_input(field, f"Password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return password
 
 
 MAX_MONEY = Decimal("9999999999.99")  # numeric(12, 2)

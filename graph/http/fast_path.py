@@ -6,11 +6,11 @@ A document reaches `compiled_execution.validated` only after the normal path par
 validated it, checked its limits and compiled it. A later POST of the same document is
 answered here: the token is verified, the variables coerced against the operation's
 definitions and the cost limit re-checked with them. Then one round trip: `gql_execute`
-(migrations 0007, 0008) checks the caller's identity against the login's row (active, same
-clinic, role, physiotherapist and patient), sets it and runs the plan's statement, prepared
-once per connection, as fisioflow_app under row-level security, in an implicit transaction
-of its own (a write commits with it). PostgreSQL builds the response body; it is sent
-wrapped in `{"data": ...}`.
+(migrations 0007, 0008, 0016) checks the caller's identity against the login's row (active,
+same clinic, role, physiotherapist, patient and token version), sets it and runs the plan's
+statement, prepared once per connection, as fisioflow_app under row-level security, in an
+implicit transaction of its own (a write commits with it). PostgreSQL builds the response
+body; it is sent wrapped in `{"data": ...}`.
 
 Whenever anything differs from that happy path (no token, an unknown document, invalid
 variables or input, a cost over the limit, a database refusal such as a taken slot or an
@@ -59,8 +59,8 @@ from graph.sql.compiler import MISSING, Plan
 from graph.sql.database import listen_dsn
 
 # One round trip: the identity checked against the login's row, its settings and the prepared
-# statement (migrations 0007 and 0008).
-EXECUTE_SQL = "select gql_execute($1, $2, $3, $4, $5, $6, $7, $8)"
+# statement (migrations 0007, 0008 and 0016).
+EXECUTE_SQL = "select gql_execute($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 # Compiled statements a connection keeps prepared; the least recently used one goes beyond.
 PREPARED_PER_CONNECTION = 200
 
@@ -151,6 +151,8 @@ class FastPath:
         try:
             identity, _ = await self.tokens.verify(token)
         except ApiError:
+            return None
+        if identity.password_change_required:  # the normal path refuses it, saying why
             return None
         variables = self._variables(ready, query, request)
         if variables is None:
@@ -252,6 +254,7 @@ class FastPath:
                         identity.physiotherapist_id,
                         identity.patient_id,
                         identity.external_subject,
+                        identity.token_version,
                         plan.name,
                         arguments,
                     )

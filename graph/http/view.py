@@ -258,8 +258,9 @@ class GraphQLView(GraphQL[Context, None]):
         return self.settings.origin_allowed(origin)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate the websocket from `connection_init`: no valid token, or a login that may
-        no longer act (deactivated, anonymized), no connection (4403). The login is checked by
+        """Authenticate the websocket from `connection_init`: no valid token, a login that may
+        no longer act (deactivated, anonymized), a token the login's version left behind or one
+        only good for changing the password, no connection (4403). The login is checked by
         the same identity round trip that opens every HTTP request's transaction."""
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
@@ -272,6 +273,8 @@ class GraphQLView(GraphQL[Context, None]):
             identity, expires_at = await self.tokens.verify(token)
         except ApiError as error:
             raise ConnectionRejectionError({"message": str(error)}) from None
+        if identity.password_change_required:
+            raise ConnectionRejectionError({"message": "Change the password first"})
         context.authenticate(identity, expires_at)
         try:
             await context.db.begin()

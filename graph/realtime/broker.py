@@ -10,8 +10,10 @@ across workers and replicas.
 
 Queues are bounded: a subscriber that falls `queue_size` events behind is ended with a
 `SUBSCRIPTION_LAGGED` error (it missed events and must refetch) rather than silently skipping.
-Each batch first checks, in one statement, that the subscribers' logins are still active: a
-deactivated or anonymized login's subscriptions end with UNAUTHENTICATED at its next event.
+Each batch first checks, in one statement, that the subscribers' logins still accept their
+tokens: a deactivated or anonymized login's subscriptions, or those of a token whose version
+the login left behind (a password change or reset), end with UNAUTHENTICATED. Such a change
+is itself an event (`users`, migration 0016), so they end at once, not at the next event.
 """
 
 import asyncio
@@ -31,7 +33,7 @@ from starlette.websockets import WebSocket
 from graph.core.errors import UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
 from graph.sql.declared import declaration, related_tables
-from graph.sql.loaders import INACTIVE_LOGINS, Loaders, ids_param
+from graph.sql.loaders import LOGIN_STATES, Loaders, ids_param
 from graph.sql.session import RequestDb
 
 log = logging.getLogger("fisioflow.broker")
@@ -309,10 +311,12 @@ class Broker:
         work = []
         for clinic_id, clinic_events in by_clinic.items():
             tables = {event.table for event in clinic_events}
+            logins = {event.id for event in clinic_events if event.table == "users"}
             listening = [
                 subscription
                 for subscription in self._by_clinic.get(clinic_id, ())
-                if subscription.topic.tables & tables and not subscription.ended
+                if not subscription.ended
+                and (subscription.topic.tables & tables or subscription.identity.user_id in logins)
             ]
             cohorts: dict[Cohort, list[Subscription]] = defaultdict(list)
             for subscription in await self._end_inactive_logins(listening):
@@ -322,23 +326,32 @@ class Broker:
         await asyncio.gather(*work)
 
     async def _end_inactive_logins(self, subscriptions: list[Subscription]) -> list[Subscription]:
-        """End the subscriptions of logins deactivated since they subscribed (as their tokens
-        stopped working on HTTP); the others, which then re-read as their cohort."""
+        """End the subscriptions whose tokens stopped working since they subscribed (as on
+        HTTP: the login deactivated, or its token version moved on); the others, which then
+        re-read as their cohort."""
         if not subscriptions:
             return []
         db = RequestDb(self._engine, None)
         try:
             user_ids = list({s.identity.user_id for s in subscriptions})
-            rows = await db.fetch(INACTIVE_LOGINS, {"ids": user_ids})
+            rows = await db.fetch(LOGIN_STATES, {"ids": user_ids})
         except Exception:
             log.exception("checking subscribers' logins failed")
             return subscriptions
         finally:
             await db.finish(commit=False)
-        inactive = {row["id"] for row in rows}
+        states = {row["id"]: row for row in rows}
         for subscription in subscriptions:
-            if subscription.identity.user_id in inactive:
-                subscription.end(ApiError(UNAUTHENTICATED, "This login is no longer active"))
+            identity = subscription.identity
+            state = states.get(identity.user_id)
+            if not (
+                state is not None
+                and state["active"]
+                and identity.token_version in (None, state["token_version"])
+            ):
+                subscription.end(
+                    ApiError(UNAUTHENTICATED, "This token no longer matches an active login")
+                )
         return [s for s in subscriptions if not s.ended]
 
     async def _deliver_to_cohort(

@@ -49,7 +49,8 @@ class ProviderClaims:
         ):
             if claimed is not None and claimed != actual:
                 raise _invalid()
-        return replace(login, external_subject=self.subject)
+        # Provider tokens carry no version of ours: deactivation or unlinking revokes them.
+        return replace(login, external_subject=self.subject, token_version=None)
 
 
 # The login an identity provider's subject is linked to (users.external_subject), if any.
@@ -62,6 +63,13 @@ def _invalid() -> ApiError:
 
 def _optional_uuid(value: Any) -> uuid.UUID | None:
     return uuid.UUID(str(value)) if value else None
+
+
+def _token_version(value: Any) -> int:
+    """A token's `tv` (0 for a token issued before versions existed: the row's first)."""
+    if type(value) is not int:
+        raise ValueError("tv")
+    return value
 
 
 def _our_role(value: Any) -> Role | None:
@@ -111,6 +119,8 @@ def verify_token(
             role=Role(claims["role"]),
             physiotherapist_id=_optional_uuid(claims.get("physiotherapist_id")),
             patient_id=_optional_uuid(claims.get("patient_id")),
+            token_version=_token_version(claims.get("tv", 0)),
+            password_change_required=claims.get("pcr") is True,
         )
         return identity, datetime.fromtimestamp(int(claims["exp"]), UTC)
     except (jwt.InvalidTokenError, ValueError, KeyError, TypeError, OverflowError, OSError):

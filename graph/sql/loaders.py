@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine, Hashable, Sequence
 from typing import Any
 
 from aiodataloader import DataLoader
-from sqlalchemy import ColumnElement, RowMapping, Table, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, RowMapping, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Uuid
 
@@ -26,17 +26,12 @@ def ids_param() -> Any:
     return bindparam("ids", type_=ARRAY(Uuid()))
 
 
-def _inactive_logins() -> Any:
-    login = func.unnest(ids_param()).table_valued("id").render_derived("login")
-    active = select(
-        func.auth_user_by_id(login.c.id).table_valued("active").c.active
-    ).scalar_subquery()
-    return select(login.c.id).where(~func.coalesce(active, False))
-
-
-# Of the users `:ids`, those whose login no longer works (deactivated, anonymized or gone),
-# read through the auth function that works before any identity is set.
-INACTIVE_LOGINS = _inactive_logins()
+# Of the users `:ids`, whether each login still works and its token version (a login gone:
+# nulls), read through the auth function that works before any identity is set.
+LOGIN_STATES = text(
+    "select login.id, state.active, state.token_version"
+    " from unnest(:ids) as login(id) left join lateral auth_user_by_id(login.id) state on true"
+).bindparams(ids_param())
 
 
 RowId = uuid.UUID | int

@@ -44,7 +44,8 @@ log = logging.getLogger("fisioflow.session")
 # logged in as, and like the identity settings it ends with the transaction. The same round
 # trip checks the identity against the login's `users` row (auth_login_matches, migration
 # 0008): a deactivated (e.g. anonymized) login's unexpired token stops working at once, and a
-# token whose clinic, role, physiotherapist or patient differ from the row's never works.
+# token whose clinic, role, physiotherapist or patient differ from the row's never works, nor
+# one whose token version the login has left behind (a password change, migration 0016).
 IDENTITY_SQL = text(
     "select set_config('role', 'fisioflow_app', true),"
     " set_config('app.user_id', :user_id, true),"
@@ -56,7 +57,8 @@ IDENTITY_SQL = text(
     " coalesce(:statement_timeout, current_setting('statement_timeout')), true),"
     " auth_login_matches(nullif(:user_id, '')::uuid, nullif(:clinic_id, '')::uuid,"
     " nullif(:role, ''), nullif(:physiotherapist_id, '')::uuid,"
-    " nullif(:patient_id, '')::uuid, nullif(:external_subject, '')) as login_matches"
+    " nullif(:patient_id, '')::uuid, nullif(:external_subject, ''),"
+    " nullif(:token_version, '')::integer) as login_matches"
 )
 # The engine's per-statement time limit (graph.database.create_engine), in milliseconds: set in
 # the identity statement above, so it costs no round trip. SQLSTATE 57014 when it runs out.
@@ -78,6 +80,7 @@ def identity_settings(identity: Identity | None) -> dict[str, str]:
                 "physiotherapist_id",
                 "patient_id",
                 "external_subject",
+                "token_version",
             ),
             "",
         )
@@ -88,6 +91,7 @@ def identity_settings(identity: Identity | None) -> dict[str, str]:
         "physiotherapist_id": str(identity.physiotherapist_id or ""),
         "patient_id": str(identity.patient_id or ""),
         "external_subject": identity.external_subject or "",
+        "token_version": "" if identity.token_version is None else str(identity.token_version),
     }
 
 

@@ -7,8 +7,8 @@ from sqlalchemy import RowMapping
 
 from graph.api.context import Info
 from graph.core.identity import Role
-from graph.core.validators import check_password, normalize_email
-from graph.security.passwords import hash_password_async
+from graph.core.validators import normalize_email
+from graph.security.passwords import check_password, hash_password_async
 from graph.sql.writes import insert_row
 from models.accounts import clinics, user_credentials
 
@@ -26,13 +26,15 @@ class Login:
 
 async def create_login(info: Info, login: Login) -> uuid.UUID:
     identity = info.context.require_identity()
+    email = normalize_email(login.email)
+    password = check_password(login.password, email)
     row = await insert_row(
         info.context.db,
         user_credentials,
         {
             "clinic_id": identity.clinic_id,
-            "email": normalize_email(login.email),
-            "password_hash": await hash_password_async(check_password(login.password)),
+            "email": email,
+            "password_hash": await hash_password_async(password),
             "role": login.role.value,
             "physiotherapist_id": login.physiotherapist_id,
             "patient_id": login.patient_id,

@@ -78,4 +78,8 @@ class Viewer:
 class AuthPayload:
     token: str
     expires_at: datetime
+    must_change_password: bool = strawberry.field(
+        description="The password was reset by an admin: this token may only `changePassword`"
+        " (and read `me`); anything else answers PASSWORD_CHANGE_REQUIRED."
+    )
     viewer: Viewer

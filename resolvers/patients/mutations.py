@@ -14,7 +14,6 @@ from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_uuid_id
 from graph.core.validators import (
-    check_password,
     normalize_cns,
     normalize_cpf,
     normalize_email,
@@ -164,7 +163,6 @@ async def update_patient(info: Info, input: UpdatePatientInput) -> Patient:
 async def grant_patient_access(info: Info, input: GrantPatientAccessInput) -> Patient:
     info.context.require_role(Role.ADMIN)
     patient_id = parse_uuid_id(input.patient_id, "Patient", field="patientId")
-    password = check_password(input.password)
     row = await patient_row(info, patient_id)
     if row is None:
         raise not_found("Patient", field="patientId")
@@ -175,7 +173,9 @@ async def grant_patient_access(info: Info, input: GrantPatientAccessInput) -> Pa
         raise bad_input("patientId", "An anonymized patient cannot get access")
     await create_login(
         info,
-        Login(email=patient.email, password=password, role=Role.PATIENT, patient_id=patient_id),
+        Login(
+            email=patient.email, password=input.password, role=Role.PATIENT, patient_id=patient_id
+        ),
     )
     return patient
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
-from graph.api.builders import input_values
+from graph.api.builders import from_row, input_values
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
 from graph.api.lists import declared_list
@@ -18,6 +18,7 @@ from graph.sql.list_query import ListQuery
 from resolvers.objects import builder
 from resolvers.patients.data import PATIENTS_OF_PHYSIOTHERAPIST
 from resolvers.scheduling.data import APPOINTMENTS_OF_PHYSIOTHERAPIST
+from resolvers.staff.data import physiotherapist_row
 
 if TYPE_CHECKING:
     from resolvers.patients.types import Patient
@@ -67,7 +68,17 @@ class Physiotherapist(Node):
         )
 
 
+@register
 @strawberry.type
 @declared_fields
 class StaffUser:
+    """A login of the clinic's staff (every login but a patient's)."""
+
     role: Role
+    physiotherapist_db_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> Physiotherapist | None:
+        physio = self.physiotherapist_db_id
+        row = await physiotherapist_row(info, physio) if physio else None
+        return from_row(Physiotherapist, row) if row else None

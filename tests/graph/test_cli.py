@@ -282,7 +282,10 @@ def test_refusals_that_need_the_database_are_one_line(database_url: str) -> None
     assert "already exists" in _one_line_error(duplicate)
     weak = create("fraca@clinica.example", "curta")
     assert weak.returncode == 2
-    assert "at least 8 characters" in _one_line_error(weak)
+    assert "at least 10 characters" in _one_line_error(weak)
+    common = create("comum@clinica.example", "Senha12345")
+    assert common.returncode == 2
+    assert "too common" in _one_line_error(common)
 
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

@@ -648,6 +648,107 @@ async def test_password_hash_is_unreadable(conn: asyncpg.Connection) -> None:
         assert await attempt(conn, identity("admin"), run) == PRIV
 
 
+async def test_token_versions_are_unreadable_and_move_only_by_trigger(
+    conn: asyncpg.Connection,
+) -> None:
+    """Every role: token_version cannot be read, set up or down; must_change_password is
+    readable by those who read the row. A password change or a deactivation bumps it."""
+
+    async def read_version(c: asyncpg.Connection) -> Any:
+        return await c.fetch("SELECT token_version FROM users")
+
+    async def read_flag(c: asyncpg.Connection) -> Any:
+        return await c.fetchval(
+            "SELECT must_change_password FROM users WHERE id = $1", i("A.u_reception")
+        )
+
+    for role in ROLES:
+        assert await attempt(conn, identity(role), read_version) == PRIV, role
+        flag = await attempt(conn, identity(role), read_flag)
+        assert flag is (None if role in ("patient", "anonymous") else False), role
+        for change in ("token_version + 1", "token_version - 1", "5"):
+
+            async def write(c: asyncpg.Connection, change: str = change) -> Any:
+                return await c.execute(f"UPDATE users SET token_version = {change}")
+
+            try:
+                outcome = await attempt(conn, identity(role), write)
+            except asyncpg.InsufficientPrivilegeError as error:
+                outcome = error.message
+            # Reading the column to change it is refused; a constant reaches rows only as an
+            # admin (RLS), and the trigger refuses it.
+            if change != "5":
+                expected = PRIV
+            elif role == "admin":
+                expected = "users.token_version changes only"
+            else:
+                expected = "UPDATE 0"
+            assert str(outcome).startswith(expected), (role, change, outcome)
+
+    async def bump(c: asyncpg.Connection) -> list[int]:
+        versions = []
+        for sql in (
+            "UPDATE users SET password_hash = 'other-hash' WHERE id = $1",
+            "UPDATE users SET email = 'renamed@a.test' WHERE id = $1",
+            "UPDATE users SET active = false WHERE id = $1",
+            "UPDATE users SET active = true WHERE id = $1",
+        ):
+            await c.execute(sql, i("A.u_reception"))
+            row = await c.fetchrow("SELECT * FROM auth_user_by_id($1)", i("A.u_reception"))
+            versions.append(row["token_version"])
+        return versions
+
+    assert await attempt(conn, identity("admin"), bump) == [1, 1, 2, 2]
+
+
+async def test_own_password_only_at_the_tokens_version(conn: asyncpg.Connection) -> None:
+    """auth_set_own_password: the caller's own row, only at the version the token carries."""
+
+    async def change(c: asyncpg.Connection) -> list[Any]:
+        stale = await c.fetchval("SELECT auth_set_own_password('h1', 7)")
+        fresh = await c.fetchval("SELECT auth_set_own_password('h2', 0)")
+        again = await c.fetchval("SELECT auth_set_own_password('h3', 0)")
+        row = await c.fetchrow("SELECT * FROM auth_user_by_id($1)", i("A.u_reception"))
+        other = await c.fetchrow("SELECT * FROM auth_user_by_id($1)", i("A.u_admin"))
+        return [stale, fresh, again, row["password_hash"], other["token_version"]]
+
+    assert await attempt(conn, identity("receptionist"), change) == [None, 1, None, "h2", 0]
+    assert await attempt(conn, identity("anonymous"), change) == [
+        None,
+        None,
+        None,
+        "argon2-hash",
+        0,
+    ]
+
+
+async def test_a_clinic_keeps_an_active_admin(conn: asyncpg.Connection) -> None:
+    """An admin may not deactivate their own login, nor anyone leave the clinic without an
+    active admin; nobody but an admin deactivates anyone."""
+
+    async def deactivate(sql: str) -> Callable[[asyncpg.Connection], Awaitable[Any]]:
+        async def run(c: asyncpg.Connection) -> Any:
+            try:
+                return await c.execute(sql)
+            except asyncpg.CheckViolationError as error:
+                return error.constraint_name
+
+        return run
+
+    everyone = "UPDATE users SET active = false WHERE role = 'admin'"
+    own = f"UPDATE users SET active = false WHERE id = '{i('A.u_admin')}'"
+    other = f"UPDATE users SET active = false WHERE id = '{i('A.u_reception')}'"
+    assert await attempt(conn, identity("admin"), await deactivate(own)) == "users_not_own_login"
+    acting_as_another = {**identity("admin"), "user_id": str(uuid.uuid4())}
+    assert (
+        await attempt(conn, acting_as_another, await deactivate(everyone))
+        == "users_clinic_keeps_an_admin"
+    )
+    assert await attempt(conn, identity("admin"), await deactivate(other)) == "UPDATE 1"
+    for role in ROLES[1:]:
+        assert await attempt(conn, identity(role), await deactivate(other)) == "UPDATE 0", role
+
+
 async def test_auth_lookups_work_before_identity(conn: asyncpg.Connection) -> None:
     async def run(c: asyncpg.Connection) -> dict[str, Any]:
         by_email = await c.fetch("SELECT * FROM auth_user_by_email('U_PATIENT@A.test')")
@@ -684,6 +785,8 @@ async def test_auth_lookups_work_before_identity(conn: asyncpg.Connection) -> No
             "physiotherapist_id": None,
             "patient_id": i("A.pat_x"),
             "active": True,
+            "token_version": 0,
+            "must_change_password": False,
         }
     ]
     assert result["by_id"] == [(i("A.u_physio"), "physiotherapist", i("A.physio"))]
@@ -699,6 +802,8 @@ async def test_auth_functions_are_not_public(conn: asyncpg.Connection) -> None:
         "auth_user_by_email(text)",
         "auth_user_by_id(uuid)",
         "auth_record_login(uuid)",
+        "auth_set_own_password(text, integer)",
+        "auth_login_matches(uuid, uuid, text, uuid, uuid, text, integer)",
     ):
         assert not await conn.fetchval(
             "SELECT has_function_privilege('public', $1, 'EXECUTE')", signature
@@ -1054,19 +1159,24 @@ def visible_ids_sql(table: str) -> str:
 
 
 async def gql_execute(
-    conn: asyncpg.Connection, settings: dict[str, str], statement: str, arguments: list[Any]
+    conn: asyncpg.Connection,
+    settings: dict[str, str],
+    statement: str,
+    arguments: list[Any],
+    token_version: int | None = None,
 ) -> Any:
-    """One call of the fast path's function (migrations 0007, 0008) with these identity
-    settings."""
+    """One call of the fast path's function (migrations 0007, 0008, 0016) with these identity
+    settings (and token version: None is not checked)."""
     nullable = {k: uuid.UUID(v) if v else None for k, v in settings.items() if k != "role"}
     return await conn.fetchval(
-        "SELECT gql_execute($1, $2, $3, $4, $5, $6, $7, $8)",
+        "SELECT gql_execute($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         nullable["user_id"],
         nullable["clinic_id"],
         settings["role"],
         nullable["physiotherapist_id"],
         nullable["patient_id"],
         None,
+        token_version,
         statement,
         arguments,
     )
@@ -1124,6 +1234,11 @@ async def test_gql_execute_refuses_anonymous_and_inactive_logins(conn: asyncpg.C
         ):
             with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
                 await gql_execute(conn, {**receptionist, **tampered}, "gql_patients_count", [])
+        # A token version other than the row's (0: nothing bumped it) is refused.
+        assert await gql_execute(conn, receptionist, "gql_patients_count", [], 0)
+        for version in (1, -1):
+            with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+                await gql_execute(conn, receptionist, "gql_patients_count", [], version)
     finally:
         await conn.execute("DEALLOCATE gql_patients_count")
 

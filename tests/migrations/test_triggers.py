@@ -216,7 +216,9 @@ async def test_users_audit_never_contains_password_hash(conn: asyncpg.Connection
     assert insert["new_data"]["email"] == "nova@t.test"
     assert "password_hash" not in insert["new_data"]
     assert update["operation"] == "UPDATE" and update["actor_id"] == ADMIN
-    assert set(update["new_data"]) == {"updated_at"}  # the hash change is logged, not its value
+    # The hash change is logged, not its value: the token version it bumped (migration 0016).
+    assert set(update["new_data"]) == {"updated_at", "token_version"}
+    assert update["new_data"]["token_version"] == 1
     assert "secret-hash" not in json.dumps([insert, update], default=str)
 
 

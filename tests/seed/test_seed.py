@@ -17,7 +17,7 @@ from graph.security.passwords import verify_password
 from graph.sql import migrate
 from seed.admin import create_clinic
 from seed.calendar import Calendar
-from seed.demo import DEMO_CLINIC_NAME, DEMO_PASSWORD, seed_demo
+from seed.demo import DEMO_CLINIC_NAME, DEMO_INACTIVE_LOGIN, DEMO_PASSWORD, seed_demo
 from seed.identifiers import cpf_for_index, is_valid_cns
 from seed.loader import shared_library
 from seed.reference import CONDITIONS
@@ -241,6 +241,12 @@ async def test_seed_demo_is_idempotent(
     ended = [r for r in series if r["cancelled_at"] is not None]
     assert len(ended) == 1 and 0 < ended[0]["cancelled"] < ended[0]["booked"]
     assert all(r["cancelled"] == 0 for r in series if r["cancelled_at"] is None)
+    # One login the admin deactivated (someone who left), not among the usable logins.
+    inactive = await db.fetch(
+        f"select email, role from users where clinic_id = {demo} and not active"
+    )
+    assert [(r["email"], r["role"]) for r in inactive] == [(DEMO_INACTIVE_LOGIN, "receptionist")]
+    assert DEMO_INACTIVE_LOGIN not in {login.email for login in first}
 
 
 async def test_create_clinic(seeded: tuple[str, SeedSummary], db: asyncpg.Connection) -> None:
@@ -252,7 +258,7 @@ async def test_create_clinic(seeded: tuple[str, SeedSummary], db: asyncpg.Connec
     assert await db.fetchval("select name from clinics where id = $1", clinic_id) == "Clínica Nova"
     with pytest.raises(ValueError, match="e-mail"):
         await create_clinic(dsn, "X", "not-an-email", "long-enough")
-    with pytest.raises(ValueError, match="8 characters"):
+    with pytest.raises(ValueError, match="10 characters"):
         await create_clinic(dsn, "X", "a@b.com", "short")
     with pytest.raises(ValueError, match="name"):
         await create_clinic(dsn, "  ", "a@b.com", "long-enough")

@@ -52,6 +52,7 @@ class Case:
     failing: str | None  # a nested selection of the payload that fails; None: none can
     id_type: str | None  # the payload's Node type, when it has an id
     input_type: str | None = None  # when it is not the field's name + "Input"
+    answered: str | None = None  # what the payload is asked for, when it has no id
 
     @property
     def document(self) -> str:
@@ -404,6 +405,49 @@ async def _cancel_series(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict
     )
 
 
+async def _change_password(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"currentPassword": PASSWORD, "newPassword": "uma-senha-nova-77"},
+        f"select token_version = 1 from users where id = '{w.physio.user_id}'",
+    )
+
+
+async def _update_clinic(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"timeZone": "America/Recife"},
+        "select exists(select 1 from clinics where id = $1 and time_zone = 'America/Recife')",
+    )
+
+
+async def _update_physio(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"id": gid("Physiotherapist", w.physio.physiotherapist_id), "phone": "11 4000-0000"},
+        "select exists(select 1 from physiotherapists where id = $1 and phone = '11 4000-0000')",
+    )
+
+
+async def _deactivate(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"userId": gid("StaffUser", w.physio.user_id)},
+        "select not active from users where id = $1",
+    )
+
+
+async def _reactivate(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    await conn.execute("update users set active = false where id = $1", w.physio.user_id)
+    return (
+        {"userId": gid("StaffUser", w.physio.user_id)},
+        "select active from users where id = $1",
+    )
+
+
+async def _reset(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"userId": gid("StaffUser", w.physio.user_id)},
+        f"select must_change_password from users where id = '{w.physio.user_id}'",
+    )
+
+
 CASES = [
     # No nullable nested field of a new physiotherapist can fail: its `patients` page fails and
     # the error reaches the root field (`null`), and still the write stays.
@@ -449,6 +493,17 @@ CASES = [
          "CareTeamMemberInput"),
     Case("removeCareTeamMember", "admin", _remove_from_team, FAILS_UNDER_PHYSIO, "Patient",
          "CareTeamMemberInput"),
+    Case("changePassword", "physio", _change_password, f"viewer {{ {FAILS_UNDER_PHYSIO} }}", None,
+         answered="token"),
+    Case("updateClinic", "admin", _update_clinic, None, "Clinic"),  # scalars only
+    # A physiotherapist's `patients` page is non-null: its failure would reach the root field.
+    Case("updatePhysiotherapist", "admin", _update_physio, None, "Physiotherapist"),
+    Case("deactivateLogin", "admin", _deactivate, FAILS_UNDER_PHYSIO, "StaffUser",
+         "StaffLoginInput"),
+    Case("reactivateLogin", "admin", _reactivate, FAILS_UNDER_PHYSIO, "StaffUser",
+         "StaffLoginInput"),
+    Case("resetPassword", "admin", _reset, f"staffUser {{ {FAILS_UNDER_PHYSIO} }}", None,
+         "StaffLoginInput", answered="temporaryPassword"),
 ]  # fmt: skip
 
 
@@ -475,7 +530,7 @@ def local_id(case: Case, payload: dict[str, Any]) -> uuid.UUID | None:
 
 
 def selection(case: Case, *, failing: bool) -> str:
-    base = "id" if case.id_type else "generatedAt"
+    base = case.answered or ("id" if case.id_type else "generatedAt")
     return f"{base} {case.failing}" if failing and case.failing else base
 
 
