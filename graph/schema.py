@@ -43,6 +43,7 @@ from resolvers.payments.mutations import PaymentMutations
 from resolvers.payments.queries import PaymentQueries
 from resolvers.payments.subscriptions import PaymentSubscriptions
 from resolvers.payments.types import Payment
+from resolvers.scheduling.availability import AvailabilityMutations, AvailabilityQueries
 from resolvers.scheduling.mutations import SCHEDULE_APPOINTMENT, SchedulingMutations
 from resolvers.scheduling.queries import SchedulingQueries
 from resolvers.scheduling.series import SeriesMutations
@@ -61,6 +62,7 @@ Query = merge_types(
         PatientQueries,
         StaffQueries,
         SchedulingQueries,
+        AvailabilityQueries,
         PaymentQueries,
         ExerciseQueries,
         LgpdQueries,
@@ -78,6 +80,7 @@ Mutation = each_field_its_own_transaction(
             CareTeamMutations,
             SchedulingMutations,
             SeriesMutations,
+            AvailabilityMutations,
             PaymentMutations,
             ClinicalMutations,
             ExerciseMutations,

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 
 from models.base import metadata
-from models.type_map import Children, GlobalId, Scalar, ToOne, TypeMap
+from models.type_map import Children, GlobalId, ResolverOnly, Scalar, ToOne, TypeMap
 
 clinics = Table(
     "clinics",
@@ -103,6 +103,8 @@ PHYSIOTHERAPIST = TypeMap(
         "id": GlobalId("Physiotherapist"),
         "patients": Children("Patient", "physiotherapist_id"),
         "appointments": Children("Appointment", "physiotherapist_id"),
+        "workingHours": ResolverOnly("wall-clock intervals (a Time scalar no declaration has)"),
+        "timeOff": ResolverOnly("staff only, with a window; read by resolvers/scheduling/data"),
     },
     hidden=("clinic_id", "created_at", "updated_at"),
     sort=("name", "id"),

@@ -2,6 +2,7 @@
 
 from sqlalchemy import (
     ARRAY,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -49,6 +50,8 @@ appointments = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # An admin booked it outside the physiotherapist's working hours on purpose (0014).
+    Column("outside_working_hours", Boolean, nullable=False, server_default=text("false")),
     Column("series_id", Uuid, ForeignKey("appointment_series.id")),
 )
 
@@ -84,7 +87,8 @@ APPOINTMENT = TypeMap(
         "prontuario": ResolverOnly("the one prontuario of the appointment (audited read)"),
         "series": ToOne("AppointmentSeries", "series_id"),
     },
-    hidden=("clinic_id", "cancelled_at", "completed_at"),
+    # outside_working_hours: the database's record of an admin's override, not a field.
+    hidden=("clinic_id", "cancelled_at", "completed_at", "outside_working_hours"),
     sort=("starts_at", "id"),
     root_list="appointments",
     filters={

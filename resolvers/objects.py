@@ -21,7 +21,8 @@ def build(type_name: str, row: RowMapping) -> Any:
     cls = object_type(type_name)
     if cls is None:
         raise LookupError(f"{type_name} is not a registered type")
-    return row_builder(cls)(row)
+    builds_itself = getattr(cls, "from_row", None)  # a type without a declaration
+    return builds_itself(row) if builds_itself is not None else row_builder(cls)(row)
 
 
 def builder(type_name: str) -> Callable[[RowMapping], Any]:

@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from seed.appointments import AppointmentRows
+from seed.calendar import FUTURE_DAYS, TZ, WORKDAYS, WORKING_HOURS
 from seed.clinical import ProntuarioRows
 from seed.compliance import ComplianceRows
 from seed.exercises import ExerciseRows
@@ -40,6 +41,9 @@ class ClinicGenerator(
         first_number = self.between(100_000, 800_000)
         for j in range(spec.physio_count):
             self._physio(out, j, first_number + 37 * j)
+        out["clinic_holidays"].extend(
+            (self.new_id(), self.cid, day, name, opened) for day, name in self.cal.holidays
+        )
         return out
 
     def _physio(self, out: Batch, j: int, number: int) -> None:
@@ -53,6 +57,19 @@ class ClinicGenerator(
              self.phone(), True, joined, joined)
         )  # fmt: skip
         self._user(out, self.new_id(), email, "physiotherapist", physio.id, None, joined)
+        out["working_hours"].extend(
+            (self.new_id(), self.cid, physio.id, weekday, start, end, joined)
+            for weekday in WORKDAYS
+            for start, end in WORKING_HOURS
+        )
+        # A week's vacation after the seeded agenda ends, so no seeded session falls in it.
+        first = self.cal.anchor + timedelta(days=FUTURE_DAYS + 7 * self.between(1, 8))
+        vacation = datetime(first.year, first.month, first.day, tzinfo=TZ)
+        out["time_off"].append(
+            (self.new_id(), self.cid, physio.id, vacation, vacation + timedelta(days=7),
+             rng.choice(("Férias", "Congresso de fisioterapia", "Curso de especialização")),
+             joined)
+        )  # fmt: skip
         self.physios.append(physio)
         self.occupied.append(set())
 

@@ -4,7 +4,7 @@ same hour", booked as a series in the physiotherapist's agenda."""
 import uuid
 from datetime import datetime, timedelta
 
-from seed.calendar import FIRST_HOUR, SLOTS_PER_DAY
+from seed.calendar import SLOT_HOURS, SLOTS_PER_DAY
 from seed.stream import ClinicStream, Physio
 from seed.tables import Batch
 
@@ -31,7 +31,7 @@ class SeriesRows(ClinicStream):
         occurrences: list[int] = []  # slots
         while len(occurrences) < count and day < len(cal.days):
             if cal.days[day].weekday() in weekdays:
-                occurrences.append(day * SLOTS_PER_DAY + hour - FIRST_HOUR)
+                occurrences.append(day * SLOTS_PER_DAY + SLOT_HOURS.index(hour))
             day += 1
         if not occurrences:
             return

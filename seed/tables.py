@@ -3,6 +3,7 @@
 from sqlalchemy import TableClause
 
 from models.accounts import clinics, physiotherapists, user_credentials, users
+from models.availability import clinic_holidays, time_off, working_hours
 from models.clinical import prontuario_addenda, prontuarios
 from models.compliance import compliance_checks, compliance_issues, consents, data_subject_requests
 from models.exercises import exercise_executions, exercise_prescriptions
@@ -19,6 +20,9 @@ Batch = dict[str, list[Row]]
 SEEDED: tuple[tuple[TableClause, ...], ...] = (
     (clinics,),
     (physiotherapists,),
+    (working_hours,),
+    (time_off,),
+    (clinic_holidays,),
     (patients,),
     (user_credentials, users),
     (appointment_series,),
@@ -40,6 +44,7 @@ LEFT_TO_DEFAULTS = frozenset(
         "clinics.time_zone",
         "clinics.patient_self_booking",
         "clinics.patient_cancel_notice_hours",
+        "appointments.outside_working_hours",
         "patients.anonymized_at",
         "users.last_login_at",
         "users.must_change_password",

@@ -1,18 +1,21 @@
-"""The appointment, its enums and filter, the recurring series, and the `appointmentChanged`
-event."""
+"""The appointment, its enums and filter, the recurring series, the `appointmentChanged`
+event, and availability: working intervals, time off, clinic holidays and available slots."""
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date as datetime_date
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
+from sqlalchemy import RowMapping
 
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
 from graph.api.lists import declared_list
 from graph.api.object_types import register
 from graph.api.relay import Connection, Node, child_connection
+from graph.core.ids import to_global_id
 from graph.sql.list_query import ListQuery
 from resolvers.clinical.data import prontuario_row_of_appointment
 from resolvers.events import ChangeOp
@@ -159,3 +162,81 @@ class AppointmentSeries(Node):
 class AppointmentEvent:
     op: ChangeOp
     appointment: Appointment
+
+
+# Availability (migration 0014). These types have no declaration (no lists of their own with
+# where/orderBy): each builds itself from its row, and `build` (resolvers/objects.py) finds
+# `from_row` by the type's name for other areas (`Physiotherapist.workingHours`).
+
+
+@register
+@strawberry.type(
+    description="One working interval of a physiotherapist's week: wall-clock "
+    "times in the clinic's time zone, `start` included, `end` excluded."
+)
+class WorkingInterval:
+    weekday: Weekday
+    start: time
+    end: time
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "WorkingInterval":
+        return cls(weekday=Weekday(row["weekday"]), start=row["starts_at"], end=row["ends_at"])
+
+
+@register
+@strawberry.type(
+    description="A time the physiotherapist does not work: [startsAt, endsAt). Staff only."
+)
+class TimeOff:
+    id: strawberry.ID
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    physiotherapist_db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "TimeOff":
+        return cls(
+            id=strawberry.ID(to_global_id("TimeOff", row["id"])),
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            reason=row["reason"],
+            physiotherapist_db_id=row["physiotherapist_id"],
+        )
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef:
+        row = await required_physiotherapist_row(info, self.physiotherapist_db_id)
+        return cast("Physiotherapist", build("Physiotherapist", row))
+
+
+@register
+@strawberry.type(description="A date of the clinic's calendar (in its time zone) nobody works.")
+class ClinicHoliday:
+    id: strawberry.ID
+    date: datetime_date
+    name: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ClinicHoliday":
+        return cls(
+            id=strawberry.ID(to_global_id("ClinicHoliday", row["id"])),
+            date=row["day"],
+            name=row["name"],
+        )
+
+
+@strawberry.type(
+    description="A free time `availableSlots` offers: booking it is not refused "
+    "by the physiotherapist's availability nor by their other appointments."
+)
+class AvailableSlot:
+    starts_at: datetime
+    ends_at: datetime
+    physiotherapist_db_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def physiotherapist(self, info: Info) -> PhysiotherapistRef:
+        row = await required_physiotherapist_row(info, self.physiotherapist_db_id)
+        return cast("Physiotherapist", build("Physiotherapist", row))

@@ -408,3 +408,55 @@ async def test_hours_and_time_off_constraints(conn: asyncpg.Connection) -> None:
         ("23514", "time_off_interval_check"),
         ("23514", "time_off_reason_check"),
     ]
+
+
+async def test_busy_intervals_hold_only_ranges_of_the_callers_clinic(
+    conn: asyncpg.Connection,
+) -> None:
+    """app_busy_intervals (0017): live appointments and time off of the caller's clinic as
+    ranges, for every role (a patient too), nothing of another clinic, no patient or reason;
+    the definer gate is closed again afterwards."""
+
+    async def setup(c: asyncpg.Connection) -> None:
+        await c.execute("RESET ROLE")
+        for status, hour in (("scheduled", 9), ("cancelled", 10), ("no_show", 11)):
+            await c.execute(
+                INSERT, uuid.uuid4(), CLINIC_A, PATIENT, FREE,
+                at(f"2027-03-29T{hour:02}:00"), at(f"2027-03-29T{hour:02}:30"), status, False,
+            )  # fmt: skip
+        await c.execute(
+            INSERT, uuid.uuid4(), CLINIC_B, OTHER_PATIENT, OTHER, at("2026-12-27T10:00"),
+            at("2026-12-27T10:30"), "scheduled", False,
+        )  # fmt: skip
+        await c.execute("SET LOCAL ROLE fisioflow_app")
+
+    sql = (
+        "SELECT physiotherapist_id, lower(during) AS starts FROM app_busy_intervals($1, $2)"
+        " ORDER BY 2, 1"
+    )
+    for role in (*ROLES, None):
+
+        async def run(c: asyncpg.Connection) -> Any:
+            await setup(c)
+            # Clinic B's Sunday session and its 2027 time off are inside this window too.
+            rows = await c.fetch(sql, at("2026-12-20T00:00"), at("2027-04-01T00:00"))
+            columns = list(rows[0].keys()) if rows else []
+            gate = await c.fetchval("SELECT current_setting('fisioflow.definer', true)")
+            return [(r["physiotherapist_id"], r["starts"]) for r in rows], columns, gate
+
+        busy, columns, gate = await as_role(conn, role, run)
+        if role is None:
+            assert busy == [], busy
+            continue
+        assert sorted(busy) == sorted(
+            [
+                (HOURS, at("2027-03-24T13:00")),  # time off
+                (FREE, at("2027-03-24T13:00")),  # time off
+                (FREE, at("2027-03-29T09:00")),  # the live appointment only
+            ]
+        ), role
+        assert columns == ["physiotherapist_id", "starts"] and gate == ""
+    assert not await conn.fetchval(
+        "SELECT has_function_privilege('public',"
+        " 'app_busy_intervals(timestamptz, timestamptz)', 'EXECUTE')"
+    )

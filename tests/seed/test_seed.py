@@ -160,6 +160,24 @@ async def test_no_double_booking(db: asyncpg.Connection) -> None:
     assert set(statuses[False]) <= {"scheduled", "confirmed", "cancelled"}
 
 
+async def test_the_agenda_fits_the_availability(db: asyncpg.Connection) -> None:
+    """Triggers are off for the bulk load: the seeded appointments pass the availability rule
+    of the booking trigger anyway (working hours with a lunch break, no holiday, no time off),
+    which every physiotherapist and clinic has."""
+    refused = await db.fetch(
+        "select availability_refusal(clinic_id, physiotherapist_id, starts_at, ends_at) as why,"
+        " count(*) from appointments group by 1"
+    )
+    assert {r["why"]: r["count"] for r in refused}.keys() == {None}, refused
+    assert await count(db, "working_hours") == 2 * CLINICS * 5 * 2  # Mon–Fri, two intervals
+    assert await count(db, "time_off") == 2 * CLINICS
+    assert await count(db, "clinic_holidays") >= CLINICS
+    lunch = await count(
+        db, "appointments", "(starts_at at time zone 'America/Sao_Paulo')::time = '12:00'"
+    )
+    assert lunch == 0
+
+
 async def test_payments_consistent(db: asyncpg.Connection) -> None:
     rows = await db.fetch("select amount, status, paid_at, refunded_at from payments")
     assert all(r["amount"] > 0 for r in rows)

@@ -43,6 +43,7 @@ CUSTOM_SCALARS = {
         min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)
     ).map(lambda moment: nodes.String(moment.isoformat())),
     "Date": st.dates().map(lambda day: nodes.String(day.isoformat())),
+    "Time": st.times().map(lambda moment: nodes.String(moment.isoformat())),
     "Decimal": st.decimals(
         min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False
     ).map(lambda amount: nodes.String(str(amount))),

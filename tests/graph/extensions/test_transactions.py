@@ -507,6 +507,67 @@ CASES = [
 ]  # fmt: skip
 
 
+async def _set_hours(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"physiotherapistId": gid("Physiotherapist", w.physio.physiotherapist_id),
+         "weekly": [{"weekday": "MONDAY", "start": "08:00:00", "end": "12:00:00"}]},
+        "select exists(select 1 from working_hours where physiotherapist_id = $1)",
+    )  # fmt: skip
+
+
+async def _add_time_off(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    starts = datetime.now(UTC) + timedelta(days=40)
+    return (
+        {"physiotherapistId": gid("Physiotherapist", w.physio.physiotherapist_id),
+         "startsAt": starts.isoformat(), "endsAt": (starts + timedelta(days=3)).isoformat(),
+         "reason": "Congresso"},
+        "select exists(select 1 from time_off where id = $1)",
+    )  # fmt: skip
+
+
+async def _remove_time_off(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    off = await conn.fetchval(
+        "insert into time_off (clinic_id, physiotherapist_id, starts_at, ends_at, reason)"
+        " values ($1, $2, now() + interval '40 days', now() + interval '41 days', 'Curso')"
+        " returning id",
+        w.clinic_id, w.physio.physiotherapist_id,
+    )  # fmt: skip
+    return {"id": gid("TimeOff", off)}, "select not exists(select 1 from time_off where id = $1)"
+
+
+async def _add_holiday(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"date": "2031-04-21", "name": "Tiradentes"},
+        "select exists(select 1 from clinic_holidays where id = $1)",
+    )
+
+
+async def _remove_holiday(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    holiday = await conn.fetchval(
+        "insert into clinic_holidays (clinic_id, day, name) values ($1, '2031-04-21', 'X')"
+        " returning id",
+        w.clinic_id,
+    )
+    return (
+        {"id": gid("ClinicHoliday", holiday)},
+        "select not exists(select 1 from clinic_holidays where id = $1)",
+    )
+
+
+# The nullable field that fails under a physiotherapist: one of their patients'.
+FAILS_UNDER_PATIENTS = f"patients(first: 1) {{ edges {{ node {{ {FAILS_UNDER_PHYSIO} }} }} }}"
+CASES += [
+    # A holiday has no field that can fail.
+    Case("setWorkingHours", "receptionist", _set_hours, FAILS_UNDER_PATIENTS, "Physiotherapist"),
+    Case("addTimeOff", "admin", _add_time_off, f"physiotherapist {{ {FAILS_UNDER_PATIENTS} }}",
+         "TimeOff"),
+    Case("removeTimeOff", "receptionist", _remove_time_off,
+         f"physiotherapist {{ {FAILS_UNDER_PATIENTS} }}", "TimeOff"),
+    Case("addClinicHoliday", "receptionist", _add_holiday, None, "ClinicHoliday"),
+    Case("removeClinicHoliday", "admin", _remove_holiday, None, "ClinicHoliday"),
+]  # fmt: skip
+
+
 def test_every_mutation_has_a_case() -> None:
     """`login` is tested on its own below (its payload has no id)."""
     mutation = schema._schema.mutation_type

@@ -51,6 +51,9 @@ HOSTILE_SCALARS = {
     "Date": st.sampled_from([date.min, date.max, date(1899, 12, 31), date(2200, 1, 1)]).map(
         lambda day: nodes.String(day.isoformat())
     ),
+    "Time": st.sampled_from(
+        ["00:00:00", "23:59:59.999999", "12:00:00+14:00", "12:00:00-12:00", "24:00:00", "8"]
+    ).map(nodes.String),
     "Decimal": st.sampled_from(
         ["1e400", "-1e400", "NaN", "-1", "0", "12345678901234", "0.001", "1E+2", "Infinity"]
     ).map(nodes.String),
