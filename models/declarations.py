@@ -16,7 +16,7 @@ from models.compliance import (
 from models.exercises import EXERCISE, EXERCISE_EXECUTION, EXERCISE_PRESCRIPTION
 from models.patients import PATIENT
 from models.payments import PAYMENT
-from models.scheduling import APPOINTMENT, APPOINTMENT_SERIES
+from models.scheduling import APPOINTMENT, APPOINTMENT_SERIES, APPOINTMENT_STATUS_CHANGE
 from models.type_map import TypeMap
 
 DECLARATIONS: Mapping[str, TypeMap] = {
@@ -28,6 +28,7 @@ DECLARATIONS: Mapping[str, TypeMap] = {
         PATIENT,
         APPOINTMENT,
         APPOINTMENT_SERIES,
+        APPOINTMENT_STATUS_CHANGE,
         PAYMENT,
         PRONTUARIO,
         PRONTUARIO_ADDENDUM,

@@ -16,6 +16,10 @@ INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
         ("clinic_id", "id"),
         ("id",),
     ),
+    "appointment_status_changes": (
+        ("appointment_id", "changed_at", "id"),
+        ("id",),
+    ),
     "appointments": (
         ("clinic_id", "id"),
         ("clinic_id", "starts_at", "id"),

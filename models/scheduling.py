@@ -2,10 +2,12 @@
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Integer,
     Numeric,
     SmallInteger,
@@ -23,6 +25,7 @@ from models.type_map import (
     Compare,
     Computed,
     Filter,
+    ForeignId,
     GlobalId,
     Input,
     MinutesBetween,
@@ -53,6 +56,8 @@ appointments = Table(
     # An admin booked it outside the physiotherapist's working hours on purpose (0014).
     Column("outside_working_hours", Boolean, nullable=False, server_default=text("false")),
     Column("series_id", Uuid, ForeignKey("appointment_series.id")),
+    Column("checked_in_at", DateTime(timezone=True)),
+    Column("no_show_reason", Text),
 )
 
 appointment_series = Table(
@@ -73,6 +78,22 @@ appointment_series = Table(
     Column("cancelled_at", DateTime(timezone=True)),
 )
 
+
+# Every status an appointment took, with who and when (written by the database, append-only).
+appointment_status_changes = Table(
+    "appointment_status_changes",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False),
+    Column("appointment_id", Uuid, ForeignKey("appointments.id"), nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("reason", Text),
+    Column("actor_id", Uuid),
+    Column("actor_role", Text),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
 APPOINTMENT = TypeMap(
     "Appointment",
     appointments,
@@ -84,6 +105,7 @@ APPOINTMENT = TypeMap(
         "patient": ToOne("Patient", "patient_id", nullable=False),
         "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id", nullable=False),
         "payments": Children("Payment", "appointment_id", connection=False),
+        "statusHistory": Children("AppointmentStatusChange", "appointment_id", connection=False),
         "prontuario": ResolverOnly("the one prontuario of the appointment (audited read)"),
         "series": ToOne("AppointmentSeries", "series_id"),
     },
@@ -118,4 +140,19 @@ APPOINTMENT_SERIES = TypeMap(
         "appointments": Children("Appointment", "series_id"),
     },
     hidden=("clinic_id", "iso_weekdays", "skipped_starts", "created_by"),
+)
+
+APPOINTMENT_STATUS_CHANGE = TypeMap(
+    "AppointmentStatusChange",
+    appointment_status_changes,
+    {
+        "id": GlobalId("AppointmentStatusChange", "int"),
+        "fromStatus": Scalar("from_status", "enum"),
+        "toStatus": Scalar("to_status", "enum"),
+        # The login that made the change (null: no request, e.g. a data load).
+        "actorId": ForeignId("actor_id", "User"),
+        "actorRole": Scalar("actor_role", "enum", lenient=True),
+    },
+    hidden=("clinic_id", "appointment_id"),
+    sort=("changed_at", "id"),
 )

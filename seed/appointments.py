@@ -1,12 +1,15 @@
-"""The appointments of a treatment: free hourly slots, kinds, statuses, prices."""
+"""The appointments of a treatment: free hourly slots, kinds, statuses, prices, and the status
+history of each (as migration 0018's triggers would have written it)."""
 
 import uuid
 from datetime import datetime, timedelta
 
 from seed.calendar import SLOTS_PER_DAY
-from seed.reference import APPOINTMENT_NOTES, CANCEL_REASONS
+from seed.reference import APPOINTMENT_NOTES, CANCEL_REASONS, NO_SHOW_REASONS
 from seed.stream import Appt, ClinicStream, Physio
-from seed.tables import Row
+from seed.tables import Batch, Row
+
+CHECK_IN_WINDOW = timedelta(hours=2)  # migration 0018: check-in opens 2 h before the start
 
 
 class AppointmentRows(ClinicStream):
@@ -69,7 +72,10 @@ class AppointmentRows(ClinicStream):
 
     def appointment_status(self, starts: datetime, n: int) -> str:
         roll = self.rng.random()
-        if starts < self.cal.now:
+        now = self.cal.now
+        if now - timedelta(hours=1) < starts < now + CHECK_IN_WINDOW and roll < 0.7:
+            return "checked_in"  # in the waiting room, or in session now
+        if starts < now:
             if n == 0 or roll < 0.84:
                 return "completed"
             return "cancelled" if roll < 0.93 else "no_show"
@@ -79,16 +85,58 @@ class AppointmentRows(ClinicStream):
             return "confirmed"
         return "scheduled"
 
-    def appointment_details(self, a: Appt) -> Row:
-        """notes, price, cancel_reason, cancelled_at, completed_at"""
-        rng = self.rng
+    def appointment_rows(
+        self, out: Batch, patient_id: uuid.UUID, physio: Physio, appts: list[Appt]
+    ) -> None:
+        """The appointments' rows and their status histories."""
+        for a in appts:
+            details, history = self.lifecycle(a, physio)
+            out["appointments"].append(
+                (a.id, self.cid, patient_id, physio.id, a.starts_at, a.ends_at, a.kind, a.status,
+                 *details[:5], a.created_at, a.created_at, None, *details[5:])
+            )  # fmt: skip
+            out["appointment_status_changes"].extend(
+                (self.cid, a.id, before, after, reason, actor, role, at)
+                for before, after, reason, actor, role, at in history
+            )
+
+    def lifecycle(self, a: Appt, physio: Physio) -> tuple[Row, list[Row]]:
+        """(notes, price, cancel_reason, cancelled_at, completed_at, checked_in_at,
+        no_show_reason) and the history: (from, to, reason, actor, actor role, at) rows, the
+        booking by the front desk first."""
+        rng, now = self.rng, self.cal.now
         notes = rng.choice(APPOINTMENT_NOTES) if rng.random() < 0.15 else None
-        if a.status == "cancelled":
-            cancelled = min(a.starts_at - timedelta(hours=self.between(2, 48)), self.cal.now)
+        desk = (self.receptionist_id, "receptionist")
+        history: list[Row] = [(None, "scheduled", None, *desk, a.created_at)]
+        status = "scheduled"
+
+        def step(to: str, at: datetime, reason: str | None = None, by: Row = desk) -> None:
+            nonlocal status
+            history.append((status, to, reason, *by, at))
+            status = to
+
+        cancel_reason = cancelled = completed = arrived = no_show_reason = None
+        if a.status in ("confirmed", "checked_in", "completed") and (
+            a.status == "confirmed" or rng.random() < 0.6
+        ):
+            step("confirmed", max(a.created_at, min(now, a.starts_at - timedelta(days=1))))
+        if a.status in ("checked_in", "completed"):
+            early = timedelta(minutes=self.between(2, 20))
+            arrived = max(min(now, a.starts_at - early), a.starts_at - CHECK_IN_WINDOW)
+            step("checked_in", arrived)
+        if a.status == "completed":
+            completed = a.ends_at
+            step("completed", completed, by=(self.physio_users[physio.id], "physiotherapist"))
+        elif a.status == "cancelled":
+            cancelled = min(a.starts_at - timedelta(hours=self.between(2, 48)), now)
             cancelled = max(cancelled, a.created_at)
-            return (notes, a.price, rng.choice(CANCEL_REASONS), cancelled, None)
-        completed = a.ends_at if a.status == "completed" else None
-        return (notes, a.price, None, None, completed)
+            cancel_reason = rng.choice(CANCEL_REASONS)
+            step("cancelled", cancelled, cancel_reason)
+        elif a.status == "no_show":
+            no_show_reason = rng.choice(NO_SHOW_REASONS)
+            step("no_show", a.ends_at, no_show_reason)
+        details = (notes, a.price, cancel_reason, cancelled, completed, arrived, no_show_reason)
+        return details, history
 
     def patient_status(self, appts: list[Appt]) -> str:
         if not appts or appts[-1].starts_at >= self.cal.now:

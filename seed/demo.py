@@ -96,7 +96,7 @@ async def seed_demo(dsn: str) -> list[DemoLogin]:
             merge(batch, generator.patient_rows(0, DEMO_SPEC.patients))
             merge(batch, generator.compliance_rows())
             merge(batch, generator.former_staff_rows(DEMO_INACTIVE_LOGIN))
-            await Loader(connection, None).copy(batch)
+            await Loader(connection, None, silent=silent).copy(batch)
     finally:
         await connection.close()
     return demo_logins()

@@ -37,7 +37,9 @@ class ClinicGenerator(
         cnpj = cnpj_from_base(self.between(10**7, 10**8))
         out["clinics"].append((self.cid, spec.name, cnpj, opened, opened))
         self._user(out, self.admin_id, spec.admin_email, "admin", None, None, opened)
-        self._user(out, self.new_id(), spec.receptionist_email, "receptionist", None, None, opened)
+        self._user(
+            out, self.receptionist_id, spec.receptionist_email, "receptionist", None, None, opened
+        )
         first_number = self.between(100_000, 800_000)
         for j in range(spec.physio_count):
             self._physio(out, j, first_number + 37 * j)
@@ -56,7 +58,10 @@ class ClinicGenerator(
             (physio.id, self.cid, name, email, physio.crefito, rng.choice(SPECIALTIES),
              self.phone(), True, joined, joined)
         )  # fmt: skip
-        self._user(out, self.new_id(), email, "physiotherapist", physio.id, None, joined)
+        self.physio_users[physio.id] = self.new_id()
+        self._user(
+            out, self.physio_users[physio.id], email, "physiotherapist", physio.id, None, joined
+        )
         out["working_hours"].extend(
             (self.new_id(), self.cid, physio.id, weekday, start, end, joined)
             for weekday in WORKDAYS
@@ -171,12 +176,7 @@ class ClinicGenerator(
         status: str,
         created: datetime,
     ) -> None:
-        cid = self.cid
-        out["appointments"].extend(
-            (a.id, cid, patient_id, physio.id, a.starts_at, a.ends_at, a.kind, a.status,
-             *self.appointment_details(a), a.created_at, a.created_at, None)
-            for a in appts
-        )  # fmt: skip
+        self.appointment_rows(out, patient_id, physio, appts)
         self.payments(out, patient_id, appts)
         condition = self.rng.choice(CONDITIONS)
         evaluated = self.prontuarios(out, patient_id, physio, appts, status, condition)

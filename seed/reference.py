@@ -304,6 +304,9 @@ CANCEL_REASONS = (
     "Remarcação solicitada pelo paciente.", "Fisioterapeuta indisponível.",
     "Problema de transporte.",
 )  # fmt: skip
+NO_SHOW_REASONS = (
+    "Não atendeu as ligações.", "Esqueceu a sessão.", "Avisou depois do horário.", None,
+)  # fmt: skip
 PRESCRIPTION_NOTES = (
     "Realizar em dias alternados.", "Parar se a dor passar de 5/10.", "Fazer após aquecimento.",
     "Manter respiração fluida durante o exercício.", None, None,

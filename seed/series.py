@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from seed.calendar import SLOT_HOURS, SLOTS_PER_DAY
 from seed.stream import ClinicStream, Physio
-from seed.tables import Batch
+from seed.tables import Batch, Row
 
 # (Python weekdays, Monday = 0), hour of the day, count: one pattern per seeded series.
 PATTERNS = (
@@ -70,9 +70,23 @@ class SeriesRows(ClinicStream):
             status = "confirmed"
         else:
             status = "scheduled"
+        appointment_id = self.new_id()
         out["appointments"].append(
-            (self.new_id(), self.cid, patient_id, physio.id, starts,
+            (appointment_id, self.cid, patient_id, physio.id, starts,
              starts + timedelta(minutes=SERIES_MINUTES), "session", status, None,
              self.prices["session"], EARLY_DISCHARGE if cancelled else None, cancelled, None,
-             created, cancelled or created, series_id)
+             created, cancelled or created, series_id, None, None)
         )  # fmt: skip
+        # Its status history (migration 0018): booked by the admin with the series, confirmed
+        # by the front desk the day before, or cancelled with the series.
+        history: list[Row] = [(None, "scheduled", None, self.admin_id, "admin", created)]
+        if status == "confirmed":
+            confirmed = max(created, min(self.cal.now, starts - timedelta(days=1)))
+            history.append(("scheduled", "confirmed", None, self.receptionist_id,
+                            "receptionist", confirmed))  # fmt: skip
+        elif cancelled is not None:
+            history.append(("scheduled", "cancelled", EARLY_DISCHARGE, self.admin_id, "admin",
+                            cancelled))  # fmt: skip
+        out["appointment_status_changes"].extend(
+            (self.cid, appointment_id, *change) for change in history
+        )

@@ -98,6 +98,8 @@ class ClinicStream:
         self.occupied: list[set[int]] = []
         self.emails: set[str] = set()
         self.admin_id = self.new_id()
+        self.receptionist_id = self.new_id()
+        self.physio_users: dict[uuid.UUID, uuid.UUID] = {}  # physiotherapist id → login id
 
     def between(self, low: int, high: int) -> int:
         return low + int(self.random() * (high - low))

@@ -9,7 +9,7 @@ from models.compliance import compliance_checks, compliance_issues, consents, da
 from models.exercises import exercise_executions, exercise_prescriptions
 from models.patients import patients
 from models.payments import payments
-from models.scheduling import appointment_series, appointments
+from models.scheduling import appointment_series, appointment_status_changes, appointments
 
 Row = tuple[object, ...]
 Batch = dict[str, list[Row]]
@@ -27,6 +27,7 @@ SEEDED: tuple[tuple[TableClause, ...], ...] = (
     (user_credentials, users),
     (appointment_series,),
     (appointments,),
+    (appointment_status_changes,),
     (prontuarios,),
     (prontuario_addenda,),
     (exercise_prescriptions,),
@@ -49,6 +50,7 @@ LEFT_TO_DEFAULTS = frozenset(
         "users.last_login_at",
         "users.must_change_password",
         "consents.revocation_acknowledged_at",
+        "appointment_status_changes.id",  # an identity: the load order is the history's
     }
 )
 

@@ -95,7 +95,7 @@ async def seed_volume(
             exercises = await shared_library(connection)
         specs = volume_specs(seed, clinics, patients)
         present = await existing_clinics(connection, [s.clinic_id for s in specs])
-        loader = Loader(connection, progress)
+        loader = Loader(connection, progress, silent=summary.triggers_disabled)
         done = 0
 
         def patients_done(count: int) -> None:

@@ -85,6 +85,7 @@ CONSTRAINT_FIELDS = {
     "clinics_cancel_notice_check": "patientCancelNoticeHours",
     "users_not_own_login": "userId",
     "users_clinic_keeps_an_admin": "userId",
+    "appointments_arrival_check": "arrivedAt",
 }
 # What a refused check says, where "out of the allowed range" would not tell the client why.
 CONSTRAINT_MESSAGES = {
@@ -92,7 +93,12 @@ CONSTRAINT_MESSAGES = {
     "clinics_cancel_notice_check": "The cancel notice is between 0 and 720 hours",
     "users_not_own_login": "An admin may not deactivate their own login",
     "users_clinic_keeps_an_admin": "The clinic must keep at least one active admin login",
+    "appointments_arrival_check": "The arrival is from 2 hours before the start until now",
 }
+
+# Raised by the database's state machines (migration 0018: appointments) with a message
+# written for the client, shown as is.
+STATE_SQLSTATE = "FF001"
 
 
 # What a database call may raise: the driver's errors as SQLAlchemy wraps them, and what comes
@@ -179,6 +185,20 @@ def from_database_error(error: BaseException) -> ApiError | None:
         return ApiError(NOT_FOUND, "A referenced record does not exist", field=field)
     if sqlstate == "42501":
         return ApiError(FORBIDDEN, "Your role may not do this")
+    if sqlstate == STATE_SQLSTATE:
+        return ApiError(INVALID_STATE, _database_message(error) or "Not allowed in this state")
+    return None
+
+
+def _database_message(error: BaseException) -> str | None:
+    """The primary message PostgreSQL sent (no detail, hint or statement)."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return None
+        if isinstance(seen, asyncpg.PostgresError):
+            return str(seen.message)
+        seen = getattr(seen, "orig", None) or seen.__cause__
     return None
 
 

@@ -77,6 +77,47 @@ async def update_in_state(
     raise ApiError(FORBIDDEN, f"You may not change this {what.lower()}")
 
 
+async def update_to_status(
+    db: RequestDb,
+    table: Table,
+    row_id: uuid.UUID,
+    status: str,
+    values: Mapping[str, Any],
+    what: str,
+) -> RowMapping:
+    """Move a row to `status` whose rules the database keeps (a trigger refusing an illegal
+    transition raises INVALID_STATE), in one statement, so two racing changes serialize on the
+    row: the second sees the first's status.
+
+    NOT_FOUND when the caller cannot see it, INVALID_STATE when it already has `status`,
+    FORBIDDEN when RLS refuses the caller the write.
+    """
+    statement = (
+        update(table)
+        .where(table.c.id == row_id, table.c.status != status)
+        .values(**values, status=status)
+        .returning(*table.c)
+    )
+    row = await db.fetch_one(statement)
+    if row is not None:
+        return row
+    # Not written: not visible, not the caller's to change (RLS), already in `status`, or
+    # changed by a racing request since: read it under a lock (only rows RLS lets the caller
+    # change are locked) to tell which; once locked, the write runs on what was read.
+    locked = await db.fetch_one(
+        select(table.c.status).where(table.c.id == row_id).with_for_update()
+    )
+    if locked is None:
+        if await db.fetch_one(select(table.c.id).where(table.c.id == row_id)) is None:
+            raise not_found(what, field="id")
+        raise ApiError(FORBIDDEN, f"You may not change this {what.lower()}")
+    if locked["status"] == status:
+        raise ApiError(INVALID_STATE, f"This {what.lower()} is already {status.replace('_', ' ')}")
+    row = await db.fetch_one(statement)
+    assert row is not None, "a locked row the caller may change, not in `status`"
+    return row
+
+
 async def update_row(
     db: RequestDb, table: Table, row_id: uuid.UUID, values: Mapping[str, Any]
 ) -> RowMapping | None:

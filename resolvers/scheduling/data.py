@@ -24,6 +24,7 @@ from models.scheduling import appointment_series, appointments
 APPOINTMENTS_OF_PATIENT = child_list("Patient", "appointments")
 APPOINTMENTS_OF_PHYSIOTHERAPIST = child_list("Physiotherapist", "appointments")
 APPOINTMENTS_OF_SERIES = child_list("AppointmentSeries", "appointments")
+STATUS_HISTORY = child_list("Appointment", "statusHistory")
 
 
 async def appointment_row(info: Info, appointment_id: uuid.UUID) -> RowMapping | None:

@@ -1,5 +1,11 @@
-"""`scheduleAppointment` (also compiled: one INSERT that builds the answer), `reschedule`,
-`cancel` and `completeAppointment`."""
+"""`scheduleAppointment` (also compiled: one INSERT that builds the answer; a patient books for
+themselves when the clinic allows it) and the lifecycle: `reschedule`, `confirm`, `checkIn`,
+`complete`, `cancelAppointment` and `markNoShow`.
+
+The database keeps the rules (migration 0018): its state machine refuses an illegal transition
+(INVALID_STATE) and writes the status history; RLS and the patient guard decide who may act.
+The resolvers validate input and name the failure.
+"""
 
 import uuid
 from collections.abc import Iterator
@@ -13,18 +19,21 @@ from sqlalchemy import RowMapping
 
 from graph.api.builders import from_row
 from graph.api.context import Info
-from graph.core.errors import FORBIDDEN, INVALID_STATE, ApiError, bad_input, not_found
+from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.core.identity import Identity, Role
 from graph.core.ids import parse_uuid_id
 from graph.core.validators import aware, money
 from graph.sql.compiler import CompiledMutation
-from graph.sql.writes import insert_row, update_in_state
+from graph.sql.writes import insert_row, update_row, update_to_status
 from models.scheduling import APPOINTMENT, appointments
 from resolvers.scheduling.data import appointment_row
 from resolvers.scheduling.types import Appointment, AppointmentStatus, AppointmentType
 
 MIN_MINUTES, MAX_MINUTES = 5, 480
+# What a series cancels (resolvers/scheduling/series.py); the database's state machine
+# (migration 0018) holds every other rule of the lifecycle.
 OPEN_STATES = ("scheduled", "confirmed")
+SCHEDULE_ROLES = (Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
 
 
 @strawberry.input
@@ -58,6 +67,25 @@ class CompleteAppointmentInput:
     id: strawberry.ID
 
 
+@strawberry.input
+class ConfirmAppointmentInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class CheckInAppointmentInput:
+    id: strawberry.ID
+    arrived_at: datetime | None = strawberry.field(
+        default=None, description="When the patient arrived (default: now)."
+    )
+
+
+@strawberry.input
+class MarkNoShowInput:
+    id: strawberry.ID
+    reason: str | None = None
+
+
 def slot(starts_at: datetime, minutes: int, field: str = "startsAt") -> tuple[datetime, datetime]:
     """The validated [start, end) of an appointment (`field`: the start's input field)."""
     start = aware(starts_at, field)
@@ -76,7 +104,16 @@ def check_own_agenda(identity: Identity, physiotherapist_id: uuid.UUID) -> None:
         raise ApiError(FORBIDDEN, "Physiotherapists schedule only on their own agenda")
 
 
-SCHEDULE_ROLES = (Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+def _own_booking(
+    identity: Identity, patient_id: uuid.UUID, input: ScheduleAppointmentInput
+) -> None:
+    """A patient books only for themselves, without price or notes (the clinic's to set);
+    RLS checks the rest (the clinic's setting, a physiotherapist who treats them)."""
+    if patient_id != identity.patient_id:
+        raise ApiError(FORBIDDEN, "Patients book only for themselves", field="patientId")
+    for field, value in (("price", input.price), ("notes", input.notes)):
+        if value is not None:
+            raise ApiError(FORBIDDEN, f"Patients may not set {field}", field=field)
 
 
 def _override(identity: Identity, outside_working_hours: bool | None) -> bool:
@@ -90,10 +127,13 @@ def _override(identity: Identity, outside_working_hours: bool | None) -> bool:
 
 
 def booking_parties(
-    identity: Identity, patient_id: strawberry.ID, physiotherapist_id: strawberry.ID
+    identity: Identity,
+    patient_id: strawberry.ID,
+    physiotherapist_id: strawberry.ID,
+    roles: tuple[Role, ...] = SCHEDULE_ROLES,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """The patient's and the physiotherapist's ids of a booking, if the caller's role books."""
-    if identity.role not in SCHEDULE_ROLES:
+    if identity.role not in roles:
         raise ApiError(FORBIDDEN, "Your role may not do this")
     return (
         parse_uuid_id(patient_id, "Patient", field="patientId"),
@@ -104,13 +144,24 @@ def booking_parties(
 @contextmanager
 def booking_refusals(identity: Identity) -> Iterator[None]:
     """RLS refuses a physiotherapist's booking of a patient they do not treat (migration
-    0008): FORBIDDEN on `patientId`, not NOT_FOUND, since they see every patient anyway."""
+    0008): FORBIDDEN on `patientId`, not NOT_FOUND, since they see every patient anyway; and
+    a patient's booking unless the clinic takes them, with a physiotherapist who treats them
+    (migration 0018, `appointments_insert_patient`)."""
     try:
         yield
     except ApiError as error:
-        if identity.role is Role.PHYSIOTHERAPIST and error.extensions["code"] == FORBIDDEN:
+        if error.extensions["code"] != FORBIDDEN:
+            raise
+        if identity.role is Role.PHYSIOTHERAPIST:
             raise ApiError(
                 FORBIDDEN, "You may only book patients you already treat", field="patientId"
+            ) from None
+        if identity.role is Role.PATIENT:
+            raise ApiError(
+                FORBIDDEN,
+                "The clinic takes no bookings from patients, or this physiotherapist does not"
+                " treat you",
+                field="physiotherapistId",
             ) from None
         raise
 
@@ -119,14 +170,18 @@ def cancellation(reason: str | None) -> dict[str, Any]:
     """What cancelling an appointment writes (one appointment, or a series' remaining ones)."""
     return {
         "status": AppointmentStatus.CANCELLED.value,
-        "cancel_reason": (reason or "").strip() or None,
+        "cancel_reason": reason_text(reason),
         "cancelled_at": datetime.now(UTC),
     }
 
 
 def new_appointment(identity: Identity, input: ScheduleAppointmentInput) -> dict[str, Any]:
     """The validated row `scheduleAppointment` inserts (also run by the compiled mutation)."""
-    patient_id, physio_id = booking_parties(identity, input.patient_id, input.physiotherapist_id)
+    patient_id, physio_id = booking_parties(
+        identity, input.patient_id, input.physiotherapist_id, (*SCHEDULE_ROLES, Role.PATIENT)
+    )
+    if identity.role is Role.PATIENT:
+        _own_booking(identity, patient_id, input)
     starts_at, ends_at = slot(input.starts_at, input.duration_minutes)
     price = money(input.price, "price") if input.price is not None else None
     check_own_agenda(identity, physio_id)
@@ -183,6 +238,7 @@ async def _visible_appointment(info: Info, global_id: str) -> RowMapping:
 
 
 async def reschedule_appointment(info: Info, input: RescheduleAppointmentInput) -> Appointment:
+    """Only a scheduled or confirmed appointment moves; a confirmed one becomes scheduled."""
     identity = info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
     outside_working_hours = _override(identity, input.outside_working_hours)
     current = await _visible_appointment(info, input.id)
@@ -190,51 +246,74 @@ async def reschedule_appointment(info: Info, input: RescheduleAppointmentInput) 
     if minutes is None:
         minutes = int((current["ends_at"] - current["starts_at"]).total_seconds() // 60)
     starts_at, ends_at = slot(input.starts_at, minutes)
-    row = await update_in_state(
+    row = await update_row(
         info.context.db,
         appointments,
         current["id"],
-        OPEN_STATES,
         {
             "starts_at": starts_at,
             "ends_at": ends_at,
             "outside_working_hours": outside_working_hours,
         },
+    )
+    if row is None:
+        raise ApiError(FORBIDDEN, "You may not change this appointment")
+    return from_row(Appointment, row)
+
+
+def reason_text(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+async def _to_status(
+    info: Info, global_id: str, status: AppointmentStatus, values: dict[str, Any] | None = None
+) -> Appointment:
+    row = await update_to_status(
+        info.context.db,
+        appointments,
+        parse_uuid_id(global_id, "Appointment"),
+        status.value,
+        values or {},
         "Appointment",
     )
     return from_row(Appointment, row)
+
+
+async def confirm_appointment(info: Info, input: ConfirmAppointmentInput) -> Appointment:
+    """Staff, or the patient for their own future appointment."""
+    info.context.require_identity()
+    return await _to_status(info, input.id, AppointmentStatus.CONFIRMED)
+
+
+async def check_in_appointment(info: Info, input: CheckInAppointmentInput) -> Appointment:
+    info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    values: dict[str, Any] = {}
+    if input.arrived_at is not None:
+        arrived_at = aware(input.arrived_at, "arrivedAt")
+        if arrived_at > datetime.now(UTC):
+            raise bad_input("arrivedAt", "arrivedAt cannot be in the future")
+        values["checked_in_at"] = arrived_at
+    return await _to_status(info, input.id, AppointmentStatus.CHECKED_IN, values)
 
 
 async def cancel_appointment(info: Info, input: CancelAppointmentInput) -> Appointment:
-    identity = info.context.require_identity()
-    current = await _visible_appointment(info, input.id)
-    if identity.role is Role.PATIENT and current["starts_at"] <= datetime.now(UTC):
-        raise ApiError(INVALID_STATE, "Only future appointments can be cancelled by the patient")
-    row = await update_in_state(
-        info.context.db,
-        appointments,
-        current["id"],
-        OPEN_STATES,
-        cancellation(input.reason),
-        "Appointment",
+    """Staff, or the patient for their own future appointment up to the clinic's notice."""
+    info.context.require_identity()
+    return await _to_status(
+        info, input.id, AppointmentStatus.CANCELLED, {"cancel_reason": reason_text(input.reason)}
     )
-    return from_row(Appointment, row)
 
 
 async def complete_appointment(info: Info, input: CompleteAppointmentInput) -> Appointment:
     info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
-    current = await _visible_appointment(info, input.id)
-    if current["starts_at"] > datetime.now(UTC):
-        raise ApiError(INVALID_STATE, "An appointment cannot be completed before it starts")
-    row = await update_in_state(
-        info.context.db,
-        appointments,
-        current["id"],
-        OPEN_STATES,
-        {"status": AppointmentStatus.COMPLETED.value, "completed_at": datetime.now(UTC)},
-        "Appointment",
+    return await _to_status(info, input.id, AppointmentStatus.COMPLETED)
+
+
+async def mark_no_show(info: Info, input: MarkNoShowInput) -> Appointment:
+    info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
+    return await _to_status(
+        info, input.id, AppointmentStatus.NO_SHOW, {"no_show_reason": reason_text(input.reason)}
     )
-    return from_row(Appointment, row)
 
 
 @strawberry.type
@@ -242,4 +321,7 @@ class SchedulingMutations:
     schedule_appointment: Appointment = strawberry.field(resolver=schedule_appointment)
     reschedule_appointment: Appointment = strawberry.field(resolver=reschedule_appointment)
     cancel_appointment: Appointment = strawberry.field(resolver=cancel_appointment)
+    confirm_appointment: Appointment = strawberry.field(resolver=confirm_appointment)
+    check_in_appointment: Appointment = strawberry.field(resolver=check_in_appointment)
     complete_appointment: Appointment = strawberry.field(resolver=complete_appointment)
+    mark_no_show: Appointment = strawberry.field(resolver=mark_no_show)

@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Annotated, cast
 import strawberry
 from sqlalchemy import RowMapping
 
+import resolvers.enums  # noqa: F401  (registers Role as a GraphQL enum)
+from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
 from graph.api.lists import declared_list
 from graph.api.object_types import register
 from graph.api.relay import Connection, Node, child_connection
+from graph.core.identity import Role
 from graph.core.ids import to_global_id
 from graph.sql.list_query import ListQuery
 from resolvers.clinical.data import prontuario_row_of_appointment
@@ -22,7 +25,7 @@ from resolvers.events import ChangeOp
 from resolvers.objects import build, builder
 from resolvers.patients.data import required_patient_row
 from resolvers.payments.data import PAYMENTS_OF_APPOINTMENT
-from resolvers.scheduling.data import APPOINTMENTS_OF_SERIES, series_row
+from resolvers.scheduling.data import APPOINTMENTS_OF_SERIES, STATUS_HISTORY, series_row
 from resolvers.staff.data import required_physiotherapist_row
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ class AppointmentType(enum.Enum):
 class AppointmentStatus(enum.Enum):
     SCHEDULED = "scheduled"
     CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
@@ -72,6 +76,17 @@ class AppointmentFilter:
     status: list[AppointmentStatus] | None = None
     physiotherapist_id: strawberry.ID | None = None
     patient_id: strawberry.ID | None = None
+
+
+@register
+@strawberry.type(
+    description="One status an appointment took: who (the login) and when. Never changes."
+)
+@declared_fields
+class AppointmentStatusChange(Node):
+    from_status: AppointmentStatus | None  # null: the booking
+    to_status: AppointmentStatus
+    actor_role: Role | None
 
 
 @register
@@ -100,6 +115,12 @@ class Appointment(Node):
     async def payments(self, info: Info) -> list[PaymentRef]:
         rows = await info.context.loaders.all_children(PAYMENTS_OF_APPOINTMENT).load(self.db_id)
         return [build("Payment", row) for row in rows]
+
+    @strawberry.field
+    async def status_history(self, info: Info) -> list[AppointmentStatusChange]:
+        """Every status change, oldest first (staff only: empty for a patient)."""
+        rows = await info.context.loaders.all_children(STATUS_HISTORY).load(self.db_id)
+        return [from_row(AppointmentStatusChange, row) for row in rows]
 
     @strawberry.field
     async def prontuario(self, info: Info) -> ProntuarioRef | None:

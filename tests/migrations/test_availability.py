@@ -267,9 +267,10 @@ async def test_trigger_refuses_what_availability_refuses(
             (at("2027-04-21T09:00"), at("2027-04-21T10:00")),
         ):
             outcomes.append(await refused(c, lambda s=starts, e=ends: book(c, s, e)))
-        # Inside the hours; and a cancelled row anywhere (it holds no slot).
-        await book(c, at("2027-03-22T08:00"), at("2027-03-22T09:00"))
-        await book(c, at("2027-03-27T03:00"), at("2027-03-27T04:00"), status="cancelled")
+        # Inside the hours; cancelling it is no booking (a request books only as scheduled:
+        # the state machine of migration 0018).
+        inside = await book(c, at("2027-03-22T08:00"), at("2027-03-22T09:00"))
+        await c.execute("UPDATE appointments SET status = 'cancelled' WHERE id = $1", inside)
         return outcomes
 
     assert await as_role(conn, role, run) == [OUTSIDE, TIME_OFF, HOLIDAY]
@@ -333,8 +334,9 @@ async def test_moving_an_override_needs_an_admin(conn: asyncpg.Connection) -> No
 
 
 async def test_only_moves_and_reactivations_are_checked(conn: asyncpg.Connection) -> None:
-    """A session booked before a time off was declared can still be completed; re-activating
-    a cancelled session in that time off is refused like a new booking."""
+    """A session booked before a time off was declared can still be confirmed and cancelled;
+    re-activating a cancelled session in that time off is refused like a new booking (and the
+    state machine of migration 0018 never lets a cancelled session come back anyway)."""
     booked = uuid.uuid4()
 
     async def run(c: asyncpg.Connection) -> Any:
@@ -348,7 +350,7 @@ async def test_only_moves_and_reactivations_are_checked(conn: asyncpg.Connection
             " VALUES ($1, $2, $3, $4, 'Doença')",
             CLINIC_A, HOURS, at("2027-03-22T00:00"), at("2027-03-23T00:00"),
         )  # fmt: skip
-        await c.execute("UPDATE appointments SET status = 'completed' WHERE id = $1", booked)
+        await c.execute("UPDATE appointments SET status = 'confirmed' WHERE id = $1", booked)
         await c.execute("UPDATE appointments SET status = 'cancelled' WHERE id = $1", booked)
         return await refused(
             c,

@@ -58,6 +58,8 @@ ROWS: dict[str, frozenset[str]] = {
     "time_off": frozenset({"off_physio", "off_physio2"}),
     "clinic_holidays": frozenset({"holiday"}),
     "appointment_series": frozenset({"ser_x", "ser_z"}),  # x with physio, z with physio2
+    # The booking of each appointment, labelled by its appointment.
+    "appointment_status_changes": frozenset({"appt_x", "appt_y", "appt_z"}),
 }
 
 # fmt: off
@@ -85,6 +87,7 @@ READ: dict[str, tuple[Any, ...]] = {
     "time_off":               (ALL,  ALL,               ALL,      NONE,          NONE),
     "clinic_holidays":        (ALL,  ALL,               ALL,      ALL,           NONE),
     "appointment_series":     (ALL,  ALL,               ALL,      {"ser_x"},     NONE),
+    "appointment_status_changes": (ALL, ALL,            ALL,      NONE,          NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -111,6 +114,7 @@ INSERT: dict[str, tuple[str, ...]] = {
     "time_off":               (OK,   OK,    OK,    RLS,   RLS),  # physio: their own time off
     "clinic_holidays":        (OK,   RLS,   OK,    RLS,   RLS),
     "appointment_series":     (OK,   OK,    OK,    RLS,   RLS),
+    "appointment_status_changes": (PRIV, PRIV, PRIV, PRIV,  PRIV),
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
@@ -138,6 +142,7 @@ UPDATE: dict[str, tuple[Any, ...]] = {
     "time_off":               (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
     "clinic_holidays":        (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
     "appointment_series":     (ALL,  {"ser_x"},             ALL,      NONE,       NONE),
+    "appointment_status_changes": (PRIV, PRIV,              PRIV,     PRIV,       PRIV),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
@@ -177,6 +182,7 @@ SET_CLAUSE = {
     "time_off": "reason = 'editado'",
     "clinic_holidays": "name = 'editado'",
     "appointment_series": "cancelled_at = now()",
+    "appointment_status_changes": "reason = 'editado'",
 }
 
 IDS: dict[str, uuid.UUID] = {}
@@ -369,6 +375,11 @@ def insert_statement(table: str, c: str) -> tuple[str, list[Any]]:
             " VALUES ($1, $2, $3, now() + interval '30 days', 50, 'session', '{1,3}', 10)",
             [clinic, i(f"{c}.pat_y"), i(f"{c}.physio")],
         ),
+        "appointment_status_changes": (
+            "INSERT INTO appointment_status_changes (clinic_id, appointment_id, from_status,"
+            " to_status) VALUES ($1, $2, 'scheduled', 'completed')",
+            [clinic, i(f"{c}.appt_x")],
+        ),
     }
     return rows[table]
 
@@ -378,7 +389,13 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
         return i(f"{c}.{label}")
 
     clinic = k("clinic")
-    await conn.execute("INSERT INTO clinics (id, name) VALUES ($1, $2)", clinic, f"Clínica {c}")
+    # The matrix is about who acts, not when: no notice period for patients' cancellations
+    # (tests/migrations/test_triggers.py and the API tests check it).
+    await conn.execute(
+        "INSERT INTO clinics (id, name, patient_cancel_notice_hours) VALUES ($1, $2, 0)",
+        clinic,
+        f"Clínica {c}",
+    )
     for label, n in (("physio", 1), ("physio2", 2), ("physio3", 3)):
         await conn.execute(
             "INSERT INTO physiotherapists (id, clinic_id, name, email, crefito)"
@@ -544,6 +561,8 @@ async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 async def visible(conn: asyncpg.Connection, table: str) -> set[str]:
     if table == "audit_log":
         rows = await conn.fetch("SELECT DISTINCT clinic_id AS id FROM audit_log")
+    elif table == "appointment_status_changes":
+        rows = await conn.fetch("SELECT appointment_id AS id FROM appointment_status_changes")
     elif table == "exercises":
         # The migrated shared library (0004) is visible to every role; shared_ex stands for it.
         rows = await conn.fetch(
@@ -993,7 +1012,8 @@ async def test_physiotherapist_books_only_patients_they_treat(conn: asyncpg.Conn
         )
         revive = "UPDATE appointments SET status = 'scheduled' WHERE id = $1"
         await act_as(conn, identity("physiotherapist"))
-        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        # The state machine (0018) refuses it before RLS would.
+        with pytest.raises(asyncpg.PostgresError, match="cancelled appointment cannot become"):
             await conn.execute(revive, i("A.appt_y"))
     finally:
         await transaction.rollback()
@@ -1152,6 +1172,8 @@ def visible_ids_sql(table: str) -> str:
     """`visible`'s query, as one text value (the shape of what graph/fast_path prepares)."""
     if table == "audit_log":
         return "SELECT string_agg(DISTINCT clinic_id::text, ',') FROM audit_log"
+    if table == "appointment_status_changes":
+        return f"SELECT string_agg(appointment_id::text, ',') FROM {table}"
     where = ""
     if table == "exercises":
         where = " WHERE clinic_id IS NOT NULL OR id = ($1::text[])[1]::uuid"

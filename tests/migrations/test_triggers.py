@@ -414,14 +414,20 @@ async def test_patient_may_only_cancel_own_future_appointment(conn: asyncpg.Conn
                 "a patient may not change appointments.notes",
             ),
             (
-                "UPDATE appointments SET status = 'confirmed' WHERE id = $1",
-                "a patient may only cancel a future scheduled appointment",
+                "UPDATE appointments SET status = 'completed' WHERE id = $1",
+                "a patient may only confirm or cancel their appointment",
             ),
         ):
             assert await error_of(c, sql, FUTURE) == ("42501", message), sql
-        assert await error_of(
-            c, "UPDATE appointments SET status = 'cancelled' WHERE id = $1", PAST
-        ) == ("42501", "a patient may only cancel a future scheduled appointment")
+        for status in ("cancelled", "confirmed"):
+            assert await error_of(
+                c, f"UPDATE appointments SET status = '{status}' WHERE id = $1", PAST
+            ) == ("FF001", "a patient may only confirm or cancel a future appointment")
+    async with request(conn, "patient") as c:
+        confirmed = await c.execute(
+            "UPDATE appointments SET status = 'confirmed' WHERE id = $1", FUTURE
+        )
+        assert confirmed == "UPDATE 1"
         # Someone else's appointment is out of reach: 0 rows, no error.
         result = await c.execute(
             "UPDATE appointments SET status = 'cancelled' WHERE id = $1", OTHERS_FUTURE
@@ -471,3 +477,165 @@ async def test_patient_consent_and_request_guards(conn: asyncpg.Connection) -> N
         assert await error_of(
             c, "UPDATE data_subject_requests SET fulfilled_at = now() WHERE id = $1", OPEN_REQUEST
         ) == ("42501", "a patient may not change data_subject_requests.fulfilled_at")
+
+
+async def test_the_appointment_state_machine_binds_a_psql_caller(
+    conn: asyncpg.Connection,
+) -> None:
+    """fisioflow_app with a receptionist's settings cannot skip or rewind the machine (0018)."""
+    async with request(conn, "receptionist") as c:
+        for sql, message in (
+            (
+                "UPDATE appointments SET status = 'completed' WHERE id = $1",
+                "an appointment cannot become completed before it starts",
+            ),
+            (
+                "UPDATE appointments SET status = 'no_show' WHERE id = $1",
+                "an appointment cannot become no show before it starts",
+            ),
+            (
+                "UPDATE appointments SET status = 'checked_in' WHERE id = $1",
+                "check-in opens 2 hours before the start",
+            ),
+            (
+                "UPDATE appointments SET cancel_reason = 'x', cancelled_at = now() WHERE id = $1",
+                "an appointment's reasons and times change only with its status",
+            ),
+            (
+                "UPDATE appointments SET status = 'confirmed', cancel_reason = 'x' WHERE id = $1",
+                "an appointment's reasons and times change only with their status",
+            ),
+            (
+                "UPDATE appointments SET status = 'cancelled',"
+                " starts_at = starts_at + interval '1 hour' WHERE id = $1",
+                "an appointment is moved or changes status, not both at once",
+            ),
+            (
+                "UPDATE appointments SET starts_at = now() - interval '1 hour' WHERE id = $1",
+                "an appointment is moved to a future time",
+            ),
+        ):
+            assert await error_of(c, sql, FUTURE) == ("FF001", message), sql
+        await c.execute("UPDATE appointments SET status = 'cancelled' WHERE id = $1", FUTURE)
+        for status in ("scheduled", "confirmed", "completed", "no_show"):
+            assert await error_of(
+                c, f"UPDATE appointments SET status = '{status}' WHERE id = $1", FUTURE
+            ) == ("FF001", f"a cancelled appointment cannot become {status.replace('_', ' ')}")
+        assert await error_of(
+            c, "UPDATE appointments SET starts_at = starts_at + interval '1 day' WHERE id = $1",
+            FUTURE,
+        ) == ("FF001", "a cancelled appointment cannot be moved")  # fmt: skip
+        # A booking starts as scheduled, with no stamps.
+        assert await error_of(
+            c,
+            "INSERT INTO appointments (clinic_id, patient_id, physiotherapist_id, starts_at,"
+            " ends_at, type, status) VALUES ($1, $2, $3, now() - interval '3 days',"
+            " now() - interval '3 days' + interval '50 min', 'session', 'completed')",
+            CLINIC, OTHER_PATIENT, PHYSIO2,
+        ) == ("FF001", "an appointment is booked as scheduled")  # fmt: skip
+
+
+async def test_status_history_is_written_by_the_database_only(conn: asyncpg.Connection) -> None:
+    async with request(conn, "receptionist") as c:
+        await c.execute("UPDATE appointments SET status = 'confirmed' WHERE id = $1", FUTURE)
+        # Moving a confirmed appointment makes it scheduled again (the patient confirmed the
+        # old time).
+        moved = await c.fetchval(
+            "UPDATE appointments SET starts_at = starts_at + interval '1 hour',"
+            " ends_at = ends_at + interval '1 hour' WHERE id = $1 RETURNING status",
+            FUTURE,
+        )
+        assert moved == "scheduled"
+        rows = await c.fetch(
+            "SELECT from_status, to_status, actor_id, actor_role, changed_at >= now() AS now"
+            " FROM appointment_status_changes WHERE appointment_id = $1 ORDER BY id",
+            FUTURE,
+        )
+        assert [tuple(r) for r in rows] == [
+            (None, "scheduled", None, None, False),  # the booking, by the superuser
+            ("scheduled", "confirmed", RECEPTIONIST, "receptionist", True),
+            ("confirmed", "scheduled", RECEPTIONIST, "receptionist", True),
+        ]
+        for sql in (
+            "INSERT INTO appointment_status_changes (clinic_id, appointment_id, to_status)"
+            " VALUES ($1, $2, 'completed')",
+            "UPDATE appointment_status_changes SET reason = 'x' WHERE clinic_id = $1"
+            " AND appointment_id = $2",
+            "DELETE FROM appointment_status_changes WHERE clinic_id = $1 AND appointment_id = $2",
+        ):
+            state, message = await error_of(c, sql, CLINIC, FUTURE)
+            assert (state, message.split(" for ")[0]) == ("42501", "permission denied"), sql
+        # The definer's switch opens nothing to fisioflow_app: the owner policy is not for it.
+        await c.execute("select set_config('fisioflow.definer', 'appointment_status', true)")
+        state, _ = await error_of(
+            c,
+            "INSERT INTO appointment_status_changes (clinic_id, appointment_id, to_status)"
+            " VALUES ($1, $2, 'completed')",
+            CLINIC, FUTURE,
+        )  # fmt: skip
+        assert state == "42501"
+    # Not even the owner or a superuser rewrites it.
+    for sql, op in (
+        ("UPDATE appointment_status_changes SET reason = 'x'", "UPDATE"),
+        ("DELETE FROM appointment_status_changes", "DELETE"),
+        ("TRUNCATE appointment_status_changes", "TRUNCATE"),
+    ):
+        assert await error_of(conn, sql) == (
+            "42501",
+            f"appointment_status_changes is append-only: {op} is not allowed",
+        )
+
+
+async def test_patient_cancels_only_before_the_clinics_notice(conn: asyncpg.Connection) -> None:
+    clinic_rule = conn.transaction()
+    await clinic_rule.start()
+    try:
+        await conn.execute(
+            "UPDATE clinics SET patient_cancel_notice_hours = 72 WHERE id = $1", CLINIC
+        )
+        async with request(conn, "patient") as c:
+            assert await error_of(
+                c, "UPDATE appointments SET status = 'cancelled' WHERE id = $1", FUTURE
+            ) == (
+                "FF001",
+                "too late to cancel: the clinic takes cancellations by patients up to 72 hours"
+                " before the start",
+            )
+            # Confirming is still theirs to do.
+            assert (
+                await c.execute(
+                    "UPDATE appointments SET status = 'confirmed' WHERE id = $1", FUTURE
+                )
+                == "UPDATE 1"
+            )
+    finally:
+        await clinic_rule.rollback()
+
+
+async def test_patient_self_booking_policy(conn: asyncpg.Connection) -> None:
+    """appointments_insert_patient (0018): the clinic's switch, their own booking, no price or
+    notes, the future, a physiotherapist who treats them."""
+    book = (
+        "INSERT INTO appointments (clinic_id, patient_id, physiotherapist_id, starts_at,"
+        " ends_at, type, price, notes) VALUES ($1, $2, $3, now() + make_interval(days => $4),"
+        " now() + make_interval(days => $4, mins => 50), 'session', $5, $6)"
+    )
+    rls = ("42501", 'new row violates row-level security policy for table "appointments"')
+    async with request(conn, "patient") as c:
+        assert await error_of(c, book, CLINIC, PATIENT, PHYSIO, 5, None, None) == rls
+    switch = conn.transaction()
+    await switch.start()
+    try:
+        await conn.execute("UPDATE clinics SET patient_self_booking = true WHERE id = $1", CLINIC)
+        async with request(conn, "patient") as c:
+            for args in (
+                (OTHER_PATIENT, PHYSIO2, 5, None, None),  # someone else
+                (PATIENT, PHYSIO, 5, 100, None),  # a price
+                (PATIENT, PHYSIO, 5, None, "VIP"),  # notes
+                (PATIENT, PHYSIO, -5, None, None),  # the past
+                (PATIENT, PHYSIO2, 5, None, None),  # not their physiotherapist
+            ):
+                assert await error_of(c, book, CLINIC, *args) == rls, args
+            assert await c.execute(book, CLINIC, PATIENT, PHYSIO, 5, None, None) == "INSERT 0 1"
+    finally:
+        await switch.rollback()

@@ -4,6 +4,7 @@ Seeds go into databases of their own (created and dropped here), not the shared 
 """
 
 import asyncio
+import itertools
 import re
 from collections.abc import AsyncIterator
 from datetime import date
@@ -156,8 +157,44 @@ async def test_no_double_booking(db: asyncpg.Connection) -> None:
     statuses: dict[bool, list[str]] = {
         r[0]: r[1] for r in await db.fetch(sql, Calendar(ANCHOR).now)
     }
-    assert set(statuses[True]) <= {"completed", "cancelled", "no_show"}
-    assert set(statuses[False]) <= {"scheduled", "confirmed", "cancelled"}
+    assert set(statuses[True]) <= {"completed", "cancelled", "no_show", "checked_in"}
+    assert set(statuses[False]) <= {"scheduled", "confirmed", "cancelled", "checked_in"}
+
+
+# Migration 0018's transitions (None: the booking).
+LEGAL = {
+    (None, "scheduled"), ("scheduled", "confirmed"), ("scheduled", "checked_in"),
+    ("confirmed", "checked_in"), ("scheduled", "cancelled"), ("confirmed", "cancelled"),
+    ("scheduled", "no_show"), ("confirmed", "no_show"), ("checked_in", "completed"),
+    ("scheduled", "completed"), ("confirmed", "completed"),
+}  # fmt: skip
+
+
+async def test_every_appointment_has_its_status_history(db: asyncpg.Connection) -> None:
+    rows = await db.fetch(
+        """select a.id, a.status, a.starts_at, a.cancel_reason, a.no_show_reason,
+                  a.checked_in_at, array_agg(h.from_status order by h.id) as froms,
+                  array_agg(h.to_status order by h.id) as tos,
+                  array_agg(h.changed_at order by h.id) as times,
+                  array_agg(h.reason order by h.id) as reasons,
+                  bool_and(h.actor_id is not null and u.clinic_id = a.clinic_id) as actors
+             from appointments a
+             join appointment_status_changes h on h.appointment_id = a.id
+             left join users u on u.id = h.actor_id
+            group by a.id"""
+    )
+    assert len(rows) == await count(db, "appointments")
+    seen = set()
+    for r in rows:
+        steps = list(zip(r["froms"], r["tos"], strict=True))
+        assert steps[0] == (None, "scheduled") and r["tos"][-1] == r["status"], steps
+        assert set(steps) <= LEGAL, steps
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(steps)), steps
+        assert r["times"] == sorted(r["times"]) and r["actors"], r
+        assert r["reasons"][-1] == (r["cancel_reason"] or r["no_show_reason"]), r
+        assert (r["checked_in_at"] is not None) == ("checked_in" in r["tos"]), r
+        seen.add(r["status"])
+    assert seen >= {"scheduled", "confirmed", "completed", "cancelled", "no_show"}
 
 
 async def test_the_agenda_fits_the_availability(db: asyncpg.Connection) -> None:
@@ -236,7 +273,13 @@ async def test_seed_demo_is_idempotent(
     assert verify_password(users[first[0].email]["password_hash"], DEMO_PASSWORD)
     demo = "(select id from clinics where name = 'Clínica FisioFlow Demo')"
     assert await count(db, "patients", f"clinic_id = {demo}") == 8
-    for table in ("appointments", "payments", "prontuarios", "exercise_executions"):
+    for table in (
+        "appointments",
+        "appointment_status_changes",
+        "payments",
+        "prontuarios",
+        "exercise_executions",
+    ):
         assert await count(db, table, f"clinic_id = {demo}") > 0, table
     # A few recurring series, one ended early; each tells the truth about its appointments.
     series = await db.fetch(
@@ -265,6 +308,14 @@ async def test_seed_demo_is_idempotent(
     )
     assert [(r["email"], r["role"]) for r in inactive] == [(DEMO_INACTIVE_LOGIN, "receptionist")]
     assert DEMO_INACTIVE_LOGIN not in {login.email for login in first}
+    statuses = {
+        r["status"]
+        for r in await db.fetch(
+            f"select distinct status from appointments where clinic_id = {demo}"
+        )
+    }
+    # checked_in too when a session is near (the demo is laid out around today's hours).
+    assert statuses >= {"scheduled", "confirmed", "completed", "cancelled"}, statuses
 
 
 async def test_create_clinic(seeded: tuple[str, SeedSummary], db: asyncpg.Connection) -> None:

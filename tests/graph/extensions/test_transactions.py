@@ -149,6 +149,36 @@ async def _cancel(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, A
     )
 
 
+async def _confirm(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    appointment = await _appointment(conn, w, 5)
+    return (
+        {"id": gid("Appointment", appointment)},
+        "select exists(select 1 from appointments where id = $1 and status = 'confirmed')",
+    )
+
+
+async def _check_in(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    assert w.physio.physiotherapist_id is not None
+    appointment = await add_appointment(
+        conn, w, w.patient_ids[1], w.physio.physiotherapist_id,
+        datetime.now(UTC) + timedelta(minutes=30),
+    )  # fmt: skip
+    return (
+        {"id": gid("Appointment", appointment)},
+        "select exists(select 1 from appointments where id = $1 and status = 'checked_in'"
+        " and checked_in_at is not null)",
+    )
+
+
+async def _no_show(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    appointment = await _appointment(conn, w, -2)
+    return (
+        {"id": gid("Appointment", appointment), "reason": "Não veio"},
+        "select exists(select 1 from appointments where id = $1 and status = 'no_show'"
+        " and no_show_reason = 'Não veio')",
+    )
+
+
 async def _complete(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
     appointment = await _appointment(conn, w, -2)
     return (
@@ -465,6 +495,9 @@ CASES = [
          "AppointmentSeries"),
     Case("cancelAppointmentSeries", "physio", _cancel_series, FAILS_UNDER_PATIENT,
          "AppointmentSeries"),
+    Case("confirmAppointment", "receptionist", _confirm, FAILS_UNDER_PATIENT, "Appointment"),
+    Case("checkInAppointment", "receptionist", _check_in, FAILS_UNDER_PATIENT, "Appointment"),
+    Case("markNoShow", "physio", _no_show, FAILS_UNDER_PATIENT, "Appointment", "MarkNoShowInput"),
     Case("createPayment", "receptionist", _create_payment, FAILS_UNDER_PATIENT, "Payment"),
     Case("markPaymentPaid", "admin", _mark_paid, FAILS_UNDER_PATIENT, "Payment"),
     Case("refundPayment", "admin", _refund, FAILS_UNDER_PATIENT, "Payment"),

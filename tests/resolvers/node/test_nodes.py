@@ -41,6 +41,7 @@ TABLES = {
     "ComplianceCheck": "compliance_checks",
     "ComplianceIssue": "compliance_issues",
     "AuditEntry": "audit_log",
+    "AppointmentStatusChange": "appointment_status_changes",
 }
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }"
 

@@ -471,16 +471,19 @@ async def test_cancel_the_remaining_occurrences(
     )
     series = body["data"]["scheduleAppointmentSeries"]
     made = starts(series)
-    # The 5th was confirmed (it is cancelled with the rest); the 6th completed (it stays).
+    # The 5th was confirmed (it is cancelled with the rest); the 6th was cancelled before (it
+    # keeps its reason). (A future session cannot be completed: migration 0018.)
     series_db_id = await superuser.fetchval(
         "select id from appointment_series where clinic_id = $1", world.clinic_id
     )
-    for start, status in ((made[4], "confirmed"), (made[5], "completed")):
+    for start, status, reason in ((made[4], "confirmed", None), (made[5], "cancelled", "viagem")):
         await superuser.execute(
-            "update appointments set status = $3 where series_id = $1 and starts_at = $2",
+            "update appointments set status = $3, cancel_reason = $4"
+            " where series_id = $1 and starts_at = $2",
             series_db_id,
             start,
             status,
+            reason,
         )
     for who in (world.patient, world.other_physio):
         refused = await graphql(
@@ -498,7 +501,7 @@ async def test_cancel_the_remaining_occurrences(
     cancelled = body["data"]["cancelAppointmentSeries"]
     assert cancelled["cancelledAt"] is not None
     statuses = [edge["node"]["status"] for edge in cancelled["appointments"]["edges"]]
-    assert statuses == ["SCHEDULED"] * 3 + ["CANCELLED"] * 2 + ["COMPLETED"]
+    assert statuses == ["SCHEDULED"] * 3 + ["CANCELLED"] * 3
     stored = await superuser.fetch(
         "select id, status, cancel_reason from appointments where series_id = $1"
         " order by starts_at",
@@ -506,7 +509,7 @@ async def test_cancel_the_remaining_occurrences(
     )
     assert [(r["status"], r["cancel_reason"]) for r in stored] == [("scheduled", None)] * 3 + [
         ("cancelled", "alta")
-    ] * 2 + [("completed", None)]
+    ] * 2 + [("cancelled", "viagem")]
     # Each cancellation audited with its actor, and the series' own.
     audited = await superuser.fetch(
         "select record_id, actor_id from audit_log where table_name = 'appointments'"
@@ -528,7 +531,7 @@ async def test_cancel_the_remaining_occurrences(
         client, CANCEL_SERIES, {"input": {"id": series["id"]}}, token=world.token(world.admin)
     )
     edges = again["data"]["cancelAppointmentSeries"]["appointments"]["edges"]
-    assert [e["node"]["status"] for e in edges] == ["CANCELLED"] * 5 + ["COMPLETED"]
+    assert [e["node"]["status"] for e in edges] == ["CANCELLED"] * 6
     assert again["data"]["cancelAppointmentSeries"]["cancelledAt"] == cancelled["cancelledAt"]
 
 
