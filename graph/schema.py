@@ -23,7 +23,8 @@ from resolvers.accounts.types import Clinic
 from resolvers.aggregates import AggregateQueries
 from resolvers.care_team.mutations import CareTeamMutations
 from resolvers.clinical.mutations import ClinicalMutations
-from resolvers.clinical.types import Prontuario
+from resolvers.clinical.queries import ClinicalQueries
+from resolvers.clinical.types import Prontuario, VitalSigns
 from resolvers.compliance.mutations import ComplianceMutations
 from resolvers.compliance.queries import ComplianceQueries
 from resolvers.compliance.subscriptions import ComplianceSubscriptions
@@ -64,6 +65,7 @@ Query = merge_types(
         SchedulingQueries,
         AvailabilityQueries,
         PaymentQueries,
+        ClinicalQueries,
         ExerciseQueries,
         LgpdQueries,
         ComplianceQueries,
@@ -120,6 +122,7 @@ schema = strawberry.Schema(
         AppointmentSeries,
         Payment,
         Prontuario,
+        VitalSigns,
         Exercise,
         ExercisePrescription,
         ExerciseExecution,

@@ -5,7 +5,7 @@ each declaration sits beside its table)."""
 from collections.abc import Mapping
 
 from models.accounts import CLINIC, PHYSIOTHERAPIST, STAFF_USER
-from models.clinical import PRONTUARIO, PRONTUARIO_ADDENDUM
+from models.clinical import PRONTUARIO, PRONTUARIO_ADDENDUM, VITAL_SIGNS
 from models.compliance import (
     AUDIT_ENTRY,
     COMPLIANCE_CHECK,
@@ -32,6 +32,7 @@ DECLARATIONS: Mapping[str, TypeMap] = {
         PAYMENT,
         PRONTUARIO,
         PRONTUARIO_ADDENDUM,
+        VITAL_SIGNS,
         EXERCISE,
         EXERCISE_PRESCRIPTION,
         EXERCISE_EXECUTION,

@@ -92,6 +92,12 @@ INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
         ("id",),
         ("patient_id", "created_at", "id"),
     ),
+    "vital_signs": (
+        ("clinic_id", "id"),
+        ("clinic_id", "recorded_at", "id"),
+        ("id",),
+        ("patient_id", "recorded_at", "id"),
+    ),
     "users": (
         ("clinic_id", "email"),
         ("external_subject",),

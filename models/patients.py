@@ -17,6 +17,18 @@ from models.type_map import (
     TypeMap,
 )
 
+INSURANCE_COLUMNS = (
+    Column("insurance_provider", Text),
+    Column("insurance_plan_name", Text),
+    Column("insurance_member_number", Text),
+    Column("insurance_valid_until", Date),
+)
+EMERGENCY_CONTACT_COLUMNS = (
+    Column("emergency_contact_name", Text),
+    Column("emergency_contact_phone", Text),
+    Column("emergency_contact_relationship", Text),
+)
+
 patients = Table(
     "patients",
     metadata,
@@ -34,6 +46,10 @@ patients = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("anonymized_at", DateTime(timezone=True)),
+    Column("contact_channel", Text, nullable=False, server_default=text("'whatsapp'")),
+    # Front-desk data, shown as `insurance { ... }` and `emergencyContact { ... }`.
+    *INSURANCE_COLUMNS,
+    *EMERGENCY_CONTACT_COLUMNS,
 )
 
 PATIENT = TypeMap(
@@ -42,15 +58,25 @@ PATIENT = TypeMap(
     {
         "id": GlobalId("Patient"),
         "status": Scalar("status", "enum"),
+        "contactChannel": Scalar("contact_channel", "enum"),
+        "insurance": ResolverOnly("made of the insurance_* columns; null without a provider"),
+        "emergencyContact": ResolverOnly("made of the emergency_contact_* columns"),
+        "allergies": ResolverOnly("the clinical profile: another table, audited reads"),
+        "conditions": ResolverOnly("the clinical profile: another table, audited reads"),
+        "medications": ResolverOnly("the clinical profile: another table, audited reads"),
         "physiotherapist": ToOne("Physiotherapist", "physiotherapist_id"),
         "appointments": Children("Appointment", "patient_id"),
         "payments": Children("Payment", "patient_id"),
         "prontuarios": Children("Prontuario", "patient_id"),
+        "vitalSigns": Children("VitalSigns", "patient_id"),
         "prescriptions": Children("ExercisePrescription", "patient_id"),
         "consents": Children("Consent", "patient_id", connection=False),
         "careTeam": ResolverOnly("physiotherapists through care_team_members"),
     },
-    hidden=("clinic_id",),
+    hidden=(
+        "clinic_id",
+        *(column.name for column in INSURANCE_COLUMNS + EMERGENCY_CONTACT_COLUMNS),
+    ),
     sort=("name", "id"),
     root_list="patients",
     filters={

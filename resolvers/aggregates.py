@@ -1,6 +1,7 @@
 """`<list>Aggregate` beside every root list (`appointmentsAggregate`, `paymentsAggregate`,
-...): one field per declared root list of an unaudited type (graph/sql/aggregates.py
-`aggregate_root`), made from the declarations, never written per area."""
+...): one field per declared root list (graph/sql/aggregates.py `aggregate_root`), made from
+the declarations, never written per area. An audited type's figures are reads of its rows:
+each row summarized is logged (`vitalSignsAggregate`)."""
 
 import inspect
 from typing import Any
@@ -13,6 +14,7 @@ from graph.api.aggregate_types import (
     group_by_type,
     groups_asked,
 )
+from graph.api.audit_reads import record_reads
 from graph.api.context import Info
 from graph.api.list_inputs import where_type
 from graph.api.lists import input_tree, optional_argument
@@ -26,7 +28,9 @@ def aggregate_resolver(type_name: str) -> Any:
     async def resolve(info: Info, where: Any = None, group_by: Any = None) -> Any:
         info.context.require_identity()
         query = AggregateQuery.of(type_name, input_tree(where), group_by, groups_asked(info))
-        return aggregate_object(type_name, await read_aggregate(info.context.db, query))
+        result = await read_aggregate(info.context.db, query)
+        await record_reads(info, DECLARATIONS[type_name].table.name, result.read)
+        return aggregate_object(type_name, result)
 
     group_by: Any = list[group_by_type(type_name)]  # type: ignore[misc]
     parameters = [

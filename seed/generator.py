@@ -10,6 +10,7 @@ from seed.compliance import ComplianceRows
 from seed.exercises import ExerciseRows
 from seed.identifiers import cnpj_from_base, cns_from_rng, cpf_for_index, crefito, slug
 from seed.payments import PaymentRows
+from seed.profile import ProfileRows
 from seed.reference import (
     CONDITIONS,
     FEMALE_NAMES,
@@ -26,7 +27,13 @@ from seed.tables import Batch, empty_batch
 
 
 class ClinicGenerator(
-    AppointmentRows, SeriesRows, PaymentRows, ProntuarioRows, ExerciseRows, ComplianceRows
+    AppointmentRows,
+    SeriesRows,
+    PaymentRows,
+    ProntuarioRows,
+    ExerciseRows,
+    ComplianceRows,
+    ProfileRows,
 ):
     """Produces a clinic's rows as tuples in COLUMNS order: the clinic and its staff, then
     patients in chunks (each with its history), then the compliance rows."""
@@ -159,7 +166,7 @@ class ClinicGenerator(
             (patient_id, self.cid, physio.id, name, email, self.phone(), self.birth_date(),
              cpf_for_index(spec.first_patient_index + i, spec.cpf_salt),
              cns_from_rng(rng) if rng.random() < 0.6 else None, self.address(), status,
-             created, appts[-1].created_at if appts else created)
+             created, appts[-1].created_at if appts else created, *self.front_desk(patient_id))
         )  # fmt: skip
         if email is not None and self.gets_login(i):
             self._user(out, self.new_id(), email, "patient", None, patient_id, created)
@@ -180,6 +187,7 @@ class ClinicGenerator(
         self.payments(out, patient_id, appts)
         condition = self.rng.choice(CONDITIONS)
         evaluated = self.prontuarios(out, patient_id, physio, appts, status, condition)
+        self.clinical_data(out, patient_id, physio, appts)
         if evaluated is not None:
             self.prescriptions(out, patient_id, physio, evaluated, condition)
         self.consents(out, patient_id, created)

@@ -350,3 +350,29 @@ class LibraryExercise(NamedTuple):
 
     name: str
     duration_seconds: int | None
+
+
+# The patient's front-desk data and clinical profile (seed/profile.py).
+INSURERS = (
+    ("Unimed", ("Nacional", "Estadual", "Empresarial")),
+    ("Bradesco Saúde", ("Top Nacional", "Efetivo")),
+    ("SulAmérica", ("Clássico", "Especial 100")),
+    ("Amil", ("S380", "S450")),
+    ("Hapvida", ("Mix",)),
+    ("Porto Seguro Saúde", ("Bronze", "Prata")),
+)
+RELATIONSHIPS = ("mãe", "pai", "cônjuge", "filho(a)", "irmão(ã)", "amigo(a)")
+# Channels by how often a clinic's patients choose them (the rest: phone, e-mail, none).
+CHANNEL_WEIGHTS = (("whatsapp", 70), ("sms", 8), ("email", 10), ("phone", 10), ("none", 2))
+ALLERGIES = (
+    "Dipirona", "Penicilina", "Anti-inflamatórios (AINEs)", "Látex", "Iodo", "Esparadrapo",
+    "Amoxicilina", "Sulfa",
+)  # fmt: skip
+CHRONIC_CONDITIONS = (
+    "Hipertensão arterial", "Diabetes mellitus tipo 2", "Hipotireoidismo", "Asma",
+    "Osteoporose", "Fibromialgia", "Dislipidemia", "Depressão",
+)  # fmt: skip
+MEDICATIONS = (
+    "Losartana 50 mg", "Metformina 850 mg", "Levotiroxina 50 mcg", "Sinvastatina 20 mg",
+    "Omeprazol 20 mg", "Sertralina 50 mg", "Paracetamol 750 mg se dor", "Alendronato 70 mg",
+)  # fmt: skip

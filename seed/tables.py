@@ -4,7 +4,7 @@ from sqlalchemy import TableClause
 
 from models.accounts import clinics, physiotherapists, user_credentials, users
 from models.availability import clinic_holidays, time_off, working_hours
-from models.clinical import prontuario_addenda, prontuarios
+from models.clinical import clinical_profiles, prontuario_addenda, prontuarios, vital_signs
 from models.compliance import compliance_checks, compliance_issues, consents, data_subject_requests
 from models.exercises import exercise_executions, exercise_prescriptions
 from models.patients import patients
@@ -30,6 +30,8 @@ SEEDED: tuple[tuple[TableClause, ...], ...] = (
     (appointment_status_changes,),
     (prontuarios,),
     (prontuario_addenda,),
+    (clinical_profiles,),
+    (vital_signs,),
     (exercise_prescriptions,),
     (exercise_executions,),
     (payments,),

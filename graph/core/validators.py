@@ -78,6 +78,19 @@ def normalize_email(value: str, field: str = "email") -> str:
     return email
 
 
+_PHONE = re.compile(r"^\+?[0-9 ().\-]+$")
+
+
+def normalize_phone(value: str, field: str = "phone") -> str:
+    """A phone number as its digits (8 to 15, E.164's most), with its leading "+" if given:
+    "+55 (11) 91234-5678" → "+5511912345678"."""
+    number = value.strip()
+    found = re.sub("[^0-9]", "", number)
+    if not _PHONE.match(number) or not 8 <= len(found) <= 15:
+        raise bad_input(field, "A phone number has 8 to 15 digits, e.g. +55 (11) 91234-5678")
+    return ("+" if number.startswith("+") else "") + found
+
+
 def normalize_crefito(value: str, field: str = "crefito") -> str:
     """CREFITO as "CREFITO-<region>/<number>-<F|TO>"."""
     match = _CREFITO.match(value.strip())

@@ -57,9 +57,10 @@ FUNCTIONS: tuple[Function, ...] = ("sum", "avg", "min", "max")
 
 def aggregate_root(declared: TypeMap) -> str | None:
     """The Query field of the type's aggregate, beside its root list (`paymentsAggregate`);
-    None without a root list, or for an audited type (each read of one leaves an audit row; a
-    count would not)."""
-    if not listed(declared) or declared.root_list is None or declared.audited:
+    None without a root list. Of an audited type (`vitalSignsAggregate`), the statement also
+    returns the ids of the rows it summarized, each logged as read (`AggregateResult.read`);
+    prontuários have no root list, so no aggregate."""
+    if not listed(declared) or declared.root_list is None:
         return None
     return f"{declared.root_list}Aggregate"
 
@@ -140,6 +141,7 @@ class Group:
 class AggregateResult:
     total: Figures
     groups: tuple[Group, ...]
+    read: tuple[Any, ...] = ()  # of an audited type: the ids of every row summarized
 
 
 def key_expression(key: GroupKey, table: Table) -> ColumnElement[Any]:
@@ -182,6 +184,8 @@ def aggregate_statement(query: AggregateQuery) -> Select[Any]:
     declared = DECLARATIONS[query.type_name]
     table = declared.table
     figures: list[ColumnElement[Any]] = [func.count().label("count")]
+    if declared.audited:
+        figures.append(func.array_agg(table.c.id).label("_read"))
     for name, field in aggregate_fields(declared).items():
         figures.extend(
             _summary(function, field, table).label(label(function, name))
@@ -226,4 +230,5 @@ async def read_aggregate(db: RequestDb, query: AggregateQuery) -> AggregateResul
         Group({key.field: row[f"key_{key.field}"] for key in query.group_by}, figures(row))
         for row in grouped
     )
-    return AggregateResult(figures(total), groups)
+    read = tuple(total["_read"] or ()) if "_read" in total else ()
+    return AggregateResult(figures(total), groups, read)

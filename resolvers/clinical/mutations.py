@@ -18,7 +18,12 @@ from models.accounts import physiotherapists
 from models.clinical import prontuario_addenda, prontuarios
 from models.patients import patients
 from models.scheduling import appointments
-from resolvers.clinical.types import Prontuario, ProntuarioKind
+from resolvers.clinical.profile import (
+    PatientRef,
+    record_vital_signs,
+    update_clinical_profile,
+)
+from resolvers.clinical.types import Prontuario, ProntuarioKind, VitalSigns
 
 MAX_EXPECTED_SESSIONS = 500
 
@@ -209,3 +214,5 @@ async def add_prontuario_addendum(info: Info, input: AddProntuarioAddendumInput)
 class ClinicalMutations:
     create_prontuario: Prontuario = strawberry.field(resolver=create_prontuario)
     add_prontuario_addendum: Prontuario = strawberry.field(resolver=add_prontuario_addendum)
+    update_clinical_profile: PatientRef = strawberry.field(resolver=update_clinical_profile)
+    record_vital_signs: VitalSigns = strawberry.field(resolver=record_vital_signs)

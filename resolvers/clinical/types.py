@@ -2,6 +2,7 @@
 
 import enum
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
@@ -12,6 +13,7 @@ from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
 from graph.api.object_types import register
 from graph.api.relay import Node
+from models.clinical import VITAL_SIGN_RANGES
 from resolvers.clinical.data import ADDENDA_OF_PRONTUARIO
 from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
@@ -101,3 +103,50 @@ class Prontuario(Node):
     async def addenda(self, info: Info) -> list[ProntuarioAddendum]:
         loader = info.context.loaders.all_children(ADDENDA_OF_PRONTUARIO)
         return [from_row(ProntuarioAddendum, row) for row in await loader.load(self.db_id)]
+
+
+def _bounds(column: str) -> str:
+    low, high = VITAL_SIGN_RANGES[column]
+    return f"{low} to {high}"
+
+
+@register
+@strawberry.type(
+    description="One set of vital signs of a patient (a typed time series; never edited)."
+    " Every read is in the audit log."
+)
+@declared_fields
+class VitalSigns(Node):
+    heart_rate: int | None = strawberry.field(
+        description=f"Beats per minute ({_bounds('heart_rate')})."
+    )
+    systolic: int | None = strawberry.field(
+        description=f"Blood pressure, mmHg ({_bounds('systolic')})."
+    )
+    diastolic: int | None = strawberry.field(
+        description=f"Blood pressure, mmHg ({_bounds('diastolic')}, below systolic)."
+    )
+    respiratory_rate: int | None = strawberry.field(
+        description=f"Breaths per minute ({_bounds('respiratory_rate')})."
+    )
+    spo2: int | None = strawberry.field(description=f"Oxygen saturation, % ({_bounds('spo2')}).")
+    temperature: Decimal | None = strawberry.field(description=f"°C ({_bounds('temperature')}).")
+    pain_level: int | None = strawberry.field(
+        description=f"Pain ({_bounds('pain_level')}: none to worst)."
+    )
+    weight_kg: Decimal | None = strawberry.field(description=f"kg ({_bounds('weight_kg')}).")
+    height_cm: Decimal | None = strawberry.field(description=f"cm ({_bounds('height_cm')}).")
+    db_id: strawberry.Private[uuid.UUID]
+    patient_db_id: strawberry.Private[uuid.UUID]
+    recorded_by_db_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def patient(self, info: Info) -> PatientRef:
+        return cast(
+            "Patient", build("Patient", await required_patient_row(info, self.patient_db_id))
+        )
+
+    @strawberry.field
+    async def recorded_by(self, info: Info) -> PhysiotherapistRef:
+        """The physiotherapist who measured them."""
+        return await _author(info, self.recorded_by_db_id)

@@ -1,6 +1,8 @@
-"""`anonymizePatient`: the SECURITY DEFINER function `anonymize_patient()` (0005) replaces the
-personal data, disables the patient's login and redacts the same data in the audit log;
-clinical and financial records stay for their legal retention."""
+"""`anonymizePatient`: the SECURITY DEFINER function `anonymize_patient()` (0005; 0019 adds
+the front-desk data and the clinical profile) replaces the personal data, deletes the clinical
+profile (allergies, conditions, medications), disables the patient's login and redacts the
+same data in the audit log; prontuários, vital signs and financial records stay for their
+legal retention."""
 
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -54,8 +56,10 @@ async def anonymize_patient(info: Info, input: AnonymizePatientInput) -> Patient
             updated_at=func.now(),
             response=literal(
                 f"Dados pessoais anonimizados em {when} (nome, CPF, CNS, e-mail, telefone,"
-                " endereço e data de nascimento). Prontuários e registros financeiros são"
-                " mantidos pelo prazo legal (LGPD art. 16, I; Lei 13.787/2018)."
+                " endereço, data de nascimento, convênio, contato de emergência, canal de"
+                " contato, alergias, condições e medicamentos). Prontuários, sinais vitais e"
+                " registros financeiros são mantidos pelo prazo legal (LGPD art. 16, I;"
+                " Lei 13.787/2018)."
             ),
         )
     )

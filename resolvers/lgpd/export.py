@@ -1,6 +1,6 @@
 """`exportPatientData`: one JSON document with everything the clinic holds on the patient, read
 under the caller's RLS (admin: anyone of the clinic; patient: themselves) and logged as a read
-of the patient and of each prontuário."""
+of the patient, of each prontuário, of the clinical profile and of each vital-signs reading."""
 
 import uuid
 from datetime import UTC, date, datetime
@@ -17,7 +17,14 @@ from graph.core.identity import Role
 from graph.core.ids import to_global_id
 from graph.sql.declared import sort_key
 from models.accounts import clinics, physiotherapists
-from models.clinical import prontuario_addenda, prontuarios
+from models.clinical import (
+    CLINICAL_LISTS,
+    VITAL_SIGN_RANGES,
+    clinical_profiles,
+    prontuario_addenda,
+    prontuarios,
+    vital_signs,
+)
 from models.compliance import consents, data_subject_requests
 from models.exercises import exercise_executions, exercise_prescriptions, exercises
 from models.patients import patients
@@ -31,8 +38,15 @@ from resolvers.lgpd.types import EXPORT_FORMAT, EXPORT_VERSION, DataExport
 # keys and request fingerprints stay out).
 PATIENT_COLUMNS = (
     "name", "email", "phone", "birth_date", "cpf", "cns", "address", "status", "created_at",
-    "updated_at", "anonymized_at",
+    "updated_at", "anonymized_at", "contact_channel",
 )  # fmt: skip
+# Front-desk data kept in columns of the patient, exported as objects (as the API shows them).
+PATIENT_GROUPS = {
+    "insurance": ("provider", "plan_name", "member_number", "valid_until"),
+    "emergency_contact": ("name", "phone", "relationship"),
+}
+PROFILE_COLUMNS = (*CLINICAL_LISTS, "updated_at")
+VITAL_SIGN_COLUMNS = ("recorded_at", *VITAL_SIGN_RANGES)
 APPOINTMENT_COLUMNS = (
     "starts_at", "ends_at", "type", "status", "notes", "price", "cancel_reason", "cancelled_at",
     "completed_at", "created_at",
@@ -150,8 +164,19 @@ async def _export_document(info: Info, patient_id: uuid.UUID) -> dict[str, Any]:
         .where(dsr.patient_id == patient_id)
         .order_by(dsr.requested_at, dsr.id)
     )
+    profile_rows = await db.fetch(
+        select(clinical_profiles).where(clinical_profiles.c.patient_id == patient_id)
+    )
+    vital_rows = await db.fetch(
+        select(vital_signs, physio.c.name.label("physio_name"), physio.c.crefito)
+        .join(physio, physio.c.id == vital_signs.c.recorded_by)
+        .where(vital_signs.c.patient_id == patient_id)
+        .order_by(*sort_key("VitalSigns").columns)
+    )
     await record_reads(info, "patients", [patient_id])
     await record_reads(info, "prontuarios", record_ids)
+    await record_reads(info, "clinical_profiles", [row["id"] for row in profile_rows])
+    await record_reads(info, "vital_signs", [row["id"] for row in vital_rows])
 
     addenda_by_record: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for row in addendum_rows:
@@ -181,6 +206,19 @@ async def _export_document(info: Info, patient_id: uuid.UUID) -> dict[str, Any]:
         doc["executions"] = executions_by_rx.get(row["id"], [])
         return doc
 
+    def patient_document() -> dict[str, Any]:
+        doc = _document(patient, "Patient", PATIENT_COLUMNS)
+        for group, keys in PATIENT_GROUPS.items():
+            values = {camel_case(key): _json_value(patient[f"{group}_{key}"]) for key in keys}
+            doc[camel_case(group)] = values if any(v is not None for v in values.values()) else None
+        return doc
+
+    def vital(row: RowMapping) -> dict[str, Any]:
+        doc = _document(row, "VitalSigns", VITAL_SIGN_COLUMNS)
+        doc["recordedBy"] = _person(row["physio_name"], row["crefito"])
+        return doc
+
+    profile = profile_rows[0] if profile_rows else None
     return {
         "format": EXPORT_FORMAT,
         "formatVersion": EXPORT_VERSION,
@@ -190,7 +228,11 @@ async def _export_document(info: Info, patient_id: uuid.UUID) -> dict[str, Any]:
             "name": clinic["name"] if clinic else None,
             "cnpj": clinic["cnpj"] if clinic else None,
         },
-        "patient": _document(patient, "Patient", PATIENT_COLUMNS),
+        "patient": patient_document(),
+        "clinicalProfile": (
+            {camel_case(c): _json_value(profile[c]) for c in PROFILE_COLUMNS} if profile else None
+        ),
+        "vitalSigns": [vital(row) for row in vital_rows],
         "appointments": [appointment(row) for row in appointment_rows],
         "prontuarios": [record(row) for row in record_rows],
         "prescriptions": [prescription(row) for row in prescription_rows],

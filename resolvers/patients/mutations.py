@@ -17,6 +17,7 @@ from graph.core.validators import (
     normalize_cns,
     normalize_cpf,
     normalize_email,
+    normalize_phone,
     required_text,
 )
 from graph.sql.writes import insert_row, update_row
@@ -24,7 +25,22 @@ from models.accounts import physiotherapists
 from models.patients import patients
 from resolvers.accounts.data import Login, create_login
 from resolvers.patients.data import patient_row
-from resolvers.patients.types import Patient, PatientStatus
+from resolvers.patients.types import ContactChannel, Patient, PatientStatus
+
+
+@strawberry.input(description="Health insurance (convênio); a provider is required.")
+class InsuranceInput:
+    provider: str
+    plan_name: str | None = None
+    member_number: str | None = None
+    valid_until: date | None = None
+
+
+@strawberry.input(description="Whom to call in an emergency: a name and a phone number.")
+class EmergencyContactInput:
+    name: str
+    phone: str
+    relationship: str | None = None
 
 
 @strawberry.input
@@ -37,9 +53,14 @@ class CreatePatientInput:
     cns: str | None = None
     address: str | None = None
     physiotherapist_id: strawberry.ID | None = None
+    contact_channel: ContactChannel | None = strawberry.field(
+        default=None, description="Default WHATSAPP."
+    )
+    insurance: InsuranceInput | None = None
+    emergency_contact: EmergencyContactInput | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Fields not given stay as they are; null clears a field.")
 class UpdatePatientInput:
     id: strawberry.ID
     name: str | UnsetType | None = UNSET
@@ -51,6 +72,9 @@ class UpdatePatientInput:
     address: str | UnsetType | None = UNSET
     status: PatientStatus | UnsetType | None = UNSET
     physiotherapist_id: strawberry.ID | UnsetType | None = UNSET
+    contact_channel: ContactChannel | UnsetType | None = UNSET
+    insurance: InsuranceInput | UnsetType | None = UNSET
+    emergency_contact: EmergencyContactInput | UnsetType | None = UNSET
 
 
 @strawberry.input
@@ -97,6 +121,38 @@ def _physiotherapist(value: str | None, field: str) -> uuid.UUID | None:
     return None if value is None else parse_uuid_id(value, "Physiotherapist", field=field)
 
 
+def _contact_channel(value: ContactChannel | None, field: str) -> str:
+    if value is None:
+        raise bad_input(field, "contactChannel must not be null (NONE: do not contact)")
+    return value.value
+
+
+def _insurance(value: InsuranceInput | None, field: str) -> dict[str, Any]:
+    """The insurance columns: all null for none."""
+    if value is None:
+        return dict.fromkeys(("provider", "plan_name", "member_number", "valid_until"))
+    return {
+        "provider": required_text(value.provider, f"{field}.provider"),
+        "plan_name": _free_text(value.plan_name, f"{field}.planName"),
+        "member_number": _free_text(value.member_number, f"{field}.memberNumber"),
+        "valid_until": value.valid_until,
+    }
+
+
+def _emergency_contact(value: EmergencyContactInput | None, field: str) -> dict[str, Any]:
+    """The emergency contact columns: all null for none."""
+    if value is None:
+        return dict.fromkeys(("name", "phone", "relationship"))
+    return {
+        "name": required_text(value.name, f"{field}.name"),
+        "phone": normalize_phone(value.phone, f"{field}.phone"),
+        "relationship": _free_text(value.relationship, f"{field}.relationship"),
+    }
+
+
+# Input objects stored as several columns: `<attribute>_<key>` for each key they give.
+COLUMN_GROUPS = frozenset({"insurance", "emergency_contact"})
+
 # input attribute → (GraphQL field name for errors, validation/normalization)
 PATIENT_FIELDS: dict[str, tuple[str, Normalizer]] = {
     "name": ("name", _name),
@@ -108,6 +164,9 @@ PATIENT_FIELDS: dict[str, tuple[str, Normalizer]] = {
     "address": ("address", _free_text),
     "status": ("status", _status),
     "physiotherapist_id": ("physiotherapistId", _physiotherapist),
+    "contact_channel": ("contactChannel", _contact_channel),
+    "insurance": ("insurance", _insurance),
+    "emergency_contact": ("emergencyContact", _emergency_contact),
 }
 
 
@@ -116,7 +175,11 @@ def _patient_values(given: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for attribute, value in given.items():
         field, normalize = PATIENT_FIELDS[attribute]
-        values[attribute] = normalize(value, field)
+        normalized = normalize(value, field)
+        if attribute in COLUMN_GROUPS:
+            values.update({f"{attribute}_{key}": part for key, part in normalized.items()})
+        else:
+            values[attribute] = normalized
     return values
 
 
@@ -135,7 +198,10 @@ async def _check_physiotherapist_visible(info: Info, values: dict[str, Any]) -> 
 
 async def create_patient(info: Info, input: CreatePatientInput) -> Patient:
     identity = info.context.require_role(Role.ADMIN, Role.RECEPTIONIST, Role.PHYSIOTHERAPIST)
-    values = _patient_values(_given(input, PATIENT_FIELDS.keys() - {"status"}))
+    given = _given(input, PATIENT_FIELDS.keys() - {"status"})
+    if given["contact_channel"] is None:
+        del given["contact_channel"]  # the column's default
+    values = _patient_values(given)
     if identity.role is Role.PHYSIOTHERAPIST and values.get("physiotherapist_id") is None:
         values["physiotherapist_id"] = identity.physiotherapist_id
     await _check_physiotherapist_visible(info, values)

@@ -2,7 +2,7 @@
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
@@ -17,7 +17,13 @@ from graph.sql.declared import criteria
 from graph.sql.list_query import ListQuery
 from models.accounts import physiotherapists
 from resolvers.care_team.data import care_team_ids
-from resolvers.clinical.data import PRONTUARIOS_OF_PATIENT, record_prontuario_reads
+from resolvers.clinical.data import (
+    PRONTUARIOS_OF_PATIENT,
+    VITAL_SIGNS_OF_PATIENT,
+    clinical_profile_row,
+    record_prontuario_reads,
+    record_vital_signs_reads,
+)
 from resolvers.exercises.data import PRESCRIPTIONS_OF_PATIENT
 from resolvers.lgpd.data import CONSENTS_OF_PATIENT
 from resolvers.objects import build, builder
@@ -26,7 +32,7 @@ from resolvers.scheduling.data import APPOINTMENTS_OF_PATIENT
 from resolvers.staff.data import physiotherapist_row
 
 if TYPE_CHECKING:
-    from resolvers.clinical.types import Prontuario
+    from resolvers.clinical.types import Prontuario, VitalSigns
     from resolvers.exercises.types import ExercisePrescription, PrescriptionStatus
     from resolvers.lgpd.types import Consent
     from resolvers.payments.types import Payment
@@ -38,6 +44,7 @@ AppointmentRef = Annotated["Appointment", strawberry.lazy("resolvers.scheduling.
 AppointmentFilterRef = Annotated["AppointmentFilter", strawberry.lazy("resolvers.scheduling.types")]
 PaymentRef = Annotated["Payment", strawberry.lazy("resolvers.payments.types")]
 ProntuarioRef = Annotated["Prontuario", strawberry.lazy("resolvers.clinical.types")]
+VitalSignsRef = Annotated["VitalSigns", strawberry.lazy("resolvers.clinical.types")]
 PrescriptionRef = Annotated["ExercisePrescription", strawberry.lazy("resolvers.exercises.types")]
 PrescriptionStatusRef = Annotated[
     "PrescriptionStatus", strawberry.lazy("resolvers.exercises.types")
@@ -50,6 +57,30 @@ class PatientStatus(enum.Enum):
     ACTIVE = "active"
     INACTIVE = "inactive"
     DISCHARGED = "discharged"
+
+
+@strawberry.enum(description="How the clinic reaches the patient (reminders, confirmations).")
+class ContactChannel(enum.Enum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    EMAIL = "email"
+    PHONE = "phone"
+    NONE = "none"
+
+
+@strawberry.type(description="The patient's health insurance (convênio).")
+class Insurance:
+    provider: str
+    plan_name: str | None
+    member_number: str | None
+    valid_until: date | None
+
+
+@strawberry.type(description="Whom to call in an emergency.")
+class EmergencyContact:
+    name: str
+    phone: str
+    relationship: str | None
 
 
 @strawberry.input
@@ -67,8 +98,64 @@ class Patient(Node):
     email: str | None
     anonymized_at: datetime | None
     status: PatientStatus
+    contact_channel: ContactChannel
     db_id: strawberry.Private[uuid.UUID]
     physiotherapist_db_id: strawberry.Private[uuid.UUID | None]
+    insurance_provider: strawberry.Private[str | None]
+    insurance_plan_name: strawberry.Private[str | None]
+    insurance_member_number: strawberry.Private[str | None]
+    insurance_valid_until: strawberry.Private[date | None]
+    emergency_contact_name: strawberry.Private[str | None]
+    emergency_contact_phone: strawberry.Private[str | None]
+    emergency_contact_relationship: strawberry.Private[str | None]
+
+    @strawberry.field
+    def insurance(self) -> Insurance | None:
+        """Front-desk data: null when the patient has none."""
+        if self.insurance_provider is None:
+            return None
+        return Insurance(
+            provider=self.insurance_provider,
+            plan_name=self.insurance_plan_name,
+            member_number=self.insurance_member_number,
+            valid_until=self.insurance_valid_until,
+        )
+
+    @strawberry.field
+    def emergency_contact(self) -> EmergencyContact | None:
+        """Front-desk data: null when none is recorded."""
+        if self.emergency_contact_name is None or self.emergency_contact_phone is None:
+            return None
+        return EmergencyContact(
+            name=self.emergency_contact_name,
+            phone=self.emergency_contact_phone,
+            relationship=self.emergency_contact_relationship,
+        )
+
+    @strawberry.field
+    async def allergies(self, info: Info) -> list[str] | None:
+        """Allergies: clinical data, every read audited. Null when not recorded or not yours
+        to read (a receptionist; a physiotherapist who does not treat the patient); empty
+        when recorded as none."""
+        return await self._clinical_list(info, "allergies")
+
+    @strawberry.field
+    async def conditions(self, info: Info) -> list[str] | None:
+        """Health conditions: clinical data, every read audited. Null when not recorded or not yours
+        to read (a receptionist; a physiotherapist who does not treat the patient); empty
+        when recorded as none."""
+        return await self._clinical_list(info, "conditions")
+
+    @strawberry.field
+    async def medications(self, info: Info) -> list[str] | None:
+        """Medications in use: clinical data, every read audited. Null when not recorded or
+        not yours to read (a receptionist; a physiotherapist who does not treat the patient);
+        empty when recorded as none."""
+        return await self._clinical_list(info, "medications")
+
+    async def _clinical_list(self, info: Info, column: str) -> list[str] | None:
+        row = await clinical_profile_row(info, self.db_id)
+        return None if row is None or row[column] is None else list(row[column])
 
     @strawberry.field
     @declared_list("Appointment")
@@ -118,6 +205,24 @@ class Patient(Node):
             builder("Prontuario"),
         )
         await record_prontuario_reads(info, [edge.node.db_id for edge in connection.edges])
+        return connection
+
+    @strawberry.field
+    @declared_list("VitalSigns")
+    async def vital_signs(
+        self,
+        info: Info,
+        query: ListQuery,
+    ) -> Connection[VitalSignsRef]:
+        """Oldest first; every reading shown is a logged read."""
+        connection: Connection[VitalSigns] = await child_connection(
+            info.context.loaders,
+            VITAL_SIGNS_OF_PATIENT,
+            self.db_id,
+            query,
+            builder("VitalSigns"),
+        )
+        await record_vital_signs_reads(info, [edge.node.db_id for edge in connection.edges])
         return connection
 
     @strawberry.field

@@ -60,6 +60,8 @@ ROWS: dict[str, frozenset[str]] = {
     "appointment_series": frozenset({"ser_x", "ser_z"}),  # x with physio, z with physio2
     # The booking of each appointment, labelled by its appointment.
     "appointment_status_changes": frozenset({"appt_x", "appt_y", "appt_z"}),
+    "clinical_profiles": frozenset({"cp_x", "cp_z"}),  # y has none: the insert writes it
+    "vital_signs": frozenset({"vs_x", "vs_y", "vs_z"}),
 }
 
 # fmt: off
@@ -88,6 +90,8 @@ READ: dict[str, tuple[Any, ...]] = {
     "clinic_holidays":        (ALL,  ALL,               ALL,      ALL,           NONE),
     "appointment_series":     (ALL,  ALL,               ALL,      {"ser_x"},     NONE),
     "appointment_status_changes": (ALL, ALL,            ALL,      NONE,          NONE),
+    "clinical_profiles":      (ALL,  {"cp_x"},          NONE,     {"cp_x"},      NONE),
+    "vital_signs":            (ALL,  {"vs_x", "vs_y"},  NONE,     {"vs_x"},      NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -115,6 +119,8 @@ INSERT: dict[str, tuple[str, ...]] = {
     "clinic_holidays":        (OK,   RLS,   OK,    RLS,   RLS),
     "appointment_series":     (OK,   OK,    OK,    RLS,   RLS),
     "appointment_status_changes": (PRIV, PRIV, PRIV, PRIV,  PRIV),
+    "clinical_profiles":      (RLS,  OK,    RLS,   RLS,   RLS),
+    "vital_signs":            (RLS,  OK,    RLS,   RLS,   RLS),
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
@@ -143,6 +149,8 @@ UPDATE: dict[str, tuple[Any, ...]] = {
     "clinic_holidays":        (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
     "appointment_series":     (ALL,  {"ser_x"},             ALL,      NONE,       NONE),
     "appointment_status_changes": (PRIV, PRIV,              PRIV,     PRIV,       PRIV),
+    "clinical_profiles":      (NONE, {"cp_x"},              NONE,     NONE,       NONE),
+    "vital_signs":            (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
@@ -183,6 +191,8 @@ SET_CLAUSE = {
     "clinic_holidays": "name = 'editado'",
     "appointment_series": "cancelled_at = now()",
     "appointment_status_changes": "reason = 'editado'",
+    "clinical_profiles": "allergies = '{Látex}'",
+    "vital_signs": "pain_level = 0",
 }
 
 IDS: dict[str, uuid.UUID] = {}
@@ -380,6 +390,16 @@ def insert_statement(table: str, c: str) -> tuple[str, list[Any]]:
             " to_status) VALUES ($1, $2, 'scheduled', 'completed')",
             [clinic, i(f"{c}.appt_x")],
         ),
+        "clinical_profiles": (
+            "INSERT INTO clinical_profiles (clinic_id, patient_id, updated_by, allergies)"
+            " VALUES ($1, $2, $3, '{Dipirona}')",
+            [clinic, i(f"{c}.pat_y"), i(f"{c}.physio")],
+        ),
+        "vital_signs": (
+            "INSERT INTO vital_signs (clinic_id, patient_id, recorded_by, pain_level)"
+            " VALUES ($1, $2, $3, 3)",
+            [clinic, i(f"{c}.pat_x"), i(f"{c}.physio")],
+        ),
     }
     return rows[table]
 
@@ -525,6 +545,18 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
             " first_starts_at, duration_minutes, type, iso_weekdays, count, created_by)"
             " VALUES ($1, $2, $3, $4, now() + interval '7 days', 50, 'session', '{2}', 4, $5)",
             k(label), clinic, k(patient), k(physio), k("u_admin"),
+        )  # fmt: skip
+    for x, physio in (("x", "physio"), ("z", "physio2")):
+        await conn.execute(
+            "INSERT INTO clinical_profiles (id, clinic_id, patient_id, updated_by, allergies)"
+            " VALUES ($1, $2, $3, $4, '{Penicilina}')",
+            k(f"cp_{x}"), clinic, k(f"pat_{x}"), k(physio),
+        )  # fmt: skip
+    for x, physio in (("x", "physio"), ("y", "physio2"), ("z", "physio2")):
+        await conn.execute(
+            "INSERT INTO vital_signs (id, clinic_id, patient_id, recorded_by, heart_rate)"
+            " VALUES ($1, $2, $3, $4, 70)",
+            k(f"vs_{x}"), clinic, k(f"pat_{x}"), k(physio),
         )  # fmt: skip
 
 

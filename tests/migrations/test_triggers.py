@@ -314,7 +314,7 @@ async def test_every_updated_at_column_has_its_trigger(conn: asyncpg.Connection)
         "  AND t.tgname = c.table_name || '_set_updated_at'"
         " WHERE c.table_schema = 'public' AND c.column_name = 'updated_at'"
     )
-    assert len(tables) == 10
+    assert len(tables) == 11  # clinical_profiles (0019) is the eleventh
     assert all(row["has_trigger"] for row in tables), tables
 
 

@@ -262,3 +262,46 @@ async def add_execution(
         pain_level,
     )
     return execution_id
+
+
+async def add_vital_signs(
+    conn: asyncpg.Connection,
+    world: ClinicWorld,
+    patient_id: uuid.UUID,
+    physiotherapist_id: uuid.UUID,
+    recorded_at: datetime | None = None,
+    pain_level: int | None = 4,
+    heart_rate: int | None = 72,
+) -> uuid.UUID:
+    """A reading of blood pressure 120/80, SpO2 98, 36.5 °C and the given pain and heart rate."""
+    vital_signs_id: uuid.UUID = await conn.fetchval(
+        "insert into vital_signs (clinic_id, patient_id, recorded_by, recorded_at, heart_rate,"
+        " systolic, diastolic, spo2, temperature, pain_level) values ($1, $2, $3,"
+        " coalesce($4, now()), $5, 120, 80, 98, 36.5, $6) returning id",
+        world.clinic_id,
+        patient_id,
+        physiotherapist_id,
+        recorded_at,
+        heart_rate,
+        pain_level,
+    )
+    return vital_signs_id
+
+
+async def add_clinical_profile(
+    conn: asyncpg.Connection,
+    world: ClinicWorld,
+    patient_id: uuid.UUID,
+    physiotherapist_id: uuid.UUID,
+    allergies: list[str] | None = None,
+) -> uuid.UUID:
+    profile_id: uuid.UUID = await conn.fetchval(
+        "insert into clinical_profiles (clinic_id, patient_id, updated_by, allergies,"
+        " conditions, medications) values ($1, $2, $3, $4, '{Hipertensão}', '{Losartana 50 mg}')"
+        " returning id",
+        world.clinic_id,
+        patient_id,
+        physiotherapist_id,
+        allergies if allergies is not None else ["Dipirona"],
+    )
+    return profile_id

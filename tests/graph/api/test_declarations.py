@@ -50,6 +50,7 @@ from tests.support.factories import (
     add_payment,
     add_prescription,
     add_prontuario,
+    add_vital_signs,
     make_clinic,
 )
 
@@ -197,6 +198,7 @@ async def _fill_every_table(conn: asyncpg.Connection) -> None:
     await add_prontuario(conn, world, patient, physio, appointment_id=appointment, addendum="Ok")
     prescription = await add_prescription(conn, world, patient, physio)
     await add_execution(conn, world, prescription, patient)
+    await add_vital_signs(conn, world, patient, physio, when)
     await conn.execute(
         "insert into consents (clinic_id, patient_id, purpose, legal_basis, policy_version)"
         " values ($1, $2, 'tratamento', 'art. 11', 'v1')",

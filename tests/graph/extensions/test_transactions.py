@@ -230,6 +230,21 @@ async def _prontuario(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[st
     )  # fmt: skip
 
 
+async def _clinical_profile(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"patientId": gid("Patient", w.patient_ids[1]), "allergies": ["Látex"]},
+        "select exists(select 1 from clinical_profiles where patient_id = $1"
+        " and allergies = '{Látex}')",
+    )
+
+
+async def _vital_signs(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"patientId": gid("Patient", w.patient_ids[1]), "painLevel": 4, "heartRate": 80},
+        "select exists(select 1 from vital_signs where id = $1 and pain_level = 4)",
+    )
+
+
 async def _addendum(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
     assert w.physio.physiotherapist_id is not None
     record = await add_prontuario(conn, w, w.patient_ids[1], w.physio.physiotherapist_id)
@@ -504,6 +519,8 @@ CASES = [
     Case("cancelPayment", "admin", _cancel_payment, FAILS_UNDER_PATIENT, "Payment"),
     Case("createProntuario", "physio", _prontuario, FAILS_UNDER_PATIENT, "Prontuario"),
     Case("addProntuarioAddendum", "physio", _addendum, FAILS_UNDER_PATIENT, "Prontuario"),
+    Case("updateClinicalProfile", "physio", _clinical_profile, FAILS_UNDER_PHYSIO, "Patient"),
+    Case("recordVitalSigns", "physio", _vital_signs, FAILS_UNDER_PATIENT, "VitalSigns"),
     Case("createExercise", "physio", _exercise, None, "Exercise"),  # scalars only
     Case("prescribeExercise", "physio", _prescribe, FAILS_UNDER_PATIENT, "ExercisePrescription"),
     Case("setPrescriptionStatus", "physio", _set_status, FAILS_UNDER_PATIENT,

@@ -33,6 +33,7 @@ TABLES = {
     "AppointmentSeries": "appointment_series",
     "Payment": "payments",
     "Prontuario": "prontuarios",
+    "VitalSigns": "vital_signs",
     "Exercise": "exercises",
     "ExercisePrescription": "exercise_prescriptions",
     "ExerciseExecution": "exercise_executions",
@@ -198,8 +199,9 @@ async def test_sixty_ids_of_a_type_cost_one_statement(
     assert body["data"]["nodes"] == expected
     reads = [s for s in statements.statements if f"FROM {TABLES[type_name]}" in s]
     assert len(reads) == 1, statements.statements
-    # The identity round trip, the read, and for prontuários the one read-audit INSERT.
-    audited = type_name == "Prontuario" and bool(shown)
+    # The identity round trip, the read, and for audited types (prontuários, vital signs)
+    # the one read-audit INSERT.
+    audited = DECLARATIONS[type_name].audited and bool(shown)
     assert statements.count == 2 + audited, statements.statements
 
 
@@ -232,7 +234,8 @@ async def test_a_mix_of_every_type_costs_one_statement_per_type(
     for type_name, table in TABLES.items():
         reads = [s for s in statements.statements if f"FROM {table}" in s]
         assert len(reads) == 1, (type_name, statements.statements)
-    audited = any(node and node["__typename"] == "Prontuario" for node in found)
+    shown_types = {node["__typename"] for node in found if node}
+    audited = sum(DECLARATIONS[type_name].audited for type_name in shown_types)
     assert statements.count == 1 + len(TABLES) + audited, statements.statements
 
 
