@@ -11,6 +11,7 @@ import httpx
 
 from graph.core.identity import Identity
 from graph.core.ids import parse_uuid_id, to_global_id
+from tests.resolvers.scheduling.test_availability import local, next_monday, working_week
 from tests.support.factories import ClinicWorld, add_appointment, make_clinic, session_booking
 from tests.support.graphql_client import error_codes, graphql
 
@@ -433,3 +434,33 @@ async def test_lifecycle_fields_on_every_read_path(
         token=world.token(world.patient),
     )
     assert hidden["data"]["node"] is None, hidden
+
+
+async def test_a_patient_books_only_inside_working_hours(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection
+) -> None:
+    """Self-booking meets the same availability trigger as the front desk, and a patient may not
+    claim the admin's override."""
+    world = await make_clinic(superuser)
+    await superuser.execute(
+        "update clinics set patient_self_booking = true where id = $1", world.clinic_id
+    )
+    await working_week(superuser, world)
+    monday = next_monday()
+    count = "select count(*) from appointments where clinic_id = $1"
+    resolvers = client.oracle  # type: ignore[attr-defined]
+    assert resolvers is not None
+    patient = world.token(world.patient)
+    for n, path in enumerate((client, resolvers)):
+        evening = session_booking(world, local(monday, 20 + n))
+        body = await graphql(path, SCHEDULE, {"input": evening}, token=patient)
+        assert error_codes(body) == ["OUTSIDE_WORKING_HOURS"], body
+        claimed = evening | {"outsideWorkingHours": True}
+        body = await graphql(path, SCHEDULE, {"input": claimed}, token=patient)
+        assert error_codes(body) == ["FORBIDDEN"], body
+    assert await superuser.fetchval(count, world.clinic_id) == 0
+
+    morning = session_booking(world, local(monday, 9))
+    body = await graphql(client, SCHEDULE, {"input": morning}, token=patient)
+    assert "errors" not in body, body
+    assert await superuser.fetchval(count, world.clinic_id) == 1
