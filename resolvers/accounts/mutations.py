@@ -1,15 +1,14 @@
 """`login` (a token for an e-mail and password, rate-limited per e-mail and address),
 `changePassword` (the caller's own, every other token of theirs revoked) and `updateClinic`."""
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import strawberry
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.api.builders import from_row
 from graph.api.context import Info
+from graph.api.partial_updates import Settable, as_is, given_values
 from graph.core.errors import FORBIDDEN, UNAUTHENTICATED, ApiError, bad_input, not_found
 from graph.core.identity import Identity, Role
 from graph.core.validators import normalize_cnpj, required_text
@@ -115,37 +114,20 @@ def _cnpj(value: str, field: str) -> str | None:
     return normalize_cnpj(value, field) if value.strip() else None
 
 
-def _as_is(value: Any, field: str) -> Any:
-    return value
-
-
-# input attribute → (GraphQL field, normalization of a non-null value, may it be null)
-CLINIC_FIELDS: dict[str, tuple[str, Callable[[Any, str], Any], bool]] = {
+CLINIC_FIELDS: Settable = {
     "name": ("name", required_text, False),
     "cnpj": ("cnpj", _cnpj, True),
     "time_zone": ("timeZone", required_text, False),  # the database knows the zones
-    "patient_self_booking": ("patientSelfBooking", _as_is, False),
-    "patient_cancel_notice_hours": ("patientCancelNoticeHours", _as_is, False),
+    "patient_self_booking": ("patientSelfBooking", as_is, False),
+    "patient_cancel_notice_hours": ("patientCancelNoticeHours", as_is, False),
 }
-
-
-def _clinic_values(input: UpdateClinicInput) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for attribute, (field, normalize, nullable) in CLINIC_FIELDS.items():
-        value = getattr(input, attribute)
-        if value is UNSET:
-            continue
-        if value is None and not nullable:
-            raise bad_input(field, f"{field} must not be null")
-        values[attribute] = None if value is None else normalize(value, field)
-    return values
 
 
 async def update_clinic(info: Info, input: UpdateClinicInput) -> Clinic:
     """The caller's clinic (admin); an unknown time zone or a notice out of range is refused
     by the database (clinics_time_zone_check, clinics_cancel_notice_check)."""
     identity = info.context.require_role(Role.ADMIN)
-    values = _clinic_values(input)
+    values = given_values(input, CLINIC_FIELDS)
     if values:
         row = await update_row(info.context.db, clinics, identity.clinic_id, values)
     else:

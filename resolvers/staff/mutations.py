@@ -4,14 +4,13 @@
 
 import secrets
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import strawberry
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.api.builders import from_row
 from graph.api.context import Info
+from graph.api.partial_updates import Settable, as_is, given_values
 from graph.core.errors import FORBIDDEN, ApiError, bad_input, not_found
 from graph.core.identity import Role
 from graph.core.ids import parse_global_id
@@ -104,28 +103,20 @@ def _trimmed(value: str, field: str) -> str | None:
     return value.strip() or None
 
 
-# input attribute → (GraphQL field, normalization; None for a field that may not be null)
-PHYSIOTHERAPIST_FIELDS: dict[str, tuple[str, Callable[[Any, str], Any], bool]] = {
+PHYSIOTHERAPIST_FIELDS: Settable = {
     "name": ("name", required_text, False),
     "email": ("email", normalize_email, False),
     "phone": ("phone", _trimmed, True),
     "specialty": ("specialty", _trimmed, True),
     "crefito": ("crefito", normalize_crefito, False),
-    "active": ("active", lambda value, field: value, False),
+    "active": ("active", as_is, False),
 }
 
 
 async def update_physiotherapist(info: Info, input: UpdatePhysiotherapistInput) -> Physiotherapist:
     info.context.require_role(Role.ADMIN)
     physio_id = _local_id(input.id, ("Physiotherapist",), "id")
-    values: dict[str, Any] = {}
-    for attribute, (field, normalize, nullable) in PHYSIOTHERAPIST_FIELDS.items():
-        value = getattr(input, attribute)
-        if value is UNSET:
-            continue
-        if value is None and not nullable:
-            raise bad_input(field, f"{field} must not be null")
-        values[attribute] = None if value is None else normalize(value, field)
+    values = given_values(input, PHYSIOTHERAPIST_FIELDS)
     if await physiotherapist_row(info, physio_id) is None:
         raise not_found("Physiotherapist", field="id")
     if not values:
