@@ -1,9 +1,11 @@
 """The clinic calendar: the one time zone the clinics' dates are judged in, and "today".
 
-Every clinic is in Brazil's official time (America/Sao_Paulo, no daylight saving since 2019).
 A date the API shows or compares (a payment's due date, a prescription's period, a date in a
-Portuguese finding) is a date on that wall calendar. SQL that needs the same day uses
-`TODAY_SQL`, the same calendar computed by PostgreSQL.
+Portuguese finding, an aggregate's month) is a date on Brazil's official wall calendar
+(America/Sao_Paulo, no daylight saving since 2019). SQL that needs the same day uses
+`TODAY_SQL`, the same calendar computed by PostgreSQL. The agenda alone reads each clinic's own
+zone (`clinics.time_zone`, migration 0013): working hours, holidays, free slots and recurring
+series are wall times there, expanded by PostgreSQL.
 """
 
 from datetime import date, datetime
