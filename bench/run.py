@@ -85,12 +85,13 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graph.core.calendar import TIME_ZONE_NAME  # noqa: E402
+from graph.core.calendar import CLINIC_TIME_ZONE, TIME_ZONE_NAME  # noqa: E402
 from graph.core.identity import Identity, Role  # noqa: E402
 from graph.core.ids import to_global_id  # noqa: E402
 from graph.security.auth import issue_token  # noqa: E402
 from graph.sql import migrate  # noqa: E402
 from graph.sql.database import embedded_postgres, listen_dsn  # noqa: E402
+from seed.calendar import WORKING_HOURS  # noqa: E402
 from seed.volume import seed_volume, volume_specs  # noqa: E402
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
@@ -98,6 +99,10 @@ OPERATIONS = ("point", "nested", "three_level", "agenda", "revenue", "mutation")
 TARGETS = ("server", "ceiling")
 SLOT_FLOOR = datetime(2100, 1, 1, tzinfo=UTC)  # bench appointments live from here on
 SLOT_MINUTES = 30
+# The mutation books weekday afternoons (the seed's last working interval), inside the seeded
+# working hours: slot n is the physiotherapist n % P's, at afternoon time n // P of a weekday.
+AFTERNOON = WORKING_HOURS[-1]
+SLOTS_PER_DAY = (AFTERNOON[1].hour - AFTERNOON[0].hour) * 60 // SLOT_MINUTES
 MUTATION_PATIENTS = 100
 AGENDA_STATUSES = ("scheduled", "confirmed")  # the agenda query's status filter, as stored
 
@@ -188,8 +193,13 @@ local template = [==[__TEMPLATE__]==]
 function request()
   local n = offset + counter * __THREADS__ + tid
   counter = counter + 1
+  -- bench/run.py slot_start, in Lua
+  local t = math.floor(n / #physios)
+  local d, k = math.floor(t / __SLOTS_PER_DAY__), t % __SLOTS_PER_DAY__
+  local day = math.floor(d / 5) * 7 + d % 5
+  local starts = base + day * 86400 + __AFTERNOON_SECONDS__ + k * __SLOT_SECONDS__
   local body = string.format(template, patients[n % #patients + 1], physios[n % #physios + 1],
-    os.date("!%Y-%m-%dT%H:%M:%SZ", base + n * __SLOT_SECONDS__))
+    os.date("!%Y-%m-%dT%H:%M:%SZ", starts))
   return wrk.format(nil, nil, nil, body)
 end
 """
@@ -227,10 +237,19 @@ class Fixture:
     point_patient: uuid.UUID
     mutation_patients: list[uuid.UUID]
     physiotherapists: list[uuid.UUID]
-    slot_base: datetime  # slot n starts at slot_base + n * 30 min
+    slot_base: datetime  # a Monday 00:00 in the clinic's time zone: slot 0's day
     agenda_week: datetime  # Monday 00:00 in the clinic's time zone
     revenue_year: tuple[datetime, datetime]  # [from, to): 12 whole months, clinic time
     pg_version: str
+
+
+def slot_start(monday: datetime, physiotherapists: int, slot: int) -> datetime:
+    """Slot n's start: time n // P of the weekday afternoons from `monday` on (P physiotherapists
+    share each time; the Lua script of the mutation computes the same)."""
+    day, index = divmod(slot // physiotherapists, SLOTS_PER_DAY)
+    week, weekday = divmod(day, 5)
+    minutes = AFTERNOON[0].hour * 60 + index * SLOT_MINUTES
+    return monday + timedelta(days=week * 7 + weekday, minutes=minutes)
 
 
 class Slots:
@@ -356,7 +375,10 @@ async def load_fixture(url: str, clinics: int, patients: int) -> Fixture:
         # before slot 0 holds the slots of the answer check
         base = SLOT_FLOOR + timedelta(days=1)
         if latest is not None and latest + timedelta(days=2) > base:
-            base = (latest + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+            base = latest + timedelta(days=2)
+        local = base.astimezone(CLINIC_TIME_ZONE)
+        monday = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+        base = datetime(monday.year, monday.month, monday.day, tzinfo=CLINIC_TIME_ZONE)
         agenda_week = await connection.fetchval(
             "select date_trunc('week', date_trunc('day', min(starts_at) at time zone $3)"
             " + interval '6 days') at time zone $3 from appointments"
@@ -528,8 +550,8 @@ class Bodies:
         self, slot: int, physio: int | None = None, at: datetime | None = None
     ) -> dict[str, Any]:
         fixture = self.fixture
-        starts_at = at or fixture.slot_base + timedelta(minutes=SLOT_MINUTES * slot)
         physios = fixture.physiotherapists
+        starts_at = at or slot_start(fixture.slot_base, len(physios), slot)
         patients = fixture.mutation_patients
         return {
             "query": QUERIES["mutation"],
@@ -603,7 +625,7 @@ def check_answers(
             if operation == "mutation":
                 # same time, two physiotherapists and two patients (neither may be booked
                 # twice at once): both must succeed with the same answer
-                at = bodies.fixture.slot_base - timedelta(days=1)
+                at = bodies.fixture.slot_base + timedelta(hours=WORKING_HOURS[0][0].hour)
                 answers = [
                     post(client, targets[name], operation, bodies.schedule(n, physio=n, at=at))
                     for n, name in enumerate(TARGETS)
@@ -720,6 +742,8 @@ def write_script(
             .replace("__BASE__", str(int(fixture.slot_base.timestamp())))
             .replace("__OFFSET__", str(offset))
             .replace("__SLOT_SECONDS__", str(SLOT_MINUTES * 60))
+            .replace("__AFTERNOON_SECONDS__", str(AFTERNOON[0].hour * 3600))
+            .replace("__SLOTS_PER_DAY__", str(SLOTS_PER_DAY))
             .replace(
                 "__PATIENTS__",
                 lua_string_list([to_global_id("Patient", p) for p in fixture.mutation_patients]),
