@@ -16,6 +16,7 @@ from graphql.language import DocumentNode, FragmentDefinitionNode
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from graph.api.context import Context
 from graph.core.errors import PASSWORD_CHANGE_REQUIRED, UNAUTHENTICATED
 
 PUBLIC_ROOT_FIELDS = frozenset({"login", "__schema", "__type", "__typename"})
@@ -54,29 +55,34 @@ def needs_identity(document: DocumentNode, operation_name: str | None) -> bool:
     return asks_beyond(document, operation_name, PUBLIC_ROOT_FIELDS)
 
 
+def refusal(
+    context: Context, document: DocumentNode, operation_name: str | None
+) -> GraphQLError | None:
+    """Why the caller may not run this operation at all, or None."""
+    identity = context.identity
+    if identity is None:
+        if not needs_identity(document, operation_name):
+            return None
+        error = context.auth_error
+        message = str(error) if error else "Authentication required"
+        return GraphQLError(message, extensions={"code": UNAUTHENTICATED})
+    if identity.password_change_required and asks_beyond(
+        document, operation_name, PASSWORD_CHANGE_ROOT_FIELDS
+    ):
+        message = "Change the password first (changePassword): an admin reset it"
+        return GraphQLError(message, extensions={"code": PASSWORD_CHANGE_REQUIRED})
+    return None
+
+
 class RequireIdentity(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
-        context = execution.context
         document = execution.graphql_document
-        identity = context.identity
-        if document is None:
-            pass
-        elif identity is None and needs_identity(document, execution.operation_name):
-            error = context.auth_error
-            message = str(error) if error else "Authentication required"
-            execution.result = ExecutionResult(
-                data=None,
-                errors=[GraphQLError(message, extensions={"code": UNAUTHENTICATED})],
-            )
-        elif (
-            identity is not None
-            and identity.password_change_required
-            and asks_beyond(document, execution.operation_name, PASSWORD_CHANGE_ROOT_FIELDS)
-        ):
-            message = "Change the password first (changePassword): an admin reset it"
-            execution.result = ExecutionResult(
-                data=None,
-                errors=[GraphQLError(message, extensions={"code": PASSWORD_CHANGE_REQUIRED})],
-            )
+        error = (
+            refusal(execution.context, document, execution.operation_name)
+            if document is not None
+            else None
+        )
+        if error is not None:
+            execution.result = ExecutionResult(data=None, errors=[error])
         yield
