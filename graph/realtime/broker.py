@@ -1,6 +1,8 @@
 """Realtime fan-out: one LISTEN connection per process, events re-read under RLS per cohort.
 
-Triggers `pg_notify('fisioflow_events', ...)` with ids only. The broker collects the
+Every change of a notified table is a row of the event log (`events`, migration 0020), its
+`seq` in commit order, and a `pg_notify('fisioflow_events', ...)` of the same ids that wakes
+the broker up. The broker collects the
 notifications that arrive together into a batch, and for every *cohort* (subscribers who see
 exactly the same rows: same clinic and role, and for physiotherapists and patients the same
 person) re-reads the batch's rows once, in an RLS transaction as that cohort. Only rows the
@@ -44,8 +46,9 @@ SUBSCRIPTION_LAGGED = "SUBSCRIPTION_LAGGED"
 
 @dataclass(frozen=True)
 class Event:
-    """One notification: which row of which table changed, and how."""
+    """One change: which row of which table changed, how, and its position in the log."""
 
+    seq: int
     table: str
     op: str
     id: uuid.UUID
@@ -56,6 +59,7 @@ class Event:
     def parse(cls, raw: str) -> "Event":
         data = orjson.loads(raw)
         return cls(
+            seq=int(data["seq"]),
             table=str(data["table"]),
             op=str(data["op"]),
             id=uuid.UUID(str(data["id"])),

@@ -376,6 +376,20 @@ async def test_notify_payloads_carry_ids_only(db_url: str, conn: asyncpg.Connect
         await listener.close()
 
     ours = [e for e in events if uuid.UUID(e["id"]) in wanted | {ghost}]
+    positions = [e.pop("seq") for e in ours]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    logged = await conn.fetch(
+        "SELECT seq, table_name, op, row_id, clinic_id, refs FROM events"
+        " WHERE seq = any($1::bigint[]) OR row_id = $2 ORDER BY seq",
+        positions,
+        ghost,
+    )  # the log holds exactly what was notified, the rolled-back insert not at all
+    assert [
+        {"table": r["table_name"], "op": r["op"], "id": str(r["row_id"]),
+         "clinic_id": str(r["clinic_id"]), **json.loads(r["refs"])}
+        for r in logged
+    ] == ours  # fmt: skip
+    assert [r["seq"] for r in logged] == positions
     assert ours == [
         {"table": "patients", "op": "INSERT", "id": str(patient), "clinic_id": str(CLINIC),
          "patient_id": str(patient), "physiotherapist_id": str(PHYSIO)},
@@ -388,6 +402,7 @@ async def test_notify_payloads_carry_ids_only(db_url: str, conn: asyncpg.Connect
          "clinic_id": str(CLINIC), "prontuario_id": str(PRONTUARIO), "patient_id": str(PATIENT)},
     ]  # fmt: skip
     for event in events:  # whatever else arrived: ids only, never data
+        assert isinstance(event.pop("seq", 0), int)
         assert set(event) - {"table", "op"} <= ID_KEYS, event
         for key in set(event) - {"table", "op"}:
             uuid.UUID(event[key])

@@ -25,8 +25,8 @@ async def broker(app: Starlette) -> AsyncIterator[Broker]:
     yield Broker(app.state.engine, "postgresql://unused", queue_size=3)
 
 
-def _event(row_id: uuid.UUID, clinic_id: uuid.UUID, op: str = "INSERT") -> Event:
-    return Event("appointments", op, row_id, clinic_id, {})
+def _event(row_id: uuid.UUID, clinic_id: uuid.UUID, op: str = "INSERT", seq: int = 1) -> Event:
+    return Event(seq, "appointments", op, row_id, clinic_id, {})
 
 
 def _everything(event: Event, row: Any) -> bool:

@@ -413,7 +413,7 @@ async def test_check_and_issue_changes_are_notified(
         await listener.close()
     tables = {(e["table"], e["op"]) for e in events}
     assert {("compliance_checks", "INSERT"), ("compliance_issues", "INSERT")} <= tables
-    assert all(set(e) <= {"table", "op", "id", "clinic_id"} for e in events)
+    assert all(set(e) <= {"seq", "table", "op", "id", "clinic_id"} for e in events)
 
 
 async def test_catalogue(client: httpx.AsyncClient, superuser: asyncpg.Connection) -> None:
