@@ -83,6 +83,7 @@ CONSTRAINT_FIELDS = {
     "clinics_cnpj_check": "cnpj",
     "clinics_time_zone_check": "timeZone",
     "clinics_cancel_notice_check": "patientCancelNoticeHours",
+    "clinics_reminder_hours_check": "reminderHoursBefore",
     "users_not_own_login": "userId",
     "users_clinic_keeps_an_admin": "userId",
     "appointments_arrival_check": "arrivedAt",
@@ -118,6 +119,7 @@ CONSTRAINT_FIELDS = {
 CONSTRAINT_MESSAGES = {
     "clinics_time_zone_check": "Unknown time zone: use an IANA name such as America/Sao_Paulo",
     "clinics_cancel_notice_check": "The cancel notice is between 0 and 720 hours",
+    "clinics_reminder_hours_check": "Reminders fire between 1 and 168 hours before a session",
     "users_not_own_login": "An admin may not deactivate their own login",
     "users_clinic_keeps_an_admin": "The clinic must keep at least one active admin login",
     "appointments_arrival_check": "The arrival is from 2 hours before the start until now",

@@ -73,6 +73,22 @@ class Settings(BaseSettings):
     # it; without one it is open in development and closed in production unless opened here.
     metrics_token: str | None = None
     metrics_public: bool | None = None
+    # Appointment reminders (graph/integrations/reminders.py): how often each server process
+    # looks for reminders due (0: this process never does), and the e-mail they send when an
+    # SMTP server is configured: `smtp://user:pass@host:587` (STARTTLS required unless
+    # `?starttls=off`) or `smtps://user:pass@host:465` (TLS from the start).
+    reminder_interval_seconds: float = Field(default=60.0, ge=0)
+    smtp_url: str | None = None
+    smtp_from: str | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    reminder_email_attempts: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _smtp_sender(self) -> "Settings":
+        """An e-mail needs a sender: the SMTP URL alone does not say whom it is from."""
+        if self.smtp_url and not self.smtp_from:
+            raise ValueError("FISIOFLOW_SMTP_FROM must be set with FISIOFLOW_SMTP_URL")
+        return self
 
     @model_validator(mode="after")
     def _production_limits(self) -> "Settings":

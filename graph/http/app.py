@@ -18,6 +18,7 @@ from graph.core.settings import Settings, get_settings
 from graph.http.fast_path import FastPath
 from graph.http.operations import install
 from graph.http.view import GraphQLView
+from graph.integrations.reminders import ReminderWorker
 from graph.realtime.broker import Broker
 from graph.sql.database import create_engine, listen_dsn
 from graph.sql.migrate import current_revision, head_revision
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker)
     fast_path = FastPath(settings, view.tokens, view.persisted, view.cursors)
+    reminders = ReminderWorker(engine, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -66,9 +68,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if view.tokens.jwks is not None:
             await view.tokens.jwks.refresh()
         close_websockets_on_exit_signal(broker)
+        reminders.start()
         try:
             yield
         finally:
+            await reminders.stop()
             await broker.stop()
             await fast_path.close()
             await engine.dispose()
@@ -101,5 +105,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine = engine
     app.state.broker = broker
     app.state.fast_path = fast_path
+    app.state.reminders = reminders
     install(app, settings)  # /metrics, logs, limits, CORS, GraphiQL files
     return app

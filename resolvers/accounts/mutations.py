@@ -48,6 +48,9 @@ class UpdateClinicInput:
     patient_cancel_notice_hours: int | UnsetType | None = strawberry.field(
         default=UNSET, description="0 to 720."
     )
+    reminder_hours_before: int | UnsetType | None = strawberry.field(
+        default=UNSET, description="1 to 168: how long before a session its reminder fires."
+    )
 
 
 async def _answer(info: Info, identity: Identity) -> AuthPayload:
@@ -120,12 +123,14 @@ CLINIC_FIELDS: Settable = {
     "time_zone": ("timeZone", required_text, False),  # the database knows the zones
     "patient_self_booking": ("patientSelfBooking", as_is, False),
     "patient_cancel_notice_hours": ("patientCancelNoticeHours", as_is, False),
+    "reminder_hours_before": ("reminderHoursBefore", as_is, False),
 }
 
 
 async def update_clinic(info: Info, input: UpdateClinicInput) -> Clinic:
-    """The caller's clinic (admin); an unknown time zone or a notice out of range is refused
-    by the database (clinics_time_zone_check, clinics_cancel_notice_check)."""
+    """The caller's clinic (admin); an unknown time zone, a notice or a reminder time out of
+    range is refused by the database (clinics_time_zone_check, clinics_cancel_notice_check,
+    clinics_reminder_hours_check)."""
     identity = info.context.require_role(Role.ADMIN)
     values = given_values(input, CLINIC_FIELDS)
     if values:

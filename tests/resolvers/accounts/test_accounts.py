@@ -47,7 +47,7 @@ UPDATE_PHYSIO = """mutation($input: UpdatePhysiotherapistInput!) {
 }"""
 UPDATE_CLINIC = """mutation($input: UpdateClinicInput!) {
   updateClinic(input: $input) {
-    name cnpj timeZone patientSelfBooking patientCancelNoticeHours
+    name cnpj timeZone patientSelfBooking patientCancelNoticeHours reminderHoursBefore
   }
 }"""
 ME = "{ me { email role } }"
@@ -316,13 +316,21 @@ async def test_update_clinic(
         "timeZone": "America/Manaus",
         "patientSelfBooking": True,
         "patientCancelNoticeHours": 24,
+        "reminderHoursBefore": 24,
     }
     body = await graphql(
         client,
         UPDATE_CLINIC,
-        {"input": {"cnpj": "11.222.333/0001-81", "patientCancelNoticeHours": 0}},
+        {
+            "input": {
+                "cnpj": "11.222.333/0001-81",
+                "patientCancelNoticeHours": 0,
+                "reminderHoursBefore": 48,
+            }
+        },
         token=admin,
     )
+    assert body["data"]["updateClinic"]["reminderHoursBefore"] == 48
     assert body["data"]["updateClinic"]["timeZone"] == "America/Manaus"
     assert body["data"]["updateClinic"]["patientCancelNoticeHours"] == 0
     assert body["data"]["updateClinic"]["cnpj"] == "11222333000181"
@@ -333,6 +341,9 @@ async def test_update_clinic(
         ({"timeZone": None}, "timeZone"),
         ({"patientCancelNoticeHours": 721}, "patientCancelNoticeHours"),
         ({"patientCancelNoticeHours": -1}, "patientCancelNoticeHours"),
+        ({"reminderHoursBefore": 0}, "reminderHoursBefore"),
+        ({"reminderHoursBefore": 169}, "reminderHoursBefore"),
+        ({"reminderHoursBefore": None}, "reminderHoursBefore"),
         ({"patientSelfBooking": None}, "patientSelfBooking"),
         ({"name": " "}, "name"),
         ({"cnpj": "11.222.333/0001-82"}, "cnpj"),

@@ -1,0 +1,2 @@
+"""What leaves the system for other systems: appointment reminders (e-mail, and events the
+webhooks deliver)."""
