@@ -59,17 +59,24 @@ def cancel_advice(notice_hours: int) -> str:
     )
 
 
+def one_line(name: str) -> str:
+    """A name as a header may carry it: line breaks and runs of spaces become one space."""
+    return " ".join(name.split())
+
+
 def compose(mail: ReminderEmail, sender: str) -> EmailMessage:
-    """The message; raises ValueError for an address or header that cannot be written
-    (e.g. a line break in it)."""
+    """The message; raises ValueError for an address that cannot be written (not an address,
+    a line break in it)."""
     zone = ZoneInfo(mail.time_zone)
     start, end = mail.starts_at.astimezone(zone), mail.ends_at.astimezone(zone)
-    first_name = mail.patient_name.split()[0] if mail.patient_name.split() else mail.patient_name
+    patient, clinic = one_line(mail.patient_name), one_line(mail.clinic_name)
+    if not mail.patient_email.strip():
+        raise ValueError("no address")
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = Address(display_name=mail.patient_name, addr_spec=mail.patient_email)
+    message["To"] = Address(display_name=patient, addr_spec=mail.patient_email)
     message["Subject"] = (
-        f"Lembrete: sessão de fisioterapia em {start:%d/%m} às {start:%H:%M} — {mail.clinic_name}"
+        f"Lembrete: sessão de fisioterapia em {start:%d/%m} às {start:%H:%M} — {clinic}"
     )
     message["Date"] = format_datetime(datetime.now(zone))
     domain = message["From"].addresses[0].domain or "fisioflow.invalid"
@@ -77,9 +84,9 @@ def compose(mail: ReminderEmail, sender: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     message["Content-Language"] = "pt-BR"
     message.set_content(
-        f"Olá, {first_name}!\n"
+        f"Olá, {patient.split(' ')[0]}!\n"
         "\n"
-        f"Lembramos que você tem uma sessão de fisioterapia na {mail.clinic_name}:\n"
+        f"Lembramos que você tem uma sessão de fisioterapia na {clinic}:\n"
         "\n"
         f"  Data: {long_date(start)}\n"
         f"  Horário: das {start:%H:%M} às {end:%H:%M} (horário local da clínica)\n"
@@ -90,6 +97,6 @@ def compose(mail: ReminderEmail, sender: str) -> EmailMessage:
         "Você recebe este lembrete porque autorizou lembretes de consulta. Para não recebê-los"
         " mais, revogue esse consentimento no aplicativo ou peça à clínica.\n"
         "\n"
-        f"{mail.clinic_name}\n"
+        f"{clinic}\n"
     )
     return message

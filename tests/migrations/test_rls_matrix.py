@@ -62,6 +62,8 @@ ROWS: dict[str, frozenset[str]] = {
     "appointment_status_changes": frozenset({"appt_x", "appt_y", "appt_z"}),
     "clinical_profiles": frozenset({"cp_x", "cp_z"}),  # y has none: the insert writes it
     "vital_signs": frozenset({"vs_x", "vs_y", "vs_z"}),
+    # The reminder of each appointment, written by the server's worker only (0025).
+    "appointment_reminders": frozenset({"rem_x", "rem_y", "rem_z"}),
 }
 
 # fmt: off
@@ -92,6 +94,7 @@ READ: dict[str, tuple[Any, ...]] = {
     "appointment_status_changes": (ALL, ALL,            ALL,      NONE,          NONE),
     "clinical_profiles":      (ALL,  {"cp_x"},          NONE,     {"cp_x"},      NONE),
     "vital_signs":            (ALL,  {"vs_x", "vs_y"},  NONE,     {"vs_x"},      NONE),
+    "appointment_reminders":  (ALL,  ALL,               ALL,      {"rem_x"},     NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -121,6 +124,7 @@ INSERT: dict[str, tuple[str, ...]] = {
     "appointment_status_changes": (PRIV, PRIV, PRIV, PRIV,  PRIV),
     "clinical_profiles":      (RLS,  OK,    RLS,   RLS,   RLS),
     "vital_signs":            (RLS,  OK,    RLS,   RLS,   RLS),
+    "appointment_reminders":  (PRIV, PRIV,  PRIV,  PRIV,  PRIV),
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
@@ -151,6 +155,7 @@ UPDATE: dict[str, tuple[Any, ...]] = {
     "appointment_status_changes": (PRIV, PRIV,              PRIV,     PRIV,       PRIV),
     "clinical_profiles":      (NONE, {"cp_x"},              NONE,     NONE,       NONE),
     "vital_signs":            (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "appointment_reminders":  (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
@@ -193,6 +198,7 @@ SET_CLAUSE = {
     "appointment_status_changes": "reason = 'editado'",
     "clinical_profiles": "allergies = '{Látex}'",
     "vital_signs": "pain_level = 0",
+    "appointment_reminders": "email_status = 'sent'",
 }
 
 IDS: dict[str, uuid.UUID] = {}
@@ -400,6 +406,12 @@ def insert_statement(table: str, c: str) -> tuple[str, list[Any]]:
             " VALUES ($1, $2, $3, 3)",
             [clinic, i(f"{c}.pat_x"), i(f"{c}.physio")],
         ),
+        "appointment_reminders": (
+            "INSERT INTO appointment_reminders (clinic_id, appointment_id, patient_id,"
+            " physiotherapist_id, starts_at, email_status)"
+            " VALUES ($1, $2, $3, $4, now() + interval '2 hours', 'none')",
+            [clinic, i(f"{c}.appt_x"), i(f"{c}.pat_x"), i(f"{c}.physio")],
+        ),
     }
     return rows[table]
 
@@ -557,6 +569,14 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
             "INSERT INTO vital_signs (id, clinic_id, patient_id, recorded_by, heart_rate)"
             " VALUES ($1, $2, $3, $4, 70)",
             k(f"vs_{x}"), clinic, k(f"pat_{x}"), k(physio),
+        )  # fmt: skip
+    for x in ("x", "y", "z"):
+        await conn.execute(
+            "INSERT INTO appointment_reminders (id, clinic_id, appointment_id, patient_id,"
+            " physiotherapist_id, starts_at, email_status)"
+            " SELECT $1, clinic_id, id, patient_id, physiotherapist_id, starts_at, 'none'"
+            " FROM appointments WHERE id = $2",
+            k(f"rem_{x}"), k(f"appt_{x}"),
         )  # fmt: skip
 
 
