@@ -17,9 +17,9 @@ from seed.loader import (
     existing_clinics,
     shared_library,
 )
-from seed.reference import CITIES
+from seed.reference import CITIES, CONSENTS
 from seed.stream import ID_EPOCH_MS, NAMESPACE, ClinicSpec
-from seed.tables import merge
+from seed.tables import COLUMNS, Batch, merge
 
 DEMO_PASSWORD = "fisioflow-demo"
 DEMO_CLINIC_NAME = "Clínica FisioFlow Demo"
@@ -76,6 +76,31 @@ def demo_logins() -> list[DemoLogin]:
     return [DemoLogin(email, role, DEMO_PASSWORD) for email, role in people]
 
 
+def remind_demo_patients(batch: Batch, generator: ClinicGenerator) -> None:
+    """Reminders to see on a first run (docs/operations.md, "Appointment reminders"): each
+    demo patient without a reminders consent gets a granted one (a revoked one stays
+    revoked), and the patients with logins are reached by e-mail, so the worker e-mails the
+    reminders of their sessions in the next day when SMTP is configured."""
+    purpose, basis, _ = CONSENTS[1]
+    patient, consent = COLUMNS["patients"], COLUMNS["consents"]
+    asked = {
+        row[consent.index("patient_id")]
+        for row in batch["consents"]
+        if row[consent.index("purpose")] == purpose
+    }
+    with_logins = set(DEMO_SPEC.patient_names[: DEMO_SPEC.patient_logins])
+    channel = patient.index("contact_channel")
+    for n, row in enumerate(batch["patients"]):
+        patient_id, created = row[patient.index("id")], row[patient.index("created_at")]
+        if row[patient.index("name")] in with_logins:
+            batch["patients"][n] = (*row[:channel], "email", *row[channel + 1 :])
+        if patient_id not in asked:
+            batch["consents"].append(
+                (generator.new_id(), DEMO_CLINIC_ID, patient_id, purpose, basis, "2024.1", True,
+                 created, None, created, created)
+            )  # fmt: skip
+
+
 async def seed_demo(dsn: str) -> list[DemoLogin]:
     """Seeds the demo clinic once (a second call finds it and writes nothing); returns its
     logins, all with the password `fisioflow-demo`."""
@@ -96,6 +121,7 @@ async def seed_demo(dsn: str) -> list[DemoLogin]:
             merge(batch, generator.patient_rows(0, DEMO_SPEC.patients))
             merge(batch, generator.compliance_rows())
             merge(batch, generator.former_staff_rows(DEMO_INACTIVE_LOGIN))
+            remind_demo_patients(batch, generator)
             await Loader(connection, None, silent=silent).copy(batch)
     finally:
         await connection.close()

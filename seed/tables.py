@@ -47,6 +47,7 @@ LEFT_TO_DEFAULTS = frozenset(
         "clinics.time_zone",
         "clinics.patient_self_booking",
         "clinics.patient_cancel_notice_hours",
+        "clinics.reminder_hours_before",
         "appointments.outside_working_hours",
         "patients.anonymized_at",
         "users.last_login_at",
