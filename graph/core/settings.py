@@ -10,6 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from strawberry.http.websocket_origin import normalize_allowed_origins, normalize_origin
 
+from graph.core.smtp import SmtpAddress
+
 # Browser origins a development server accepts without configuration: pages served from this
 # machine (any scheme's default port or any other port), e.g. a Vite app on localhost:5173.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -75,13 +77,19 @@ class Settings(BaseSettings):
     metrics_public: bool | None = None
     # Appointment reminders (graph/integrations/reminders.py): how often each server process
     # looks for reminders due (0: this process never does), and the e-mail they send when an
-    # SMTP server is configured: `smtp://user:pass@host:587` (STARTTLS required unless
-    # `?starttls=off`) or `smtps://user:pass@host:465` (TLS from the start).
+    # SMTP server is configured (graph/core/smtp.py).
     reminder_interval_seconds: float = Field(default=60.0, ge=0)
     smtp_url: str | None = None
     smtp_from: str | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     reminder_email_attempts: int = Field(default=5, ge=1)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value:
+            SmtpAddress.from_url(value)  # its ValueError says what is wrong
+        return value
 
     @model_validator(mode="after")
     def _smtp_sender(self) -> "Settings":

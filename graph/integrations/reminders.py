@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from graph.core.settings import Settings
+from graph.core.smtp import SmtpAddress
 from graph.integrations.mail import SendFailure, SmtpServer, classify
 from graph.integrations.reminder_email import ReminderEmail, compose
 from graph.sql.reminders import AS_WORKER, CLAIM_EMAILS, DUE_CLINICS, FIRE, RECORD_OUTCOME
@@ -57,7 +58,7 @@ class Mailer:
     def from_settings(cls, settings: Settings) -> "Mailer | None":
         if not settings.smtp_url or not settings.smtp_from:
             return None
-        server = SmtpServer.from_url(settings.smtp_url, settings.smtp_timeout_seconds)
+        server = SmtpServer(SmtpAddress.from_url(settings.smtp_url), settings.smtp_timeout_seconds)
         return cls(server, settings.smtp_from, settings.reminder_email_attempts)
 
 

@@ -1,6 +1,7 @@
 """A real SMTP server on a free local port (aiosmtpd, in its own thread), keeping what it got."""
 
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class Inbox:
 
     received: list[Received] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
+    # Set when a message is accepted (a server in another process sends it).
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.answers:
@@ -34,6 +37,7 @@ class Inbox:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        self.arrived.set()
         return "250 OK"
 
 

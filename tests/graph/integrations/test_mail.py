@@ -8,22 +8,25 @@ import pytest
 from pydantic import ValidationError
 
 from graph.core.settings import Settings
-from graph.integrations.mail import SmtpServer, classify
+from graph.core.smtp import SmtpAddress
+from graph.integrations.mail import classify
 from graph.integrations.reminder_email import ReminderEmail, cancel_advice, compose, long_date
 from graph.integrations.reminders import retry_delay
 
 
 def test_smtp_urls() -> None:
-    server = SmtpServer.from_url("smtp://lembretes%40clinica.com:s%3Acr%40t@mail.example", 30)
+    server = SmtpAddress.from_url("smtp://lembretes%40clinica.com:s%3Acr%40t@mail.example")
     assert (server.host, server.port, server.security) == ("mail.example", 587, "starttls")
     assert (server.username, server.password) == ("lembretes@clinica.com", "s:cr@t")
-    tls = SmtpServer.from_url("smtps://u:p@mail.example", 30)
+    tls = SmtpAddress.from_url("smtps://u:p@mail.example")
     assert (tls.port, tls.security) == (465, "tls")
-    local = SmtpServer.from_url("smtp://127.0.0.1:2525?starttls=off", 30)
+    local = SmtpAddress.from_url("smtp://127.0.0.1:2525?starttls=off")
     assert (local.port, local.security, local.username) == (2525, "off", None)
     for bad in ("http://mail.example", "smtp://", "smtp://h?starttls=maybe", "mail.example:25"):
         with pytest.raises(ValueError):
-            SmtpServer.from_url(bad, 30)
+            SmtpAddress.from_url(bad)
+        with pytest.raises(ValidationError, match="smtp"):
+            Settings(smtp_url=bad, smtp_from="a@b.example")
 
 
 def test_an_smtp_url_needs_a_sender() -> None:

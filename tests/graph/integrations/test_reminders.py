@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from graph.core.ids import to_global_id
+from graph.core.smtp import SmtpAddress
 from graph.integrations.mail import SmtpServer
 from graph.integrations.reminders import (
     LEASE,
@@ -24,10 +25,13 @@ from graph.integrations.reminders import (
     retry_delay,
     send_due_emails,
 )
+from graph.sql import migrate
 from graph.sql.database import create_engine
 from graph.sql.reminders import AS_WORKER, RECORD_OUTCOME
+from tests.support.database import create_database, drop_database, plain_dsn
 from tests.support.factories import ClinicWorld, add_appointment, make_clinic
 from tests.support.graphql_client import error_codes, graphql
+from tests.support.servers import running_server
 from tests.support.smtp import Inbox, free_port, smtp_server
 
 REMINDER_PURPOSE = "Lembretes de consulta por WhatsApp e SMS"
@@ -65,7 +69,7 @@ def smtp() -> Iterator[tuple[Inbox, str]]:
 
 
 def mailer_for(url: str, attempts: int = 5) -> Mailer:
-    return Mailer(SmtpServer.from_url(url, timeout_seconds=10), SENDER, attempts)
+    return Mailer(SmtpServer(SmtpAddress.from_url(url), timeout_seconds=10), SENDER, attempts)
 
 
 async def grant_reminders(
@@ -587,3 +591,38 @@ async def test_a_lease_keeps_two_senders_apart_and_ends(
         assert late.rowcount == 0
     [row] = await reminders_of(superuser, appointment)
     assert (row["email_status"], row["email_error"]) == ("sent", None)
+
+
+async def test_a_running_server_reminds_at_start_and_emails(server_url: str) -> None:
+    """`fisioflow serve` runs the worker from its lifespan: the first round, at start, fires
+    the reminder and sends its e-mail (a private database: the server sees every clinic)."""
+    url = await create_database(server_url)
+    try:
+        await asyncio.to_thread(migrate.upgrade, url)
+        conn = await asyncpg.connect(plain_dsn(url))
+        try:
+            world = await make_clinic(conn, "Clínica Servidor")
+            await grant_reminders(conn, world, world.patient_ids[0])
+            await reach_by_email(conn, world.patient_ids[0])
+            appointment = await book(conn, world, 0, 3)
+            address = await email_of(conn, world.patient_ids[0])
+            with (
+                smtp_server() as (inbox, smtp_url),
+                running_server(
+                    url,
+                    FISIOFLOW_SMTP_URL=smtp_url,
+                    FISIOFLOW_SMTP_FROM=SENDER,
+                    FISIOFLOW_REMINDER_INTERVAL_SECONDS="3600",
+                ),
+            ):
+                assert await asyncio.to_thread(inbox.arrived.wait, 60)
+            [mail] = inbox.received
+            assert mail.recipients == [address]
+            # Fired (committed before its e-mail was claimed); the outcome the server records
+            # after the 250 is the other tests' subject.
+            [row] = await reminders_of(conn, appointment)
+            assert row["email_attempts"] == 1
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(server_url, url)
