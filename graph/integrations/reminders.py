@@ -41,7 +41,8 @@ log = logging.getLogger("fisioflow.reminders")
 
 # How long a claimed e-mail is its sender's: well past the SMTP timeout (the default 30 s).
 LEASE = timedelta(minutes=5)
-EMAIL_BATCH = 50
+# E-mails claimed and sent together (one SMTP connection each).
+EMAIL_BATCH = 10
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)
 
@@ -80,7 +81,7 @@ async def fire_due_reminders(engine: AsyncEngine, at: datetime, email: bool) -> 
             result = await connection.execute(FIRE, {"at": at, "clinic": clinic, "email": email})
             fired.extend(result.scalars().all())
     if fired:
-        log.info("reminders fired", extra={"reminders": [str(i) for i in fired]})
+        log.info("reminders fired", extra={"fields": {"reminders": [str(i) for i in fired]}})
     return fired
 
 
@@ -90,43 +91,42 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 async def send_due_emails(engine: AsyncEngine, mailer: Mailer, at: datetime) -> dict[str, int]:
-    """Claim, send and record the e-mails due at `at`; how many ended in each state."""
-    async with engine.begin() as connection:
-        await _as_worker(connection)
-        claimed = (
-            (
-                await connection.execute(
-                    CLAIM_EMAILS,
-                    {"at": at, "batch": EMAIL_BATCH, "lease_seconds": LEASE.total_seconds()},
-                )
-            )
-            .mappings()
-            .all()
-        )
+    """Send the e-mails due at `at`, a batch at a time (each batch's e-mails at once, so a
+    batch takes about one SMTP timeout at worst, well inside the lease); how many ended in
+    each state."""
     outcomes: dict[str, int] = {}
-    for row in claimed:
-        status, error = await _attempt(mailer, row)
-        next_attempt = None
-        if status == "retry":
-            if row["attempt"] < mailer.attempts:
-                status, next_attempt = "pending", at + retry_delay(row["attempt"])
-            else:
-                status = "failed"
+    while True:
         async with engine.begin() as connection:
             await _as_worker(connection)
-            await connection.execute(
-                RECORD_OUTCOME,
-                {
-                    "id": row["id"],
-                    "attempt": row["attempt"],
-                    "status": status,
-                    "error": error,
-                    "next_attempt_at": next_attempt,
-                    "at": at,
-                },
+            result = await connection.execute(
+                CLAIM_EMAILS,
+                {"at": at, "batch": EMAIL_BATCH, "lease_seconds": LEASE.total_seconds()},
             )
-        outcomes[status] = outcomes.get(status, 0) + 1
-    return outcomes
+            claimed = result.mappings().all()
+        attempts = await asyncio.gather(*(_attempt(mailer, row) for row in claimed))
+        async with engine.begin() as connection:
+            await _as_worker(connection)
+            for row, (status, error) in zip(claimed, attempts, strict=True):
+                next_attempt = None
+                if status == "retry":
+                    if row["attempt"] < mailer.attempts:
+                        status, next_attempt = "pending", at + retry_delay(row["attempt"])
+                    else:
+                        status = "failed"
+                await connection.execute(
+                    RECORD_OUTCOME,
+                    {
+                        "id": row["id"],
+                        "attempt": row["attempt"],
+                        "status": status,
+                        "error": error,
+                        "next_attempt_at": next_attempt,
+                        "at": at,
+                    },
+                )
+                outcomes[status] = outcomes.get(status, 0) + 1
+        if len(claimed) < EMAIL_BATCH:
+            return outcomes
 
 
 async def _attempt(mailer: Mailer, row: Any) -> tuple[str, str | None]:
@@ -149,7 +149,7 @@ async def _attempt(mailer: Mailer, row: Any) -> tuple[str, str | None]:
             mailer.sender,
         )
     except ValueError:
-        log.warning("reminder e-mail not written", extra={"reminder": str(row["id"])})
+        log.warning("reminder e-mail not written", extra={"fields": {"reminder": str(row["id"])}})
         return "failed", "invalid address"
     try:
         await mailer.server.send(message)
@@ -157,7 +157,7 @@ async def _attempt(mailer: Mailer, row: Any) -> tuple[str, str | None]:
         failure: SendFailure = classify(error)
         log.warning(
             "reminder e-mail not sent",
-            extra={"reminder": str(row["id"]), "error": failure.summary},
+            extra={"fields": {"reminder": str(row["id"]), "error": failure.summary}},
         )
         return ("failed" if failure.permanent else "retry"), failure.summary
     return "sent", None

@@ -463,6 +463,7 @@ async def test_smtp_down_is_retried_then_sent(
     engine: AsyncEngine,
     world: ClinicWorld,
     smtp: tuple[Inbox, str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     inbox, url = smtp
     await reach_by_email(superuser, world.patient_ids[0])
@@ -475,6 +476,13 @@ async def test_smtp_down_is_retried_then_sent(
     assert (reminder["email_status"], reminder["email_attempts"]) == ("pending", 1)
     assert reminder["email_next_attempt_at"] == at + retry_delay(1)
     assert reminder["email_error"] == "SMTPConnectError"
+    # The failure is logged by reminder id and error class, never with the patient's data.
+    name = await superuser.fetchval("SELECT name FROM patients WHERE id = $1", world.patient_ids[0])
+    logged = [r for r in caplog.records if r.name == "fisioflow.reminders"]
+    assert any(str(reminder["id"]) in str(getattr(r, "fields", "")) for r in logged)
+    for record in logged:
+        text = f"{record.getMessage()} {getattr(record, 'fields', '')}"
+        assert name not in text and await email_of(superuser, world.patient_ids[0]) not in text
     # Not due before the backoff; then the server answers "try later" once, then takes it.
     up = mailer_for(url)
     await send_due_emails(engine, up, at + timedelta(seconds=30))
@@ -492,6 +500,26 @@ async def test_smtp_down_is_retried_then_sent(
     assert reminder["email_error"] is None
     address = await email_of(superuser, world.patient_ids[0])
     assert len([r for r in inbox.received if address in r.recipients]) == 1
+
+
+async def test_a_round_sends_every_email_due_batch_after_batch(
+    superuser: asyncpg.Connection, engine: AsyncEngine, smtp: tuple[Inbox, str]
+) -> None:
+    inbox, url = smtp
+    world = await make_clinic(superuser, "Clínica Cheia", patients_per_physio=6)
+    booked = []
+    for n, patient in enumerate(world.patient_ids):  # more than a batch (EMAIL_BATCH = 10)
+        await grant_reminders(superuser, world, patient)
+        await reach_by_email(superuser, patient)
+        booked.append(await book(superuser, world, n, 2 + n))
+    at = datetime.now(UTC)
+    assert await fire(superuser, engine, at, world, email=True) == set(booked)
+    await send_due_emails(engine, mailer_for(url), at)
+    addresses = {await email_of(superuser, p) for p in world.patient_ids}
+    assert {r.recipients[0] for r in inbox.received} >= addresses
+    for appointment in booked:
+        [row] = await reminders_of(superuser, appointment)
+        assert (row["email_status"], row["email_attempts"]) == ("sent", 1)
 
 
 async def test_a_refusal_or_the_last_attempt_fails_for_good(
