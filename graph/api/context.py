@@ -1,6 +1,7 @@
 """What every resolver gets in `info.context`: the caller, their transaction and loaders."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
@@ -18,6 +19,7 @@ from graph.core.cursors import CursorCodec
 from graph.core.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
 from graph.core.settings import Settings
+from graph.realtime.groups import Group, Membership
 from graph.sql.loaders import Loaders
 from graph.sql.session import RequestDb
 
@@ -40,14 +42,25 @@ class DataScope:
         cursors: CursorCodec,
         *,
         reads_commit_at_once: bool = False,
+        readers: list[uuid.UUID] | None = None,
     ) -> "DataScope":
-        db = RequestDb(engine, identity, reads_commit_at_once=reads_commit_at_once, cursors=cursors)
+        db = RequestDb(
+            engine,
+            identity,
+            reads_commit_at_once=reads_commit_at_once,
+            cursors=cursors,
+            readers=readers,
+        )
         return cls(db, Loaders(db))
 
 
 # A subscription event is resolved in a transaction of its own (see Context.event_scope); the
 # variable is per asyncio task, and every subscription operation runs in its own task.
 _event_scope: ContextVar[DataScope | None] = ContextVar("fisioflow_event_scope", default=None)
+# How the operation's events reach it (per operation task, set by the graphql-transport-ws
+# handler, graph/http/fanout.py): as a member of a fan-out group, or as a group's source.
+# Unset (the legacy graphql-ws protocol): a subscriber of its own.
+fanout_role: ContextVar[Membership | Group | None] = ContextVar("fisioflow_fanout", default=None)
 
 
 @dataclass
@@ -82,13 +95,23 @@ class Context:
         return isinstance(self.request, WebSocket)
 
     @asynccontextmanager
-    async def event_scope(self, primed: "Primed") -> AsyncIterator[None]:
+    async def event_scope(
+        self,
+        primed: "Primed",
+        identity: Identity | None = None,
+        readers: list[uuid.UUID] | None = None,
+    ) -> AsyncIterator[None]:
         """Resolve one subscription event in a fresh read-only transaction as the subscriber
-        (opened only if a field needs more than the rows its cohort `primed`). Reads of
-        clinical records it shows are audited for this subscriber and committed at once,
-        before the event is sent."""
+        (or as `identity`, of the same cohort), opened only if a field needs more than the
+        rows its cohort `primed`. Reads of clinical records it shows are audited for the
+        subscriber (or for each of `readers`, a fan-out group's receiving members) and
+        committed at once, before the event is sent."""
         scope = DataScope.open(
-            self.engine, self.require_identity(), self.cursors, reads_commit_at_once=True
+            self.engine,
+            identity or self.require_identity(),
+            self.cursors,
+            reads_commit_at_once=True,
+            readers=readers,
         )
         for table, rows in primed.items():
             loader = scope.loaders.by_id(table)
@@ -104,14 +127,30 @@ class Context:
     async def events(
         self, topic: "Topic", matches: Callable[["Event", Any], bool]
     ) -> AsyncIterator[tuple["Event", Any]]:
-        """The caller's events of `topic`, each resolved in its own RLS transaction."""
+        """The caller's events of `topic`, each resolved in its own RLS transaction.
+
+        Over graphql-transport-ws the caller joins a fan-out group (graph/realtime/groups.py):
+        nothing is yielded here, the group's payloads are sent as they come, and the iterator
+        ends when the group's stream does. The group's source is the one that yields."""
         identity = self.require_identity()
         if self.broker is None:
             raise ApiError("INTERNAL", "Subscriptions are not available here")
-        async with self.broker.subscribe(identity, topic, matches) as subscription:
+        role = fanout_role.get()
+        if role is not None and not isinstance(role, Group):
+            await role.follow(self.broker, identity, topic)
+            return
+        async with self.broker.subscribe(identity, topic, matches, feeds=role) as subscription:
+            if role is not None:
+                role.ready.set()
             async for event, value, primed in subscription:
-                async with self.event_scope(primed):
-                    yield event, value
+                if role is None:
+                    async with self.event_scope(primed):
+                        yield event, value
+                    continue
+                readers = role.take_audience()
+                if readers:
+                    async with self.event_scope(primed, subscription.identity, readers):
+                        yield event, value
 
     def start_expiry_watch(self) -> None:
         """Close the websocket (4403) when its token expires: that ends its subscriptions."""

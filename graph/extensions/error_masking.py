@@ -33,21 +33,24 @@ class MaskInternalErrors(SchemaExtension):
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        result.errors = [self._present(error) for error in result.errors]
+        result.errors = [present(error) for error in result.errors]
 
-    def _present(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, ApiError):
-            return error
-        if _is_about_the_document(error):
-            code = BAD_USER_INPUT if _is_variable_error(error) else VALIDATION_FAILED
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": code}
-            return error
-        log.error("unexpected error at %s", error.path, exc_info=original)
-        return GraphQLError(
-            "Internal server error",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": INTERNAL},
-        )
+
+def present(error: GraphQLError) -> GraphQLError:
+    """The error as the client may see it (a subscription's fan-out group masks each result
+    of its stream with this too, graph/http/fanout.py)."""
+    original = error.original_error
+    if isinstance(original, ApiError):
+        return error
+    if _is_about_the_document(error):
+        code = BAD_USER_INPUT if _is_variable_error(error) else VALIDATION_FAILED
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": code}
+        return error
+    log.error("unexpected error at %s", error.path, exc_info=original)
+    return GraphQLError(
+        "Internal server error",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": INTERNAL},
+    )

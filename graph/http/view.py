@@ -15,7 +15,6 @@ rules, looked up once; `schema.execute`; the transaction's end; the JSON body
   records could not be audited, the response shows no data.
 """
 
-from collections.abc import Mapping
 from contextlib import suppress
 from datetime import timedelta
 from functools import partial
@@ -27,10 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -42,10 +40,12 @@ from graph.core.cursors import CursorCodec
 from graph.core.errors import BAD_USER_INPUT, NOT_FOUND, ApiError
 from graph.core.identity import Identity
 from graph.core.settings import Settings
+from graph.http.fanout import FanOut, FanOutHandler
 from graph.http.media import error_response, json_response, negotiate
 from graph.http.request import GraphQLRequest, HttpError, handed_on, read_http
 from graph.http.results import encode, is_request_error, request_error, status_of, withheld
 from graph.http.static import asks_for_graphiql, graphiql_page
+from graph.http.ws_frames import TextFrameWebSocketAdapter
 from graph.observability.metrics import metrics_of, record_refusal
 from graph.realtime.broker import Broker
 from graph.schema import schema
@@ -61,20 +61,9 @@ ALLOWED_OPERATIONS = {
 }
 
 
-class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
-    """graphql-transport-ws and the legacy graphql-ws are text protocols: every message goes out
-    as a JSON *text* frame. (Strawberry's adapter sends bytes when `encode_json` returns bytes, as
-    ours does; standard clients such as graphql-ws and gql refuse binary frames.)"""
-
-    async def send_json(self, message: Mapping[str, object]) -> None:
-        try:
-            await self.ws.send_text(self.view.encode_json_string(message))
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
-
-
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextFrameWebSocketAdapter
+    graphql_transport_ws_handler_class = FanOutHandler
 
     def __init__(
         self, settings: Settings, engine: AsyncEngine, jwt_secret: str, broker: Broker | None
@@ -97,6 +86,7 @@ class GraphQLView(GraphQL[Context, None]):
             external_logins=partial(login_by_external_subject, engine),
         )
         self.broker = broker
+        self.fanout = FanOut(self.schema)
         self.persisted = PersistedQueries.from_settings(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,7 +24,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
@@ -37,6 +37,9 @@ from graph.core.identity import Identity, Role
 from graph.sql.declared import declaration, related_tables
 from graph.sql.loaders import LOGIN_STATES, Loaders, ids_param
 from graph.sql.session import RequestDb
+
+if TYPE_CHECKING:
+    from graph.realtime.groups import Group
 
 log = logging.getLogger("fisioflow.broker")
 
@@ -138,28 +141,52 @@ async def read_related(db: RequestDb, topic: Topic, rows: list[Any]) -> Primed:
     return primed
 
 
+# What a subscription's queue holds: events (with the rows primed for them) for a subscriber
+# of its own or a group's source; payload texts, then None when its group's stream is over,
+# for a group's member; and last, possibly, the error that ends it.
+Item = tuple[Event, Any, Primed] | str | None | ApiError
+
+
 @dataclass(eq=False)
 class Subscription:
     broker: "Broker"
     identity: Identity
     topic: Topic
     matches: Callable[[Event, Any], bool]
-    # Events (with the rows primed for them), then possibly the error that ends it.
-    queue: "asyncio.Queue[tuple[Event, Any, Primed] | ApiError]"
+    queue: "asyncio.Queue[Item]"
+    # A member of a fan-out group gets its group's payloads, not rows (graph/realtime/groups.py).
+    fed_by: "Group | None" = None
+    # A group's source re-reads for the group's members, as one of them: it is no subscriber
+    # (no login of its own to check; `identity` is a live member's, set at every batch).
+    feeds: "Group | None" = None
     ended: bool = False
 
-    def offer(self, event: Event, value: Any, primed: Primed | None = None) -> None:
-        if self.ended:
-            return
-        if self.queue.full():
-            self.end(
-                ApiError(
-                    SUBSCRIPTION_LAGGED,
-                    "Too many events were waiting for this subscription; resubscribe and refetch",
-                )
+    def _room(self) -> bool:
+        """Whether another item fits; if not, the subscription ends lagged."""
+        if not self.queue.full():
+            return True
+        self.end(
+            ApiError(
+                SUBSCRIPTION_LAGGED,
+                "Too many events were waiting for this subscription; resubscribe and refetch",
             )
-            return
-        self.queue.put_nowait((event, value, primed or {}))
+        )
+        return False
+
+    def offer(self, event: Event, value: Any, primed: Primed | None = None) -> None:
+        if not self.ended and self._room():
+            self.queue.put_nowait((event, value, primed or {}))
+
+    def offer_payload(self, payload: str) -> None:
+        """A group member's next payload text (the same object for every member)."""
+        if not self.ended and self._room():
+            self.queue.put_nowait(payload)
+
+    def close_feed(self) -> None:
+        """A group member's group ended: no more payloads, the subscription completes."""
+        if not self.ended and self._room():
+            self.ended = True
+            self.queue.put_nowait(None)
 
     def end(self, error: ApiError) -> None:
         """No more events: the subscriber gets `error` after those already queued (the
@@ -184,6 +211,7 @@ class Subscription:
         item = await self.queue.get()
         if isinstance(item, ApiError):
             raise item
+        assert isinstance(item, tuple), "a group member's payloads are read by its group"
         return item
 
 
@@ -213,9 +241,17 @@ class Broker:
     # -- subscribers -------------------------------------------------------------------
 
     def subscribe(
-        self, identity: Identity, topic: Topic, matches: Callable[[Event, Any], bool]
+        self,
+        identity: Identity,
+        topic: Topic,
+        matches: Callable[[Event, Any], bool],
+        *,
+        fed_by: "Group | None" = None,
+        feeds: "Group | None" = None,
     ) -> Subscription:
-        subscription = Subscription(self, identity, topic, matches, asyncio.Queue(self._queue_size))
+        subscription = Subscription(
+            self, identity, topic, matches, asyncio.Queue(self._queue_size), fed_by, feeds
+        )
         self._by_clinic[identity.clinic_id].add(subscription)
         return subscription
 
@@ -228,7 +264,8 @@ class Broker:
 
     @property
     def subscriber_count(self) -> int:
-        return sum(len(subs) for subs in self._by_clinic.values())
+        """Subscribers, not counting the fan-out groups' sources."""
+        return sum(1 for subs in self._by_clinic.values() for s in subs if s.feeds is None)
 
     async def close_websockets(self, code: int) -> None:
         for websocket in list(self.websockets):
@@ -322,8 +359,17 @@ class Broker:
                 if not subscription.ended
                 and (subscription.topic.tables & tables or subscription.identity.user_id in logins)
             ]
+            # Logins are checked for subscribers (a group's members included); rows are re-read
+            # for subscribers of their own and for the groups' sources, as a live member.
+            checked = await self._end_inactive_logins([s for s in listening if s.feeds is None])
+            rereaders = [s for s in checked if s.fed_by is None]
+            for source in listening:
+                stand_in = source.feeds.stand_in() if source.feeds is not None else None
+                if stand_in is not None:
+                    source.identity = stand_in
+                    rereaders.append(source)
             cohorts: dict[Cohort, list[Subscription]] = defaultdict(list)
-            for subscription in await self._end_inactive_logins(listening):
+            for subscription in rereaders:
                 cohorts[Cohort.of(subscription.identity)].append(subscription)
             for subscriptions in cohorts.values():
                 work.append(self._deliver_to_cohort(clinic_events, subscriptions))

@@ -68,6 +68,11 @@ STATEMENT_TIMEOUT_OPTION = "fisioflow_statement_timeout_ms"
 RECORD_READS_SQL = text("select audit_record_reads(:table_name, :ids)").bindparams(
     bindparam("ids", type_=ARRAY(Uuid()))
 )
+# The same for each of `readers` (a fan-out group's members who receive the event, migration
+# 0021): one statement, one row per record and reader, under each reader's own user id.
+RECORD_READS_FOR_SQL = text(
+    "select audit_record_reads_for(:table_name, :ids, :readers)"
+).bindparams(bindparam("ids", type_=ARRAY(Uuid())), bindparam("readers", type_=ARRAY(Uuid())))
 
 
 def identity_settings(identity: Identity | None) -> dict[str, str]:
@@ -105,8 +110,12 @@ class RequestDb:
         *,
         reads_commit_at_once: bool = False,
         cursors: CursorCodec | None = None,
+        readers: Sequence[uuid.UUID] | None = None,
     ) -> None:
         self._engine = engine
+        # Whose reads the audited rows are: the caller's, or these logins' of the caller's
+        # cohort (a fan-out group's receiving members, graph/realtime/groups.py).
+        self._readers = None if readers is None else list(readers)
         self._identity = identity
         self._cursors = cursors
         self._reads_commit_at_once = reads_commit_at_once
@@ -188,10 +197,19 @@ class RequestDb:
         the calls)."""
         async with self._lock, self._translated_errors():
             connection = await self._connection_for_use()
-            await connection.execute(RECORD_READS_SQL, {"table_name": table, "ids": list(ids)})
+            await self._execute_record_reads(connection, table, ids)
             self._unconfirmed_reads.setdefault(table, {}).update(dict.fromkeys(ids))
             if self._reads_commit_at_once:
                 await self._end_transaction(commit=True)
+
+    async def _execute_record_reads(
+        self, connection: AsyncConnection, table: str, ids: Sequence[uuid.UUID]
+    ) -> None:
+        params = {"table_name": table, "ids": list(ids)}
+        if self._readers is None:
+            await connection.execute(RECORD_READS_SQL, params)
+        else:
+            await connection.execute(RECORD_READS_FOR_SQL, {**params, "readers": self._readers})
 
     @asynccontextmanager
     async def _translated_errors(self) -> AsyncIterator[None]:
@@ -275,7 +293,7 @@ class RequestDb:
             connection = self._connection
             await self._begin(connection)
             for table, ids in self._unconfirmed_reads.items():
-                await connection.execute(RECORD_READS_SQL, {"table_name": table, "ids": list(ids)})
+                await self._execute_record_reads(connection, table, list(ids))
             self._in_transaction = False
             await connection.commit()
         except (*DATABASE_ERRORS, ApiError):
