@@ -151,6 +151,7 @@ def serve(
                 # Websocket messages are capped like HTTP bodies: a larger one closes the socket
                 # with 1009 (message too big), whichever websocket implementation uvicorn runs.
                 ws_max_size=get_settings().max_body_bytes,
+                ws_per_message_deflate=get_settings().ws_per_message_deflate,
                 log_config=logging_config(get_settings().log_level),  # JSON lines
                 # uvicorn's has the query string; graph/observability/logging.py writes ours
                 access_log=False,

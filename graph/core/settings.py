@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = []
     max_subscriptions_per_connection: int = 50
     subscription_queue_size: int = 256
+    # permessage-deflate compresses each frame once per connection: a fan-out of one event to
+    # N sockets costs N compressions of a few hundred bytes that barely shrink. Off, as in
+    # most GraphQL websocket servers (graphql-ws over `ws`, Hasura); opt in for large frames.
+    ws_per_message_deflate: bool = False
     # Safe to expose (graph/extensions/request_limits.py, graph/http/view.py,
     # graph/security/persisted.py, graph/security/ratelimit.py).
     # None = on in development, off in production; set true/false to force either way.
