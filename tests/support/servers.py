@@ -1,4 +1,5 @@
-"""Real `fisioflow serve` processes for tests that need a running server (websockets, signals)."""
+"""Real `fisioflow serve` processes for tests that need a running server (websockets, signals),
+and uvicorn in the test's own process for tests that watch the app while clients talk to it."""
 
 import os
 import signal
@@ -7,12 +8,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
+from starlette.applications import Starlette
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
 
@@ -90,3 +93,19 @@ def running_server(database_url: str, *args: str, **env: str) -> Iterator[Server
             yield server
         finally:
             server.stop()
+
+
+@asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """`app` served by uvicorn in this process and event loop (its lifespan starts the broker),
+    for tests that count what the app itself does while real clients talk to it; its
+    websocket URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    config.load()
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup()
+    try:
+        yield f"ws://127.0.0.1:{config.port}/graphql"
+    finally:
+        await server.shutdown()
