@@ -16,6 +16,10 @@ Each batch first checks, in one statement, that the subscribers' logins still ac
 tokens: a deactivated or anonymized login's subscriptions, or those of a token whose version
 the login left behind (a password change or reset), end with UNAUTHENTICATED. Such a change
 is itself an event (`users`, migration 0016), so they end at once, not at the next event.
+
+Over graphql-transport-ws most subscriptions are members of a fan-out group
+(graph/realtime/groups.py): the broker checks their logins and ends them like any subscriber,
+but re-reads for their group's source only, which reads as one of its live members.
 """
 
 import asyncio
