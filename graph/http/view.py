@@ -1,5 +1,6 @@
 """The GraphQL endpoint, `/graphql`: GraphQL over HTTP (graphql.github.io/graphql-over-http)
-in one pass, and subscriptions over websockets (Strawberry's protocol handlers).
+in one pass, and subscriptions over websockets (Strawberry's protocol handlers; over
+graphql-transport-ws, graph/http/fanout.py's, which runs each subscription in its fan-out group).
 
 HTTP, `GraphQLView.answer`: the media type (graph/http/media.py); GraphiQL for a browser
 (graph/http/static.py); the request(s) read, or taken as the fast path handed them on
