@@ -67,6 +67,8 @@ def _make_builder(cls: type[T]) -> Callable[[Row], T]:
     for attribute in dataclasses.fields(cls):  # type: ignore[arg-type]  # a Strawberry type is a dataclass
         if not attribute.init:
             continue  # a field with a resolver
+        if attribute.default is not dataclasses.MISSING:
+            continue  # not the row's: whoever builds it sets it (a subscription's event_seq)
         strawberry_field = public.get(attribute.name)
         if strawberry_field is None:
             readers.append((attribute.name, _private(declared, attribute.name)))

@@ -20,11 +20,14 @@ from graph.core.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
 from graph.core.settings import Settings
 from graph.realtime.groups import Group, Membership
+from graph.realtime.positions import position_after
+from graph.realtime.replay import subscribe_after
 from graph.sql.loaders import Loaders
 from graph.sql.session import RequestDb
 
 if TYPE_CHECKING:
-    from graph.realtime.broker import Broker, Event, Primed, Topic
+    from graph.realtime.broker import Broker, Primed, Topic
+    from graph.realtime.event import Event
 
 
 @dataclass
@@ -125,21 +128,30 @@ class Context:
             await scope.db.finish(commit=False)
 
     async def events(
-        self, topic: "Topic", matches: Callable[["Event", Any], bool]
+        self,
+        topic: "Topic",
+        matches: Callable[["Event", Any], bool],
+        *,
+        after: str | None = None,
     ) -> AsyncIterator[tuple["Event", Any]]:
-        """The caller's events of `topic`, each resolved in its own RLS transaction.
+        """The caller's events of `topic`, each resolved in its own RLS transaction; with
+        `after` (an event's `cursor`), first those since that position the caller may see
+        (graph/realtime/replay.py).
 
         Over graphql-transport-ws the caller joins a fan-out group (graph/realtime/groups.py):
         nothing is yielded here, the group's payloads are sent as they come, and the iterator
-        ends when the group's stream does. The group's source is the one that yields."""
+        ends when the group's stream does. The group's source is the one that yields. A
+        subscription resuming `after` a cursor runs alone: its replay is its own."""
         identity = self.require_identity()
         if self.broker is None:
             raise ApiError("INTERNAL", "Subscriptions are not available here")
-        role = fanout_role.get()
+        start = None if after is None else position_after(self.cursors, after)
+        role = fanout_role.get() if start is None else None
         if role is not None and not isinstance(role, Group):
             await role.follow(self.broker, identity, topic)
             return
-        async with self.broker.subscribe(identity, topic, matches, feeds=role) as subscription:
+        subscription = subscribe_after(self.broker, identity, topic, matches, start, feeds=role)
+        async with subscription:
             if role is not None:
                 role.ready.set()
             async for event, value, primed in subscription:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # N sockets costs N compressions of a few hundred bytes that barely shrink. Off, as in
     # most GraphQL websocket servers (graphql-ws over `ws`, Hasura); opt in for large frames.
     ws_per_message_deflate: bool = False
+    # How long the event log keeps events (graph/realtime/retention.py): how far back a
+    # subscription can resume with `after` (older: CURSOR_EXPIRED).
+    event_retention_days: int = Field(default=7, ge=1)
     # Safe to expose (graph/extensions/request_limits.py, graph/http/view.py,
     # graph/security/persisted.py, graph/security/ratelimit.py).
     # None = on in development, off in production; set true/false to force either way.

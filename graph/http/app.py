@@ -20,6 +20,7 @@ from graph.http.operations import install
 from graph.http.view import GraphQLView
 from graph.integrations.reminders import ReminderWorker
 from graph.realtime.broker import Broker
+from graph.realtime.retention import Retention
 from graph.sql.database import create_engine, listen_dsn
 from graph.sql.migrate import current_revision, head_revision
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     broker = Broker(
         engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
     )
+    retention = Retention(engine, settings.event_retention_days)
     view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker)
     fast_path = FastPath(settings, view.tokens, view.persisted, view.cursors)
     reminders = ReminderWorker(engine, settings)
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await broker.start()
+        retention.start()
         if view.tokens.jwks is not None:
             await view.tokens.jwks.refresh()
         close_websockets_on_exit_signal(broker)
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await reminders.stop()
+            await retention.stop()
             await broker.stop()
             await fast_path.close()
             await engine.dispose()

@@ -30,14 +30,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-import orjson
 from sqlalchemy import Table, any_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.websockets import WebSocket
 
 from graph.core.errors import UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
+from graph.realtime.event import Event
+from graph.realtime.listener import Listener
 from graph.sql.declared import declaration, related_tables
 from graph.sql.loaders import LOGIN_STATES, Loaders, ids_param
 from graph.sql.session import RequestDb
@@ -47,32 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fisioflow.broker")
 
-CHANNEL = "fisioflow_events"
 SUBSCRIPTION_LAGGED = "SUBSCRIPTION_LAGGED"
-
-
-@dataclass(frozen=True)
-class Event:
-    """One change: which row of which table changed, how, and its position in the log."""
-
-    seq: int
-    table: str
-    op: str
-    id: uuid.UUID
-    clinic_id: uuid.UUID
-    payload: dict[str, Any]
-
-    @classmethod
-    def parse(cls, raw: str) -> "Event":
-        data = orjson.loads(raw)
-        return cls(
-            seq=int(data["seq"]),
-            table=str(data["table"]),
-            op=str(data["op"]),
-            id=uuid.UUID(str(data["id"])),
-            clinic_id=uuid.UUID(str(data["clinic_id"])),
-            payload=data,
-        )
 
 
 @dataclass(frozen=True)
@@ -149,6 +124,8 @@ async def read_related(db: RequestDb, topic: Topic, rows: list[Any]) -> Primed:
 # of its own or a group's source; payload texts, then None when its group's stream is over,
 # for a group's member; and last, possibly, the error that ends it.
 Item = tuple[Event, Any, Primed] | str | None | ApiError
+# A live event of a subscription of its own, or a replayed one.
+Delivery = tuple[Event, Any, Primed]
 
 
 @dataclass(eq=False)
@@ -164,10 +141,17 @@ class Subscription:
     # (no login of its own to check; `identity` is a live member's, set at every batch).
     feeds: "Group | None" = None
     ended: bool = False
+    # Events at or below this position predate the subscription, or reach it by its replay
+    # (graph/realtime/replay.py); live ones are only those after it.
+    through: int = 0
+    # Live events that arrived while the replay runs, queued after it (None: no replay).
+    held: list[Delivery] | None = None
+    replay: "asyncio.Task[None] | None" = None
 
     def _room(self) -> bool:
-        """Whether another item fits; if not, the subscription ends lagged."""
-        if not self.queue.full():
+        """Whether another item fits (the live events held during a replay count too); if
+        not, the subscription ends lagged."""
+        if not self.queue.full() and (self.held is None or len(self.held) < self.queue.maxsize):
             return True
         self.end(
             ApiError(
@@ -178,7 +162,11 @@ class Subscription:
         return False
 
     def offer(self, event: Event, value: Any, primed: Primed | None = None) -> None:
-        if not self.ended and self._room():
+        if self.ended or event.seq <= self.through or not self._room():
+            return
+        if self.held is not None:
+            self.held.append((event, value, primed or {}))
+        else:
             self.queue.put_nowait((event, value, primed or {}))
 
     def offer_payload(self, payload: str) -> None:
@@ -191,6 +179,20 @@ class Subscription:
         if not self.ended and self._room():
             self.ended = True
             self.queue.put_nowait(None)
+
+    async def put_replayed(self, event: Event, value: Any, primed: Primed) -> None:
+        """A replayed event: queued before any live one, waiting for room (not lagging)."""
+        if not self.ended:
+            await self.queue.put((event, value, primed))
+
+    async def release_held(self) -> None:
+        """The replay is over: the live events held meanwhile follow it, then live ones."""
+        while self.held:
+            item = self.held.pop(0)
+            if self.ended:
+                return
+            await self.queue.put(item)
+        self.held = None
 
     def end(self, error: ApiError) -> None:
         """No more events: the subscriber gets `error` after those already queued (the
@@ -208,10 +210,10 @@ class Subscription:
     async def __aexit__(self, *exc: object) -> None:
         self.broker.unsubscribe(self)
 
-    def __aiter__(self) -> AsyncIterator[tuple[Event, Any, Primed]]:
+    def __aiter__(self) -> AsyncIterator[Delivery]:
         return self
 
-    async def __anext__(self) -> tuple[Event, Any, Primed]:
+    async def __anext__(self) -> Delivery:
         item = await self.queue.get()
         if isinstance(item, ApiError):
             raise item
@@ -229,18 +231,16 @@ class Broker:
         reconnect_delays: Iterable[float] = (0.1, 0.5, 1, 2, 5),
     ) -> None:
         self._engine = engine
-        self._listen_dsn = listen_dsn
         self._queue_size = queue_size
-        self._delays = tuple(reconnect_delays)
         self._by_clinic: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
         self._pending: list[Event] = []
         self._flush_task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._lost = asyncio.Event()
-        self._connected = asyncio.Event()
+        self.listener = Listener(listen_dsn, self._on_events, reconnect_delays=reconnect_delays)
         self.websockets: set[WebSocket] = set()
-        self.reconnects = 0
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
 
     # -- subscribers -------------------------------------------------------------------
 
@@ -252,14 +252,28 @@ class Broker:
         *,
         fed_by: "Group | None" = None,
         feeds: "Group | None" = None,
+        after: int | None = None,
     ) -> Subscription:
+        """A live subscription from the broker's position on; with `after`, one whose live
+        events are held back until graph/realtime/replay.py has queued those up to here."""
+        position = self.listener.position or 0
         subscription = Subscription(
-            self, identity, topic, matches, asyncio.Queue(self._queue_size), fed_by, feeds
+            self,
+            identity,
+            topic,
+            matches,
+            asyncio.Queue(self._queue_size),
+            fed_by,
+            feeds,
+            through=position if after is None else max(position, after),
+            held=None if after is None else [],
         )
         self._by_clinic[identity.clinic_id].add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription.replay is not None:
+            subscription.replay.cancel()
         clinic = self._by_clinic.get(subscription.identity.clinic_id)
         if clinic is not None:
             clinic.discard(subscription)
@@ -278,67 +292,23 @@ class Broker:
             except RuntimeError:
                 continue
 
-    # -- the LISTEN connection ---------------------------------------------------------
+    # -- the LISTEN connection (graph/realtime/listener.py) ----------------------------
 
     async def start(self) -> None:
-        self._supervisor = asyncio.create_task(self._supervise())
-        await asyncio.wait_for(self._connected.wait(), timeout=30)
+        await self.listener.start()
 
     async def stop(self) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
-        await self._close_listener()
+        await self.listener.stop()
         if self._flush_task is not None:
             await asyncio.gather(self._flush_task, return_exceptions=True)
 
-    async def wait_connected(self) -> None:
-        await self._connected.wait()
-
-    async def _supervise(self) -> None:
-        """Keep one LISTEN connection open; after a loss, reconnect with growing delays."""
-        attempt = 0
-        while True:
-            try:
-                await self._listen()
-                attempt = 0
-                await self._lost.wait()
-                log.warning("LISTEN connection lost; reconnecting")
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("LISTEN connection failed: %s", type(error).__name__)
-            self._connected.clear()
-            await self._close_listener()
-            await asyncio.sleep(self._delays[min(attempt, len(self._delays) - 1)])
-            attempt += 1
-            self.reconnects += 1
-
-    async def _listen(self) -> None:
-        self._lost.clear()
-        connection = await asyncpg.connect(
-            self._listen_dsn, server_settings={"application_name": "fisioflow-listener"}
-        )
-        connection.add_termination_listener(lambda _: self._lost.set())
-        await connection.add_listener(CHANNEL, self._on_notify)
-        self._listener = connection
-        self._connected.set()
-
-    async def _close_listener(self) -> None:
-        connection, self._listener = self._listener, None
-        if connection is not None and not connection.is_closed():
-            connection.terminate()
-
     # -- batching and fan-out ----------------------------------------------------------
 
-    def _on_notify(self, connection: object, pid: int, channel: str, raw: object) -> None:
-        try:
-            event = Event.parse(str(raw))
-        except (ValueError, KeyError, TypeError):
-            log.error("unreadable notification on %s", channel)
-            return
-        if event.clinic_id not in self._by_clinic:
-            return
-        self._pending.append(event)
-        if self._flush_task is None or self._flush_task.done():
+    def _on_events(self, events: list[Event]) -> None:
+        """The listener's events, in commit order: those of clinics with subscribers join
+        the next batch."""
+        self._pending.extend(event for event in events if event.clinic_id in self._by_clinic)
+        if self._pending and (self._flush_task is None or self._flush_task.done()):
             self._flush_task = asyncio.create_task(self._flush())
 
     async def _flush(self) -> None:

@@ -24,7 +24,8 @@ from typing import Any
 
 from graph.core.errors import ApiError
 from graph.core.identity import Identity
-from graph.realtime.broker import Broker, Cohort, Event, Subscription, Topic
+from graph.realtime.broker import Broker, Cohort, Subscription, Topic
+from graph.realtime.event import Event
 
 
 @dataclass(frozen=True)

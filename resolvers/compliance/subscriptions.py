@@ -1,22 +1,29 @@
 """`complianceStatusChanged`: the clinic's status, again, whenever a check or an issue changes."""
 
+import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
 
 from graph.api.context import Info
-from graph.realtime.broker import Event, Topic
+from graph.realtime.broker import Topic
+from graph.realtime.event import Event
 from graph.sql.session import RequestDb
 from resolvers.compliance.queries import STAFF
 from resolvers.compliance.status import compute_compliance_status
 from resolvers.compliance.types import ComplianceStatus
+from resolvers.events import After, event_cursor
 
 
 async def _recompute_status(db: RequestDb, events: list[Event]) -> list[tuple[Event, Any]]:
     """One fresh status per cohort and batch, however many checks and issues changed."""
     assert db.identity is not None
     return [(events[-1], await compute_compliance_status(db, db.identity.clinic_id))]
+
+
+def _every_event(event: Event, status: Any) -> bool:
+    return True
 
 
 COMPLIANCE = Topic(
@@ -26,11 +33,14 @@ COMPLIANCE = Topic(
 )
 
 
-async def compliance_status_changed(info: Info) -> AsyncGenerator[ComplianceStatus, None]:
-    """The clinic's compliance status, again, whenever a check or an issue changes."""
+async def compliance_status_changed(
+    info: Info, after: After = None
+) -> AsyncGenerator[ComplianceStatus, None]:
+    """The clinic's compliance status, again, whenever a check or an issue changes (one
+    status per batch of changes, replayed ones included: the status as it is now)."""
     info.context.require_role(*STAFF)
-    async for _, status in info.context.events(COMPLIANCE, lambda event, value: True):
-        yield status
+    async for event, status in info.context.events(COMPLIANCE, _every_event, after=after):
+        yield dataclasses.replace(status, cursor=event_cursor(info, event))
 
 
 @strawberry.type

@@ -17,6 +17,7 @@ from resolvers.accounts.data import clinic_row
 from resolvers.compliance.data import ISSUES_OF_CHECK
 from resolvers.compliance.enums import ComplianceState, Framework, Severity
 from resolvers.compliance.spec import CheckSpec
+from resolvers.events import OPTIONAL_CURSOR_DESCRIPTION
 from resolvers.objects import build
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class ComplianceStatus:
     open_issues: list[ComplianceIssue]
     computed_at: datetime
     clinic_db_id: strawberry.Private[uuid.UUID]
+    cursor: str | None = strawberry.field(default=None, description=OPTIONAL_CURSOR_DESCRIPTION)
 
     @strawberry.field
     async def clinic(self, info: Info) -> ClinicRef:

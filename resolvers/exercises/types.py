@@ -17,6 +17,7 @@ from graph.core.calendar import clinic_today
 from graph.core.errors import not_found
 from graph.sql.list_query import ListQuery
 from models.exercises import exercise_prescriptions, exercises
+from resolvers.events import OPTIONAL_CURSOR_DESCRIPTION, optional_cursor
 from resolvers.exercises.adherence import Adherence, executions_in_period
 from resolvers.exercises.data import EXECUTIONS_OF_PRESCRIPTION
 from resolvers.objects import build
@@ -63,6 +64,10 @@ async def prescription_adherence(root: "ExercisePrescription", info: Info) -> fl
     return period.ratio(done, clinic_today())
 
 
+def execution_cursor(root: "ExerciseExecution", info: Info) -> str | None:
+    return optional_cursor(info, root.event_seq)
+
+
 @register
 @strawberry.type(description="One home-exercise session the patient logged.")
 @declared_fields
@@ -71,6 +76,13 @@ class ExerciseExecution(Node):
     db_id: strawberry.Private[uuid.UUID]
     prescription_db_id: strawberry.Private[uuid.UUID]
     patient_db_id: strawberry.Private[uuid.UUID]
+    # Set by the subscription that delivers it (graph/api/builders.py reads no defaulted
+    # attribute from the row).
+    event_seq: strawberry.Private[int | None] = None
+
+    cursor: str | None = strawberry.field(
+        resolver=execution_cursor, description=OPTIONAL_CURSOR_DESCRIPTION
+    )
 
     @strawberry.field
     async def prescription(self, info: Info) -> "ExercisePrescription":

@@ -11,7 +11,7 @@ from graph.api.context import Info
 from graph.api.declared_fields import declared_fields
 from graph.api.object_types import register
 from graph.api.relay import Node
-from resolvers.events import ChangeOp
+from resolvers.events import CURSOR_DESCRIPTION, ChangeOp
 from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 from resolvers.scheduling.data import appointment_row
@@ -79,3 +79,4 @@ class Payment(Node):
 class PaymentEvent:
     op: ChangeOp
     payment: Payment
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)

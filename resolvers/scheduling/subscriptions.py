@@ -7,7 +7,7 @@ import strawberry
 from graph.api.builders import from_row
 from graph.api.context import Info
 from graph.realtime.broker import declared_topic
-from resolvers.events import ChangeOp, optional_id, row_matches
+from resolvers.events import After, ChangeOp, event_cursor, optional_id, row_matches
 from resolvers.scheduling.types import Appointment, AppointmentEvent
 
 APPOINTMENTS = declared_topic("appointmentChanged", "Appointment")
@@ -17,13 +17,18 @@ async def appointment_changed(
     info: Info,
     physiotherapist_id: strawberry.ID | None = None,
     patient_id: strawberry.ID | None = None,
+    after: After = None,
 ) -> AsyncGenerator[AppointmentEvent, None]:
     matches = row_matches(
         physiotherapist_id=optional_id(physiotherapist_id, "Physiotherapist", "physiotherapistId"),
         patient_id=optional_id(patient_id, "Patient", "patientId"),
     )
-    async for event, row in info.context.events(APPOINTMENTS, matches):
-        yield AppointmentEvent(op=ChangeOp(event.op), appointment=from_row(Appointment, row))
+    async for event, row in info.context.events(APPOINTMENTS, matches, after=after):
+        yield AppointmentEvent(
+            op=ChangeOp(event.op),
+            appointment=from_row(Appointment, row),
+            cursor=event_cursor(info, event),
+        )
 
 
 @strawberry.type

@@ -21,7 +21,7 @@ from graph.core.identity import Role
 from graph.core.ids import to_global_id
 from graph.sql.list_query import ListQuery
 from resolvers.clinical.data import prontuario_row_of_appointment
-from resolvers.events import ChangeOp
+from resolvers.events import CURSOR_DESCRIPTION, ChangeOp
 from resolvers.objects import build, builder
 from resolvers.patients.data import required_patient_row
 from resolvers.payments.data import PAYMENTS_OF_APPOINTMENT
@@ -183,6 +183,7 @@ class AppointmentSeries(Node):
 class AppointmentEvent:
     op: ChangeOp
     appointment: Appointment
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
 
 
 # Availability (migration 0014). These types have no declaration (no lists of their own with
