@@ -130,6 +130,7 @@ EXERCISE_EXECUTION = TypeMap(
         "id": GlobalId("ExerciseExecution"),
         "prescription": ToOne("ExercisePrescription", "prescription_id", nullable=False),
         "patient": ToOne("Patient", "patient_id", nullable=False),
+        "cursor": ResolverOnly("the position of the event a subscription delivered it with"),
     },
     hidden=("clinic_id",),
     sort=("executed_at", "id"),

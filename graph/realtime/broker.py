@@ -34,7 +34,7 @@ from sqlalchemy import Table, any_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.websockets import WebSocket
 
-from graph.core.errors import UNAUTHENTICATED, ApiError
+from graph.core.errors import SERVICE_UNAVAILABLE, UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
 from graph.realtime.event import Event
 from graph.realtime.listener import Listener
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("fisioflow.broker")
 
 SUBSCRIPTION_LAGGED = "SUBSCRIPTION_LAGGED"
+# Pauses between re-reads of a batch while the database is unavailable (about a minute).
+REREAD_RETRY_DELAYS = (0.1, 0.5, 1, 2, 5, 10, 20, 20)
 
 
 @dataclass(frozen=True)
@@ -382,7 +384,37 @@ class Broker:
         self, events: list[Event], subscriptions: list[Subscription]
     ) -> None:
         topics = {s.topic for s in subscriptions}
-        db = RequestDb(self._engine, subscriptions[0].identity)
+        try:
+            visible, primed = await self._reread_while_unavailable(
+                events, topics, subscriptions[0].identity
+            )
+        except Exception:
+            log.exception("re-reading events failed")
+            return
+        for subscription in subscriptions:
+            for event, value in visible.get(subscription.topic, ()):
+                if subscription.matches(event, value):
+                    subscription.offer(event, value, primed.get(subscription.topic))
+
+    async def _reread_while_unavailable(
+        self, events: list[Event], topics: set[Topic], identity: Identity
+    ) -> tuple[dict[Topic, list[tuple[Event, Any]]], dict[Topic, Primed]]:
+        """`_reread`, again after a pause while the database is unavailable (a restart: the
+        pool's connections died with it; the failed attempt dropped them). Batches wait in
+        order meanwhile, so the subscribers still get every event once, in commit order."""
+        for delay in REREAD_RETRY_DELAYS:
+            try:
+                return await self._reread(events, topics, identity)
+            except ApiError as error:
+                if error.extensions["code"] != SERVICE_UNAVAILABLE:
+                    raise
+                await asyncio.sleep(delay)
+        return await self._reread(events, topics, identity)
+
+    async def _reread(
+        self, events: list[Event], topics: set[Topic], identity: Identity
+    ) -> tuple[dict[Topic, list[tuple[Event, Any]]], dict[Topic, Primed]]:
+        db = RequestDb(self._engine, identity)
         visible: dict[Topic, list[tuple[Event, Any]]] = {}
         primed: dict[Topic, Primed] = {}
         try:
@@ -392,12 +424,6 @@ class Broker:
                     visible[topic] = await topic.reread(db, relevant)
                     rows = [value for _, value in visible[topic]]
                     primed[topic] = await read_related(db, topic, rows)
-        except Exception:
-            log.exception("re-reading events failed")
-            return
         finally:
             await db.finish(commit=False)
-        for subscription in subscriptions:
-            for event, value in visible.get(subscription.topic, ()):
-                if subscription.matches(event, value):
-                    subscription.offer(event, value, primed.get(subscription.topic))
+        return visible, primed

@@ -166,3 +166,27 @@ async def test_rows_the_events_point_at_are_read_once_per_cohort(
         assert row["id"] == own
         assert primed[patients][world.patient_ids[0]]["name"] == names["patient"]
         assert primed[physiotherapists][physio]["name"] == names["physio"]
+
+
+async def test_a_resuming_subscription_gets_its_replay_then_the_live_events_held_meanwhile(
+    broker: Broker, superuser: asyncpg.Connection
+) -> None:
+    """Registered before its replay reads the log: live events up to the position it resumes
+    from are the replay's (dropped here), later ones wait until the replay is queued."""
+    world = await make_clinic(superuser)
+    clinic = world.clinic_id
+
+    async def echo(db: RequestDb, events: list[Event]) -> list[tuple[Event, Any]]:
+        return [(event, {"id": event.id}) for event in events]
+
+    topic = Topic("echo", frozenset({"appointments"}), echo)
+    subscription = broker.subscribe(world.admin, topic, _everything, after=5)
+    assert subscription.through == 5
+    await broker.deliver([_event(uuid.uuid4(), clinic, seq=5), _event(uuid.uuid4(), clinic, seq=6)])
+    assert subscription.queue.empty()
+    await subscription.put_replayed(_event(uuid.uuid4(), clinic, seq=4), {}, {})
+    await subscription.release_held()
+    await broker.deliver([_event(uuid.uuid4(), clinic, seq=7)])
+    delivered = [subscription.queue.get_nowait() for _ in range(3)]
+    assert [item[0].seq for item in delivered if not isinstance(item, ApiError)] == [4, 6, 7]
+    broker.unsubscribe(subscription)

@@ -12,7 +12,14 @@ from starlette.applications import Starlette
 from graph.core.ids import to_global_id
 from graph.extensions.compiled_queries import validated
 from graph.http import fast_path
-from tests.support.factories import ClinicWorld, add_appointment, add_payment, make_clinic
+from tests.support.factories import (
+    ClinicWorld,
+    add_appointment,
+    add_execution,
+    add_payment,
+    add_prescription,
+    make_clinic,
+)
 from tests.support.graphql_client import StatementCounter, error_codes, graphql, was_compiled
 
 NESTED = """{ patients(first: 50) { edges { node { id name physiotherapist { id name }
@@ -99,6 +106,28 @@ async def test_benchmark_reads_are_one_statement_for_every_role(
         edges = nested["data"]["patients"]["edges"]
         assert edges, "every role sees at least one patient"
         assert all(len(e["node"]["appointments"]["edges"]) <= 10 for e in edges)
+
+
+async def test_executions_compile_without_the_cursor_only_subscriptions_give(
+    client: httpx.AsyncClient, superuser: asyncpg.Connection, statements: StatementCounter
+) -> None:
+    """`ExerciseExecution.cursor` is the position of the event a subscription delivered it
+    with (ResolverOnly): a query that selects it is left to the resolvers, which answer null;
+    the type's other queries still compile."""
+    world = await make_clinic(superuser)
+    physio = world.physio.physiotherapist_id
+    assert physio is not None
+    patient = world.patient_ids[0]
+    await add_execution(
+        superuser, world, await add_prescription(superuser, world, patient, physio), patient
+    )
+    token = world.token(world.admin)
+    plain = "{ exerciseExecutions(first: 5) { edges { node { id painLevel executedAt } } } }"
+    await _compiled(client, statements, plain, None, token)
+    with_cursor = "{ exerciseExecutions(first: 5) { edges { node { id cursor } } } }"
+    body = await graphql(client, with_cursor, None, token=token)
+    assert [e["node"]["cursor"] for e in body["data"]["exerciseExecutions"]["edges"]] == [None]
+    assert not was_compiled(with_cursor, {})
 
 
 async def test_pages_and_cursors_match_the_resolvers(
