@@ -28,8 +28,14 @@ from tests.support.subscribers import Connection, Subscription
 
 PAYMENTS = "subscription { paymentChanged { op cursor payment { id } } }"
 WRITERS_PER_CLINIC, WRITES_PER_WRITER = 2, 25
-# What a writer's connection raises while PostgreSQL is down or restarting.
-DATABASE_AWAY = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# What a writer's connection raises while PostgreSQL is down or restarting (asyncpg's
+# InternalClientError: a connection the server closed in the middle of a statement).
+DATABASE_AWAY = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 
 async def _log_end(db: asyncpg.Connection) -> int:
