@@ -18,11 +18,11 @@ class Event:
     op: str
     id: uuid.UUID
     clinic_id: uuid.UUID
-    payload: dict[str, Any]
 
     @classmethod
     def parse(cls, raw: str) -> "Event":
-        """From a notification: the row's refs with `seq`, `table`, `op`, `id`, `clinic_id`."""
+        """From a notification: `seq`, `table`, `op`, `id`, `clinic_id` (and the row's refs,
+        which the log keeps for whoever reads it at the SQL level)."""
         data = orjson.loads(raw)
         return cls(
             seq=int(data["seq"]),
@@ -30,17 +30,15 @@ class Event:
             op=str(data["op"]),
             id=uuid.UUID(str(data["id"])),
             clinic_id=uuid.UUID(str(data["clinic_id"])),
-            payload=data,
         )
 
     @classmethod
     def of_log(cls, row: Mapping[Any, Any]) -> "Event":
-        """From a row of the log (`seq, clinic_id, table_name, op, row_id, refs` as text)."""
+        """From a row of the log (`seq, clinic_id, table_name, op, row_id`)."""
         return cls(
             seq=int(row["seq"]),
             table=str(row["table_name"]),
             op=str(row["op"]),
             id=uuid.UUID(str(row["row_id"])),
             clinic_id=uuid.UUID(str(row["clinic_id"])),
-            payload=orjson.loads(row["refs"]),
         )

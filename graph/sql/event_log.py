@@ -17,9 +17,7 @@ LOG_END_LOCK = "select pg_advisory_xact_lock(hashtextextended('fisioflow.event_o
 LOG_END = "select coalesce(pg_sequence_last_value('public.events_seq_seq'), 0)"
 
 # The whole log after $1, oldest first, at most $2 rows: the broker catching up.
-CATCH_UP = (
-    "select seq, clinic_id, table_name, op, row_id, refs::text as refs from events_after($1, $2)"
-)
+CATCH_UP = "select seq, clinic_id, table_name, op, row_id from events_after($1, $2)"
 
 # Delete what is older than :days days; several processes purging at once only wait.
 PURGE = text("select purge_events(make_interval(days => :days))").bindparams(
@@ -30,7 +28,7 @@ PURGE = text("select purge_events(make_interval(days => :days))").bindparams(
 # the same snapshot, the log's horizon: a position below `purged_through` lost events.
 REPLAY_PAGE = text(
     "select state.purged_through, page.seq, page.clinic_id, page.table_name, page.op,"
-    " page.row_id, page.refs::text as refs"
+    " page.row_id"
     " from event_log_state state left join lateral ("
     "  select * from events"
     "  where seq > :after and seq <= :through and table_name = any(:tables)"

@@ -26,7 +26,7 @@ async def broker(app: Starlette) -> AsyncIterator[Broker]:
 
 
 def _event(row_id: uuid.UUID, clinic_id: uuid.UUID, op: str = "INSERT", seq: int = 1) -> Event:
-    return Event(seq, "appointments", op, row_id, clinic_id, {})
+    return Event(seq, "appointments", op, row_id, clinic_id)
 
 
 def _everything(event: Event, row: Any) -> bool:
