@@ -26,7 +26,7 @@ clinics = Table(
     Column("time_zone", Text, nullable=False, server_default=text("'America/Sao_Paulo'")),
     Column("patient_self_booking", Boolean, nullable=False, server_default=text("false")),
     Column("patient_cancel_notice_hours", Integer, nullable=False, server_default=text("24")),
-    # How long before a session its reminder fires (0025, graph/integrations/reminders.py).
+    # How long before a session its reminder fires (0021, graph/integrations/reminders.py).
     Column("reminder_hours_before", Integer, nullable=False, server_default=text("24")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -12,7 +12,7 @@ handler to frame with the member's operation id.
 
 Members differ only in who they are, which matters for the audit of clinical-record reads:
 the source records each read for every member the event goes to (`take_audience`), in one
-statement (`audit_record_reads_for`, migration 0026), committed before the payload is
+statement (`audit_record_reads_for`, migration 0022), committed before the payload is
 published.
 """
 

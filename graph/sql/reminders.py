@@ -1,4 +1,4 @@
-"""The reminder worker's statements (graph/integrations/reminders.py; migration 0025).
+"""The reminder worker's statements (graph/integrations/reminders.py; migration 0021).
 
 They run as the server's login with `fisioflow.definer = 'reminders'` set in the transaction,
 which is what lets it read appointments, patients, consents, clinics and physiotherapists and
@@ -19,7 +19,7 @@ AS_WORKER = text(
 
 # Whether the appointment `a` (of patient `p`) is still to be reminded of its current start:
 # on (scheduled or confirmed), the patient not anonymized and holding a granted reminders
-# consent (is_reminder_consent, 0025).
+# consent (is_reminder_consent, 0021).
 STILL_ON = """a.status IN ('scheduled', 'confirmed')
   AND p.anonymized_at IS NULL
   AND EXISTS (SELECT FROM consents k

@@ -69,7 +69,7 @@ RECORD_READS_SQL = text("select audit_record_reads(:table_name, :ids)").bindpara
     bindparam("ids", type_=ARRAY(Uuid()))
 )
 # The same for each of `readers` (a fan-out group's members who receive the event, migration
-# 0026): one statement, one row per record and reader, under each reader's own user id.
+# 0022): one statement, one row per record and reader, under each reader's own user id.
 RECORD_READS_FOR_SQL = text(
     "select audit_record_reads_for(:table_name, :ids, :readers)"
 ).bindparams(bindparam("ids", type_=ARRAY(Uuid())), bindparam("readers", type_=ARRAY(Uuid())))

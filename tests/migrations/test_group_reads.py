@@ -1,4 +1,4 @@
-"""`audit_record_reads_for` (migration 0026), called as an attacker would: a read is recorded
+"""`audit_record_reads_for` (migration 0022), called as an attacker would: a read is recorded
 only for readers who see exactly what the caller sees, in the caller's own clinic."""
 
 import uuid

@@ -62,7 +62,7 @@ ROWS: dict[str, frozenset[str]] = {
     "appointment_status_changes": frozenset({"appt_x", "appt_y", "appt_z"}),
     "clinical_profiles": frozenset({"cp_x", "cp_z"}),  # y has none: the insert writes it
     "vital_signs": frozenset({"vs_x", "vs_y", "vs_z"}),
-    # The reminder of each appointment, written by the server's worker only (0025).
+    # The reminder of each appointment, written by the server's worker only (0021).
     "appointment_reminders": frozenset({"rem_x", "rem_y", "rem_z"}),
 }
 

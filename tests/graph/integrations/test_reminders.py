@@ -1,4 +1,4 @@
-"""Appointment reminders (graph/integrations/reminders.py, migration 0025), against the real
+"""Appointment reminders (graph/integrations/reminders.py, migration 0021), against the real
 database and a real SMTP server (aiosmtpd). The worker's "now" is a parameter: every round
 here is placed in time, none waits for the clock."""
 

@@ -1,7 +1,7 @@
 """Audited reads for a fan-out group: one statement records a read for each receiving subscriber.
 
-Revision ID: 0026_group_reads
-Revises: 0025_reminders
+Revision ID: 0022_group_reads
+Revises: 0021_reminders
 Create Date: 2026-11-28
 
 - `audit_record_reads_for(table, ids[], readers uuid[])`: like 0005's `audit_record_reads`,
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 from migrations.sql import run_script
 
-revision: str = "0026_group_reads"
-down_revision: str | None = "0025_reminders"
+revision: str = "0022_group_reads"
+down_revision: str | None = "0021_reminders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

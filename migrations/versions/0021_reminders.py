@@ -1,6 +1,6 @@
 """Appointment reminders: a row per reminder fired, written by the server's own worker.
 
-Revision ID: 0025_reminders
+Revision ID: 0021_reminders
 Revises: 0020_event_log
 Create Date: 2026-11-28
 
@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from migrations.sql import run_script
 
-revision: str = "0025_reminders"
+revision: str = "0021_reminders"
 down_revision: str | None = "0020_event_log"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
