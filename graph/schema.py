@@ -12,6 +12,7 @@ from graph.extensions.compiled_queries import CompiledQueries
 from graph.extensions.error_masking import MaskInternalErrors
 from graph.extensions.input_limits import InputLimits
 from graph.extensions.operation_metrics import OperationMetrics
+from graph.extensions.replica_reads import ReadsOnReplicas
 from graph.extensions.request_limits import RequestLimits
 from graph.extensions.transport_gate import SubscriptionsOnlyOverWebsockets
 from graph.extensions.units import each_field_its_own_transaction
@@ -138,6 +139,7 @@ schema = strawberry.Schema(
         ParserCache,
         ValidationCache,
         RequestLimits,
+        ReadsOnReplicas,
         RequireIdentity,
         SubscriptionsOnlyOverWebsockets,
         InputLimits,

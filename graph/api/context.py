@@ -23,6 +23,7 @@ from graph.realtime.groups import Group, Membership
 from graph.realtime.positions import position_after
 from graph.realtime.replay import subscribe_after
 from graph.sql.loaders import Loaders
+from graph.sql.replicas import ReadRouting
 from graph.sql.session import RequestDb
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class DataScope:
         *,
         reads_commit_at_once: bool = False,
         readers: list[uuid.UUID] | None = None,
+        audit_engine: AsyncEngine | None = None,
     ) -> "DataScope":
         db = RequestDb(
             engine,
@@ -53,6 +55,7 @@ class DataScope:
             reads_commit_at_once=reads_commit_at_once,
             cursors=cursors,
             readers=readers,
+            audit_engine=audit_engine,
         )
         return cls(db, Loaders(db))
 
@@ -79,11 +82,25 @@ class Context:
     broker: "Broker | None" = None
     connection_params: dict[str, object] | None = None
     expires_at: datetime | None = None
+    # Streaming replicas a query may read from (graph/extensions/replica_reads.py), and the
+    # primary's WAL position after this request's mutation (its response's X-FisioFlow-LSN).
+    routing: ReadRouting | None = None
+    wrote_at: int | None = None
     _scope: DataScope = field(init=False)
     _expiry_watch: "asyncio.Task[None] | None" = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._scope = DataScope.open(self.engine, self.identity, self.cursors)
+
+    async def read_from(self, engine: AsyncEngine) -> None:
+        """Run the next operation's transactions on `engine` (the primary, `self.engine`, or a
+        replica, whose audited reads are then written on the primary). The previous
+        operation's transaction has ended: its connection is let go."""
+        if self._scope.db.engine is engine:
+            return
+        await self._scope.db.finish(commit=False)
+        audit_engine = None if engine is self.engine else self.engine
+        self._scope = DataScope.open(engine, self.identity, self.cursors, audit_engine=audit_engine)
 
     @property
     def db(self) -> RequestDb:

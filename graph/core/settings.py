@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     data_dir: Path = Path(".fisioflow")
     pool_size: int = 10
+    # Streaming read replicas (graph/sql/replicas.py), comma-separated in
+    # FISIOFLOW_REPLICA_URLS: queries read from one of them, mutations and the reads of a login
+    # whose own last write a replica has not replayed yet go to DATABASE_URL. A replica that
+    # does not answer, or whose replay is more than `replica_max_lag_seconds` behind, is
+    # skipped; each is checked every `replica_check_seconds`.
+    replica_urls: Annotated[list[str], NoDecode] = []
+    replica_max_lag_seconds: float = Field(default=5.0, gt=0)
+    replica_check_seconds: float = Field(default=0.5, gt=0)
     max_page_size: int = 100
     # Serve read operations the compiler understands with one SQL statement (graph/sql/compiler).
     compile_queries: bool = True
@@ -121,11 +129,11 @@ class Settings(BaseSettings):
         value: bool | None = getattr(self, switch)
         return self.env == "development" if value is None else value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "replica_urls", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("allowed_origins")

@@ -21,7 +21,7 @@ from graph.http.view import GraphQLView
 from graph.integrations.reminders import ReminderWorker
 from graph.realtime.broker import Broker
 from graph.realtime.retention import Retention
-from graph.sql.database import create_engine, listen_dsn
+from graph.sql.database import create_engine, listen_dsn, read_routing
 from graph.sql.migrate import current_revision, head_revision
 
 
@@ -60,14 +60,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
     )
     retention = Retention(engine, settings.event_retention_days)
-    view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker)
-    fast_path = FastPath(settings, view.tokens, view.persisted, view.cursors)
+    routing = read_routing(engine, settings)
+    view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker, routing)
+    fast_path = FastPath(settings, view.tokens, view.persisted, view.cursors, routing)
     reminders = ReminderWorker(engine, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await broker.start()
         retention.start()
+        if routing is not None:
+            await routing.start()
         if view.tokens.jwks is not None:
             await view.tokens.jwks.refresh()
         close_websockets_on_exit_signal(broker)
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await reminders.stop()
             await retention.stop()
+            if routing is not None:
+                await routing.stop()
             await broker.stop()
             await fast_path.close()
             await engine.dispose()

@@ -33,12 +33,19 @@ from typing import Any, cast
 
 import asyncpg
 import orjson
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, is_non_null_type
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    is_non_null_type,
+)
 from graphql.language.location import get_location
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from graph.core.cursors import CursorCodec
-from graph.core.errors import ApiError, unavailable_or_timeout
+from graph.core.errors import SERVICE_UNAVAILABLE, ApiError, unavailable_or_timeout
 from graph.core.identity import Identity
 from graph.core.lru import LruCache
 from graph.core.settings import Settings
@@ -48,6 +55,7 @@ from graph.extensions.compiled_queries import (
     plan_for,
     validated,
 )
+from graph.extensions.replica_reads import replica_for
 from graph.http.request import GraphQLRequest
 from graph.observability.logging import current_request
 from graph.observability.metrics import metrics_in
@@ -57,6 +65,7 @@ from graph.security.limits import query_cost
 from graph.security.persisted import PersistedQueries
 from graph.sql.compiler import MISSING, Plan
 from graph.sql.database import listen_dsn
+from graph.sql.replicas import ReadRouting
 
 # One round trip: the identity checked against the login's row, its settings and the prepared
 # statement (migrations 0007, 0008 and 0016).
@@ -102,12 +111,15 @@ class FastPath:
         tokens: TokenVerifier,
         persisted: PersistedQueries,
         cursors: CursorCodec,
+        routing: ReadRouting | None = None,
     ) -> None:
         self.settings = settings
         self.tokens = tokens
         self.persisted = persisted
         self.cursors = cursors
-        self._pool: asyncpg.Pool | None = None
+        self.routing = routing
+        # A pool per database: the primary, and each replica a query may read from.
+        self._pools: dict[str, asyncpg.Pool] = {}
         self._pool_lock = asyncio.Lock()
         self._costs: LruCache[int] = LruCache()
         # Told of each statement sent (SQLAlchemy's events do not see these): metrics, tests.
@@ -123,8 +135,23 @@ class FastPath:
             return None
         ready, identity, plan, arguments = admitted
         persisted = ("hit" if request.query is None else "sent") if request.persisted else None
+        replica = None
+        if self.routing is not None:
+            if ready.operation.operation is not OperationType.QUERY:
+                return None  # the normal path remembers the login's write (X-FisioFlow-LSN)
+            replica = replica_for(self.routing, identity.user_id, Headers(scope=scope))
         try:
-            text = await self._run(identity, plan, arguments)
+            if replica is not None:
+                try:
+                    text = await self._run(replica.url, identity, plan, arguments)
+                except ApiError as failure:
+                    if failure.extensions["code"] != SERVICE_UNAVAILABLE:
+                        raise
+                    assert self.routing is not None
+                    self.routing.skip(replica)
+                    replica = None
+            if replica is None:
+                text = await self._run(self._primary_url, identity, plan, arguments)
         except ApiError as failure:  # a timeout or an outage: not for the normal path again
             outcome = str(failure.extensions["code"])
             self._record(scope, ready.operation, time.perf_counter() - started, persisted, outcome)
@@ -206,13 +233,17 @@ class FastPath:
             self._costs.put(key, cost)
         return cost > self.settings.max_cost
 
-    async def _connections(self) -> asyncpg.Pool:
-        """Its own asyncpg pool: SQLAlchemy's adds a greenlet switch per call here. No reset
-        on release: every request sets the identity it runs under, transaction-local, in the
-        one statement it sends."""
+    @property
+    def _primary_url(self) -> str:
+        assert self.settings.database_url is not None
+        return self.settings.database_url
+
+    async def _connections(self, url: str) -> asyncpg.Pool:
+        """Its own asyncpg pool of the database at `url`: SQLAlchemy's adds a greenlet switch
+        per call here. No reset on release: every request sets the identity it runs under,
+        transaction-local, in the one statement it sends."""
         async with self._pool_lock:
-            if self._pool is None:
-                assert self.settings.database_url is not None
+            if url not in self._pools:
 
                 async def no_reset(connection: asyncpg.Connection) -> None:
                     return None
@@ -220,26 +251,29 @@ class FastPath:
                 server_settings = {"application_name": "fisioflow-fast", "jit": "off"}
                 if self.settings.statement_timeout_ms is not None:
                     server_settings["statement_timeout"] = str(self.settings.statement_timeout_ms)
-                self._pool = await asyncpg.create_pool(
-                    listen_dsn(self.settings.database_url),
+                self._pools[url] = await asyncpg.create_pool(
+                    listen_dsn(url),
                     min_size=1,
                     max_size=self.settings.pool_size,
                     reset=no_reset,
                     connection_class=FastConnection,
                     server_settings=server_settings,
                 )
-            return self._pool
+            return self._pools[url]
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            await pool.close()
 
-    async def _run(self, identity: Identity, plan: Plan, arguments: list[str | None]) -> str | None:
-        """The plan's JSON text; None for a refusal the normal path words better; TIMEOUT or
-        SERVICE_UNAVAILABLE (raised) when the statement must not be sent again."""
+    async def _run(
+        self, url: str, identity: Identity, plan: Plan, arguments: list[str | None]
+    ) -> str | None:
+        """The plan's JSON text from the database at `url`; None for a refusal the normal path
+        words better; TIMEOUT or SERVICE_UNAVAILABLE (raised) when the statement must not be
+        sent again."""
         try:
-            pool = await self._connections()
+            pool = await self._connections(url)
             async with pool.acquire() as acquired:
                 # The pool hands out a proxy that forwards attributes to the FastConnection.
                 connection = cast(FastConnection, acquired)

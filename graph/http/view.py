@@ -54,6 +54,7 @@ from graph.security.auth import TokenVerifier, bearer_token
 from graph.security.credentials import login_by_external_subject
 from graph.security.jwks import JwksKeys
 from graph.security.persisted import PersistedQueries
+from graph.sql.replicas import ReadRouting, format_lsn
 
 # What each method may run: subscriptions need a websocket.
 ALLOWED_OPERATIONS = {
@@ -67,7 +68,12 @@ class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = FanOutHandler
 
     def __init__(
-        self, settings: Settings, engine: AsyncEngine, jwt_secret: str, broker: Broker | None
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        jwt_secret: str,
+        broker: Broker | None,
+        routing: ReadRouting | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -87,6 +93,7 @@ class GraphQLView(GraphQL[Context, None]):
             external_logins=partial(login_by_external_subject, engine),
         )
         self.broker = broker
+        self.routing = routing
         self.fanout = FanOut(self.schema)
         self.persisted = PersistedQueries.from_settings(settings)
 
@@ -115,7 +122,7 @@ class GraphQLView(GraphQL[Context, None]):
             context = await self.get_context(request, None)
             if isinstance(operations, list):
                 results = await self._run_batch(request, context, operations)
-                return json_response(encode(results), 200, media_type)
+                return _with_position(json_response(encode(results), 200, media_type), context)
             result = await self._run_one(request, context, operations)
         except HttpError as error:
             return error_response(
@@ -127,7 +134,7 @@ class GraphQLView(GraphQL[Context, None]):
                 error.headers,
             )
         status = status_of(result, media_type)  # before encode() gives every error a code
-        return json_response(encode(result), status, media_type)
+        return _with_position(json_response(encode(result), status, media_type), context)
 
     async def _run_one(
         self, request: Request, context: Context, operation: GraphQLRequest
@@ -226,6 +233,7 @@ class GraphQLView(GraphQL[Context, None]):
             identity=identity,
             auth_error=auth_error,
             broker=self.broker,
+            routing=self.routing,
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -275,6 +283,15 @@ class GraphQLView(GraphQL[Context, None]):
             await context.db.finish(commit=False)
         context.start_expiry_watch()
         return cast(UnsetType, UNSET)
+
+
+def _with_position(response: Response, context: Context) -> Response:
+    """A mutation's response carries the primary's WAL position after it (`X-FisioFlow-LSN`,
+    graph/extensions/replica_reads.py): sent back as `X-FisioFlow-Min-LSN`, any server
+    process reads what it wrote."""
+    if context.wrote_at is not None:
+        response.headers["X-FisioFlow-LSN"] = format_lsn(context.wrote_at)
+    return response
 
 
 def _refusal(error: Exception, method: str, *, batch: bool) -> HttpError | PreExecutionError:

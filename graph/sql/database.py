@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from graph.core.settings import Settings
+from graph.sql.replicas import ReadRouting
 from graph.sql.session import STATEMENT_TIMEOUT_OPTION
 
 
@@ -39,6 +41,29 @@ def create_engine(
         ),
         # JIT compilation costs more than it saves on the short statements of an API request.
         connect_args={"server_settings": {"application_name": "fisioflow", "jit": "off"}},
+    )
+
+
+def read_routing(primary: AsyncEngine, settings: Settings) -> ReadRouting | None:
+    """The replicas of `FISIOFLOW_REPLICA_URLS` beside the primary's engine (None: none)."""
+    if not settings.replica_urls:
+        return None
+    replicas = [
+        (
+            url,
+            create_engine(
+                url,
+                pool_size=settings.pool_size,
+                statement_timeout_ms=settings.statement_timeout_ms,
+            ),
+        )
+        for url in settings.replica_urls
+    ]
+    return ReadRouting(
+        primary,
+        replicas,
+        max_lag=settings.replica_max_lag_seconds,
+        check_seconds=settings.replica_check_seconds,
     )
 
 

@@ -12,6 +12,11 @@ of their own on the same connection, so the trail stays whatever else the reques
 subscription event's scope commits each batch of them at once (`reads_commit_at_once`): they
 are durable before the event leaves the server.
 
+A query may read from a streaming replica (graph/sql/replicas.py), where nothing can be
+written: its audited reads are then written on the primary (`audit_engine`), in a short
+transaction of their own when the replica's transaction ends, and `finish` fails the response
+if they could not be.
+
 Strawberry resolves sibling fields concurrently, so the request's connection is guarded by
 a lock: one statement at a time, whichever resolver or dataloader asks.
 """
@@ -111,8 +116,12 @@ class RequestDb:
         reads_commit_at_once: bool = False,
         cursors: CursorCodec | None = None,
         readers: Sequence[uuid.UUID] | None = None,
+        audit_engine: AsyncEngine | None = None,
     ) -> None:
         self._engine = engine
+        # Where audited reads are written when `engine` is a replica (None: in the open
+        # transaction on `engine`).
+        self._audit_engine = audit_engine
         # Whose reads the audited rows are: the caller's, or these logins' of the caller's
         # cohort (a fan-out group's receiving members, graph/realtime/groups.py).
         self._readers = None if readers is None else list(readers)
@@ -132,6 +141,10 @@ class RequestDb:
         return self._identity
 
     @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
     def cursors(self) -> CursorCodec:
         """The server's page cursors (a request's; work that pages no list has none)."""
         if self._cursors is None:
@@ -149,11 +162,13 @@ class RequestDb:
         if self._connection is None:
             self._connection = await self._engine.connect()
         if not self._in_transaction:
-            await self._begin(self._connection)
+            connection, self._connection = self._connection, None  # a fresh one after a fault
+            await self._begin(connection)
+            self._connection, self._in_transaction = connection, True
         return self._connection
 
     async def _begin(self, connection: AsyncConnection) -> None:
-        """Open a transaction as the caller (a fault drops the connection: a fresh one next)."""
+        """Open a transaction as the caller on `connection`, closed if that fails."""
         try:
             await connection.begin()
             timeout = self._engine.sync_engine.get_execution_options().get(STATEMENT_TIMEOUT_OPTION)
@@ -167,10 +182,8 @@ class RequestDb:
             if self._identity is not None and settings.one().login_matches is not True:
                 raise ApiError(UNAUTHENTICATED, "This token does not match an active login")
         except BaseException:
-            self._connection = None
             await connection.close()
             raise
-        self._in_transaction = True
 
     async def begin(self) -> None:
         """Open the transaction now: its identity round trip refuses a login that may not act."""
@@ -197,7 +210,8 @@ class RequestDb:
         the calls)."""
         async with self._lock, self._translated_errors():
             connection = await self._connection_for_use()
-            await self._execute_record_reads(connection, table, ids)
+            if self._audit_engine is None:
+                await self._execute_record_reads(connection, table, ids)
             self._unconfirmed_reads.setdefault(table, {}).update(dict.fromkeys(ids))
             if self._reads_commit_at_once:
                 await self._end_transaction(commit=True)
@@ -267,7 +281,10 @@ class RequestDb:
                 raise from_database_error(error) or ApiError(
                     INTERNAL, "The database did not commit this change"
                 ) from None
-            self._unconfirmed_reads.clear()
+            if self._audit_engine is None:
+                self._unconfirmed_reads.clear()
+            else:
+                await self._record_unconfirmed_reads()
             return
         try:
             await connection.rollback()
@@ -282,23 +299,33 @@ class RequestDb:
                 await connection.close()
 
     async def _record_unconfirmed_reads(self) -> None:
-        """Write again, in a short transaction of their own, the read-audit rows that a
-        transaction ending without a commit took with it. On failure they stay unconfirmed
-        (`finish` reports it)."""
+        """Write, in a short transaction of their own, the read-audit rows that a transaction
+        ending without a commit took with it, or that a replica's transaction could not
+        write (on the primary). On failure they stay unconfirmed (`finish` reports it)."""
         if not self._unconfirmed_reads:
             return
         try:
-            if self._connection is None:
-                self._connection = await self._engine.connect()
-            connection = self._connection
-            await self._begin(connection)
-            for table, ids in self._unconfirmed_reads.items():
-                await self._execute_record_reads(connection, table, list(ids))
-            self._in_transaction = False
-            await connection.commit()
+            if self._audit_engine is not None:
+                async with self._audit_engine.connect() as primary:
+                    await self._write_unconfirmed_reads(primary)
+            else:
+                connection = self._connection or await self._engine.connect()
+                self._connection = None  # closed if the writing fails
+                await self._write_unconfirmed_reads(connection)
+                self._connection = connection
         except (*DATABASE_ERRORS, ApiError):
-            log.warning("read-audit rows could not be written after a rollback", exc_info=True)
-            self._in_transaction = False
-            await self._drop_connection()
+            log.warning("read-audit rows could not be written", exc_info=True)
             return
         self._unconfirmed_reads.clear()
+
+    async def _write_unconfirmed_reads(self, connection: AsyncConnection) -> None:
+        """The kept audited reads, in a transaction of their own on `connection` (closed if
+        that fails)."""
+        await self._begin(connection)
+        try:
+            for table, ids in self._unconfirmed_reads.items():
+                await self._execute_record_reads(connection, table, list(ids))
+            await connection.commit()
+        except BaseException:
+            await connection.close()
+            raise

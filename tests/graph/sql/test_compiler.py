@@ -280,7 +280,8 @@ async def test_fast_path_connections_keep_few_statements_and_no_identity(
         answers = [await graphql(client, query, token=token) for _ in range(2)]
         assert answers[0] == answers[1]
         assert len(answers[1]["data"]["patients"]["edges"]) == min(size, len(world.patient_ids))
-    pool = await app.state.fast_path._connections()
+    path = app.state.fast_path
+    pool = await path._connections(path.settings.database_url)
     size = app.state.fast_path.settings.pool_size
     held = [await pool.acquire() for _ in range(size)]
     try:
@@ -379,7 +380,8 @@ async def test_fast_path_recovers_when_its_notes_and_the_session_disagree(
     query = "{ patients(first: 4) { totalCount edges { node { id name } } } }"
     expected = await graphql(client, query, token=token)
     assert await graphql(client, query, token=token) == expected  # prepared on the fast path
-    pool = await app.state.fast_path._connections()
+    path = app.state.fast_path
+    pool = await path._connections(path.settings.database_url)
 
     async def each_connection(action: str) -> None:
         held = [await pool.acquire() for _ in range(pool.get_size())]
