@@ -21,6 +21,7 @@ from graph.sql.database import embedded_postgres
 from tests.support.apps import JWT_SECRET, close_app
 from tests.support.database import create_database, drop_database, plain_dsn
 from tests.support.graphql_client import DifferentialClient, StatementCounter
+from tests.support.pgbouncer import PgBouncer, pgbouncer
 
 os.environ["FISIOFLOW_JWT_SECRET"] = JWT_SECRET
 
@@ -54,6 +55,13 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(plain_dsn(database_url))
     yield connection
     await connection.close()
+
+
+@pytest.fixture(scope="session")
+def bouncer(server_url: str) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the test server (tests/support/pgbouncer.py)."""
+    with pgbouncer(server_url) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

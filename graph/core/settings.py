@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     data_dir: Path = Path(".fisioflow")
     pool_size: int = 10
+    # `transaction`: DATABASE_URL is a pooler in transaction mode (PgBouncer's
+    # `pool_mode = transaction`), which hands each transaction any server connection, so nothing
+    # may rely on session state (graph/sql/pooling.py): no prepared statements kept by name, no
+    # session settings. LISTEN needs a session of its own: it uses `direct_database_url`
+    # (FISIOFLOW_DIRECT_DATABASE_URL, the PostgreSQL server itself; DATABASE_URL when unset).
+    pooler: Literal["none", "transaction"] = "none"
+    direct_database_url: str | None = None
     # Streaming read replicas (graph/sql/replicas.py), comma-separated in
     # FISIOFLOW_REPLICA_URLS: queries read from one of them, mutations and the reads of a login
     # whose own last write a replica has not replayed yet go to DATABASE_URL. A replica that
@@ -121,6 +128,12 @@ class Settings(BaseSettings):
                 if name not in self.model_fields_set:
                     setattr(self, name, value)
         return self
+
+    def direct_url(self) -> str:
+        """Where sessions that must stay one server session connect (LISTEN)."""
+        url = self.direct_database_url or self.database_url
+        assert url is not None, "DATABASE_URL is not set"
+        return url
 
     def enabled(
         self, switch: Literal["graphiql", "introspection", "suggestions", "metrics_public"]

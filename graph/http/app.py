@@ -55,9 +55,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.database_url,
         pool_size=settings.pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
+        pooler=settings.pooler,
     )
     broker = Broker(
-        engine, listen_dsn(settings.database_url), queue_size=settings.subscription_queue_size
+        engine, listen_dsn(settings.direct_url()), queue_size=settings.subscription_queue_size
     )
     retention = Retention(engine, settings.event_retention_days)
     routing = read_routing(engine, settings)

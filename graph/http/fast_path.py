@@ -65,11 +65,15 @@ from graph.security.limits import query_cost
 from graph.security.persisted import PersistedQueries
 from graph.sql.compiler import MISSING, Plan
 from graph.sql.database import listen_dsn
+from graph.sql.pooling import asyncpg_options, server_settings
 from graph.sql.replicas import ReadRouting
 
 # One round trip: the identity checked against the login's row, its settings and the prepared
 # statement (migrations 0007, 0008 and 0016).
 EXECUTE_SQL = "select gql_execute($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+# The same, with the statement's text instead of a prepared statement's name (migration 0025):
+# behind a pooler in transaction mode.
+EXECUTE_STATEMENT_SQL = "select gql_execute_statement($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 # Compiled statements a connection keeps prepared; the least recently used one goes beyond.
 PREPARED_PER_CONNECTION = 200
 
@@ -91,6 +95,19 @@ def prepare_script(connection: FastConnection, plan: Plan) -> str:
         oldest, _ = connection.prepared.popitem(last=False)
         script += f"DEALLOCATE {oldest}; "
     return script + f"SET ROLE fisioflow_app; PREPARE {plan.name}(text[]) AS {plan.sql}; RESET ROLE"
+
+
+def identity_arguments(identity: Identity) -> tuple[object, ...]:
+    """The caller, as `gql_execute` and `gql_execute_statement` take it."""
+    return (
+        identity.user_id,
+        identity.clinic_id,
+        identity.role.value,
+        identity.physiotherapist_id,
+        identity.patient_id,
+        identity.external_subject,
+        identity.token_version,
+    )
 
 
 def _cost_key(variables: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -122,6 +139,14 @@ class FastPath:
         self._pools: dict[str, asyncpg.Pool] = {}
         self._pool_lock = asyncio.Lock()
         self._costs: LruCache[int] = LruCache()
+        # What each connection runs under: set at startup on a direct connection, in each
+        # transaction behind a transaction-mode pooler.
+        self._session_settings = {"jit": "off"}
+        if settings.statement_timeout_ms is not None:
+            self._session_settings["statement_timeout"] = str(settings.statement_timeout_ms)
+        self._begin_script = "BEGIN; " + " ".join(
+            f"SET LOCAL {name} = {value};" for name, value in self._session_settings.items()
+        )
         # Told of each statement sent (SQLAlchemy's events do not see these): metrics, tests.
         self.statement_listeners: list[Callable[[str], None]] = []
 
@@ -248,16 +273,16 @@ class FastPath:
                 async def no_reset(connection: asyncpg.Connection) -> None:
                     return None
 
-                server_settings = {"application_name": "fisioflow-fast", "jit": "off"}
-                if self.settings.statement_timeout_ms is not None:
-                    server_settings["statement_timeout"] = str(self.settings.statement_timeout_ms)
                 self._pools[url] = await asyncpg.create_pool(
                     listen_dsn(url),
                     min_size=1,
                     max_size=self.settings.pool_size,
                     reset=no_reset,
                     connection_class=FastConnection,
-                    server_settings=server_settings,
+                    server_settings=server_settings(
+                        self.settings.pooler, "fisioflow-fast", **self._session_settings
+                    ),
+                    **asyncpg_options(self.settings.pooler),
                 )
             return self._pools[url]
 
@@ -277,30 +302,58 @@ class FastPath:
             async with pool.acquire() as acquired:
                 # The pool hands out a proxy that forwards attributes to the FastConnection.
                 connection = cast(FastConnection, acquired)
-                await self._prepare(connection, plan)
-                self._sent(plan.sql)
-                try:
-                    text = await connection.fetchval(
-                        EXECUTE_SQL,
-                        identity.user_id,
-                        identity.clinic_id,
-                        identity.role.value,
-                        identity.physiotherapist_id,
-                        identity.patient_id,
-                        identity.external_subject,
-                        identity.token_version,
-                        plan.name,
-                        arguments,
-                    )
-                except asyncpg.InvalidSQLStatementNameError:
-                    connection.prepared.pop(plan.name, None)  # prepared again next time
-                    raise
+                if self.settings.pooler == "transaction":
+                    text = await self._execute_unprepared(connection, identity, plan, arguments)
+                else:
+                    text = await self._execute_prepared(connection, identity, plan, arguments)
         except Exception as error:
             failure = unavailable_or_timeout(error)
             if failure is not None:
                 raise failure from None
             return None  # an inactive login, a taken slot, ...: the normal path words them
         return str(text)
+
+    async def _execute_prepared(
+        self,
+        connection: FastConnection,
+        identity: Identity,
+        plan: Plan,
+        arguments: list[str | None],
+    ) -> object:
+        """`gql_execute`: the statement prepared once per connection, one round trip."""
+        await self._prepare(connection, plan)
+        self._sent(plan.sql)
+        try:
+            return await connection.fetchval(
+                EXECUTE_SQL, *identity_arguments(identity), plan.name, arguments
+            )
+        except asyncpg.InvalidSQLStatementNameError:
+            connection.prepared.pop(plan.name, None)  # prepared again next time
+            raise
+
+    async def _execute_unprepared(
+        self,
+        connection: FastConnection,
+        identity: Identity,
+        plan: Plan,
+        arguments: list[str | None],
+    ) -> object:
+        """Behind a transaction-mode pooler: `gql_execute_statement` with the statement's text,
+        in a transaction that first sets, transaction-local, what a direct connection sets at
+        startup (graph/sql/pooling.py). Three round trips, no state left on the session."""
+        await connection.execute(self._begin_script)
+        try:
+            self._sent(plan.sql)
+            text = await connection.fetchval(
+                EXECUTE_STATEMENT_SQL, *identity_arguments(identity), plan.sql, arguments
+            )
+        except BaseException:
+            if not connection.is_closed():
+                with contextlib.suppress(Exception):
+                    await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+        return text
 
     async def _prepare(self, connection: FastConnection, plan: Plan) -> None:
         if plan.name in connection.prepared:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from graph.core.settings import Settings
+from graph.sql.pooling import Pooler, engine_connect_args
 from graph.sql.replicas import ReadRouting
 from graph.sql.session import STATEMENT_TIMEOUT_OPTION
 
@@ -28,7 +29,10 @@ def listen_dsn(url: str) -> str:
 
 
 def create_engine(
-    url: str, pool_size: int = 10, statement_timeout_ms: int | None = None
+    url: str,
+    pool_size: int = 10,
+    statement_timeout_ms: int | None = None,
+    pooler: Pooler = "none",
 ) -> AsyncEngine:
     """The request pool; `statement_timeout_ms` bounds each statement of a request (RequestDb)."""
     return create_async_engine(
@@ -39,8 +43,9 @@ def create_engine(
         execution_options=(
             {} if statement_timeout_ms is None else {STATEMENT_TIMEOUT_OPTION: statement_timeout_ms}
         ),
-        # JIT compilation costs more than it saves on the short statements of an API request.
-        connect_args={"server_settings": {"application_name": "fisioflow", "jit": "off"}},
+        # JIT compilation costs more than it saves on the short statements of an API request
+        # (off at connection, or per transaction behind a pooler: graph/sql/pooling.py).
+        connect_args=engine_connect_args(pooler),
     )
 
 

@@ -58,6 +58,7 @@ IDENTITY_SQL = text(
     " set_config('app.role', :role, true),"
     " set_config('app.physiotherapist_id', :physiotherapist_id, true),"
     " set_config('app.patient_id', :patient_id, true),"
+    " set_config('jit', 'off', true),"
     " set_config('statement_timeout',"
     " coalesce(:statement_timeout, current_setting('statement_timeout')), true),"
     " auth_login_matches(nullif(:user_id, '')::uuid, nullif(:clinic_id, '')::uuid,"

@@ -22,7 +22,9 @@ import orjson
 import pytest
 
 from graph.sql import migrate
+from graph.sql.pooling import asyncpg_options
 from models.declarations import DECLARATIONS
+from tests.support.apps import ROUTES, route_settings
 from tests.support.database import create_database, drop_database, plain_dsn
 
 ALL = "ALL"
@@ -603,9 +605,14 @@ async def db_url(server_url: str) -> AsyncIterator[str]:
         await drop_database(server_url, url)
 
 
-@pytest.fixture(scope="module")
-async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(plain_dsn(db_url))
+@pytest.fixture(scope="module", params=ROUTES)
+async def conn(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the database, direct or through PgBouncer in transaction mode (each
+    transaction on whichever server connection is free): the matrix holds both ways."""
+    settings = route_settings(request, db_url)
+    connection = await asyncpg.connect(
+        plain_dsn(settings["database_url"]), **asyncpg_options(settings.get("pooler", "none"))
+    )
     yield connection
     await connection.close()
 

@@ -5,12 +5,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from graph.core.settings import Settings
 from graph.http.app import create_app
+from tests.support.pgbouncer import PgBouncer
 
 JWT_SECRET = "test-secret-" + "x" * 40
+# The ways an app may reach the database (`route_settings`).
+ROUTES = ("direct", "pgbouncer")
 
 
 async def close_app(application: Starlette) -> None:
@@ -43,3 +47,17 @@ async def client_of(
 async def app_client(database_url: str, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with custom_app(database_url, **settings) as app, client_of(app) as client:
         yield client
+
+
+def route_settings(request: pytest.FixtureRequest, database_url: str) -> dict[str, Any]:
+    """The settings of an app reaching the database `request.param` way: `direct`, or through
+    PgBouncer in transaction mode (`pgbouncer`, LISTEN on the direct URL). A module whose
+    tests must pass both ways overrides its app fixture with `params=ROUTES` and these."""
+    if request.param == "direct":
+        return {"database_url": database_url}
+    bouncer: PgBouncer = request.getfixturevalue("bouncer")
+    return {
+        "database_url": bouncer.url_for(database_url),
+        "pooler": "transaction",
+        "direct_database_url": database_url,
+    }

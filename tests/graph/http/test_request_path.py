@@ -1,5 +1,6 @@
 """The request path: statement counts of nested lists, and identities never crossing over a
-shared pooled connection."""
+shared pooled connection. Every test runs twice: on direct connections, and through PgBouncer
+in transaction mode with a pool of 2 server connections (tests/support/pgbouncer.py)."""
 
 import asyncio
 import hashlib
@@ -17,12 +18,10 @@ from starlette.applications import Starlette
 
 from graph.core.identity import Identity, Role
 from graph.core.ids import parse_global_id
-from graph.core.settings import Settings
 from graph.extensions.compiled_queries import validated
-from graph.http.app import create_app
 from graph.security.auth import issue_token
 from graph.security.persisted import Resolved
-from tests.support.apps import JWT_SECRET, close_app
+from tests.support.apps import JWT_SECRET, ROUTES, client_of, custom_app, route_settings
 from tests.support.factories import make_clinic
 from tests.support.graphql_client import StatementCounter, graphql
 
@@ -97,13 +96,22 @@ async def test_sibling_fields_share_the_transaction_safely(
     assert body["data"]["c"]["email"] == world.emails["admin"]
 
 
-@pytest.fixture
-async def single_connection_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=database_url, jwt_secret=JWT_SECRET, pool_size=1))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fisioflow.test") as c:
-        yield c
-    await close_app(app)
+@pytest.fixture(scope="module", params=ROUTES)
+async def app(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Starlette]:
+    """This module's app (the `client` fixture's), direct or behind PgBouncer."""
+    async with custom_app(**route_settings(request, database_url)) as application:
+        yield application
+
+
+@pytest.fixture(params=ROUTES)
+async def single_connection_client(
+    request: pytest.FixtureRequest, database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        custom_app(**route_settings(request, database_url), pool_size=1) as app,
+        client_of(app) as client,
+    ):
+        yield client
 
 
 async def test_interleaved_identities_over_one_pooled_connection(
