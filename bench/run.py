@@ -4,7 +4,7 @@
                                   [--connections 32] [--scale 1|10] [--warmup 3]
                                   [--repeat 1]
                                   [--operations point,nested,three_level,agenda,revenue,mutation]
-                                  [--ceiling-round-trips 3|1|4]
+                                  [--ceiling-round-trips 3|1|4] [--pgbouncer POOL_SIZE]
 
 Needs wrk (`apt-get install -y wrk`). What it does:
 
@@ -18,6 +18,9 @@ Needs wrk (`apt-get install -y wrk`). What it does:
 2. Starts `fisioflow serve` and the ceiling (bench/ceiling.py under uvicorn), each one process
    pinned to CPU 0 (`taskset -c 0`), both with the same fresh FISIOFLOW_JWT_SECRET and the same
    pool size; wrk runs pinned to CPU 1 (PostgreSQL is not pinned). Logs go to the data folder.
+   `--pgbouncer N`: the server reaches the database through Debian's PgBouncer in transaction
+   mode with N server connections (`FISIOFLOW_POOLER=transaction`, tests/support/pgbouncer.py);
+   the ceiling stays on direct connections, so the ratio shows what the pooler costs.
 3. Calls as a receptionist of the first clinic (graph.auth.issue_token). Operations:
    point (`node(id:)` on a patient), nested (50 patients -> physiotherapist, last 10
    appointments -> payments), three_level (10 physiotherapists -> 10 patients -> 5
@@ -93,6 +96,7 @@ from graph.sql import migrate  # noqa: E402
 from graph.sql.database import embedded_postgres, listen_dsn  # noqa: E402
 from seed.calendar import WORKING_HOURS  # noqa: E402
 from seed.volume import seed_volume, volume_specs  # noqa: E402
+from tests.support.pgbouncer import pgbouncer  # noqa: E402
 
 FISIOFLOW = str(Path(sys.executable).parent / "fisioflow")
 OPERATIONS = ("point", "nested", "three_level", "agenda", "revenue", "mutation")
@@ -279,6 +283,22 @@ def database(scale: int) -> Iterator[str]:
     print(f"DATABASE_URL is unset: embedded PostgreSQL in {folder / 'pgdata'}", flush=True)
     with embedded_postgres(folder) as embedded:
         yield embedded
+
+
+@contextmanager
+def pooled(url: str, pool_size: int | None) -> Iterator[dict[str, str]]:
+    """The server's database settings: none more (direct), or behind PgBouncer in transaction
+    mode with `pool_size` server connections (LISTEN and migrations on the direct URL)."""
+    if pool_size is None:
+        yield {}
+        return
+    with pgbouncer(url, pool_size) as bouncer:
+        print(f"PgBouncer (transaction mode, pool {pool_size}) on port {bouncer.port}", flush=True)
+        yield {
+            "DATABASE_URL": bouncer.url_for(url),
+            "FISIOFLOW_POOLER": "transaction",
+            "FISIOFLOW_DIRECT_DATABASE_URL": url,
+        }
 
 
 def data_folder(scale: int) -> Path:
@@ -931,6 +951,13 @@ def main() -> None:
     )
     parser.add_argument("--operations", default=",".join(OPERATIONS))
     parser.add_argument(
+        "--pgbouncer",
+        type=int,
+        metavar="POOL_SIZE",
+        help="serve through Debian's PgBouncer in transaction mode with POOL_SIZE server"
+        " connections (FISIOFLOW_POOLER=transaction); the ceiling stays on direct connections",
+    )
+    parser.add_argument(
         "--ceiling-round-trips",
         type=int,
         choices=(1, 3, 4),
@@ -955,7 +982,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     scripts = Path(tempfile.mkdtemp(prefix="lua-", dir=folder))
 
-    with database(args.scale) as url:
+    with database(args.scale) as url, pooled(url, args.pgbouncer) as server_env:
         migrate.upgrade(url)
         seed(url, args.clinics, patients)
         fixture = asyncio.run(load_fixture(url, args.clinics, patients))
@@ -975,7 +1002,7 @@ def main() -> None:
             targets["server"] = start_target(
                 "server",
                 pinned([FISIOFLOW, "serve", "--port", str(port)], app_cpu),
-                env,
+                {**env, **server_env},
                 port,
                 "/readyz",
                 dict.fromkeys(OPERATIONS, "/graphql"),

@@ -11,8 +11,9 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
 
@@ -37,7 +38,7 @@ from graph.observability.logging import logging_config
 from graph.security.auth import issue_token
 from graph.security.credentials import login_by_email
 from graph.security.production import preflight
-from graph.sql import migrate
+from graph.sql import backup, migrate
 from graph.sql.database import create_engine, embedded_postgres
 from graph.sql.session import RequestDb
 from seed import admin
@@ -48,7 +49,7 @@ app = typer.Typer(
     help="FisioFlow Graph: the GraphQL API of a physiotherapy clinic.",
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database migrations (Alembic).")
+db_app = typer.Typer(help="Database migrations (Alembic), backups and restores.")
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
@@ -94,11 +95,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def database_url() -> Iterator[str]:
-    """`DATABASE_URL`, or the private PostgreSQL under the data folder (started, then stopped)."""
+def database_url(direct: bool = False) -> Iterator[str]:
+    """`DATABASE_URL`, or the private PostgreSQL under the data folder (started, then stopped).
+    `direct`: `FISIOFLOW_DIRECT_DATABASE_URL` when set, for work that needs a server session of
+    its own rather than a transaction-mode pooler (migrations, backups)."""
     settings = get_settings()
     if settings.database_url:
-        yield settings.database_url
+        yield settings.direct_url() if direct else settings.database_url
         return
     pgdata = (settings.data_dir / "pgdata").resolve()
     console.print(f"[dim]DATABASE_URL is unset: local PostgreSQL with its data in {pgdata}[/]")
@@ -129,7 +132,7 @@ def serve(
         fail(f"cannot listen on {host}:{port}: {taken}")
     exit_code = 0
     with database_url() as url:
-        migrate.upgrade(url)
+        migrate.upgrade(get_settings().direct_database_url or url)
         if not get_settings().database_url:
             logins = asyncio.run(seed_demo(url))
             _print_logins([(login.email, login.role, login.password) for login in logins])
@@ -184,7 +187,7 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    with database_url() as url:
+    with database_url(direct=True) as url:
         migrate.upgrade(url, revision)
         console.print(f"upgraded to {revision}")
 
@@ -192,7 +195,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
     """Revert migrations down to REVISION (`base` = empty database)."""
-    with database_url() as url:
+    with database_url(direct=True) as url:
         migrate.downgrade(url, revision)
         console.print(f"downgraded to {revision}")
 
@@ -208,12 +211,41 @@ def db_current() -> None:
         finally:
             await engine.dispose()
 
-    with database_url() as url:
+    with database_url(direct=True) as url:
         revision = asyncio.run(current(url))
     if revision is None:
         console.print("(empty: no migration applied)")
     else:
         print(revision)
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Where to write it (pg_dump's custom format).")],
+) -> None:
+    """Write the whole database to FILE: tables, rows, functions, RLS policies, owners, grants."""
+    with database_url(direct=True) as url:
+        _backup_step(lambda: backup.backup(url, file, get_settings().pg_bin))
+    console.print(f"backed up to {file}")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file `fisioflow db backup` wrote.")],
+) -> None:
+    """Restore FILE into the database, which must be empty (a new one), in one transaction."""
+    with database_url(direct=True) as url:
+        _backup_step(lambda: backup.restore(url, file, get_settings().pg_bin))
+    console.print(f"restored {file}")
+
+
+def _backup_step(step: Callable[[], None]) -> None:
+    try:
+        step()
+    except backup.Refused as refusal:
+        fail(str(refusal), code=2)
+    except backup.BackupError as error:
+        fail(str(error))
 
 
 @app.command("create-clinic")

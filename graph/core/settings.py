@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # (FISIOFLOW_DIRECT_DATABASE_URL, the PostgreSQL server itself; DATABASE_URL when unset).
     pooler: Literal["none", "transaction"] = "none"
     direct_database_url: str | None = None
+    # The folder of pg_dump and pg_restore for `fisioflow db backup|restore` (graph/sql/backup.py),
+    # of the server's major version; unset: the embedded PostgreSQL's, or Debian's
+    # /usr/lib/postgresql/<major>/bin.
+    pg_bin: Path | None = None
     # Streaming read replicas (graph/sql/replicas.py), comma-separated in
     # FISIOFLOW_REPLICA_URLS: queries read from one of them, mutations and the reads of a login
     # whose own last write a replica has not replayed yet go to DATABASE_URL. A replica that

@@ -60,6 +60,7 @@ def read_routing(primary: AsyncEngine, settings: Settings) -> ReadRouting | None
                 url,
                 pool_size=settings.pool_size,
                 statement_timeout_ms=settings.statement_timeout_ms,
+                pooler=settings.pooler,
             ),
         )
         for url in settings.replica_urls

@@ -61,8 +61,11 @@ def _server_target(server_url: str) -> tuple[str, dict[str, Any]]:
 
 
 @contextmanager
-def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
-    if shutil.which("pgbouncer") is None:
+def pgbouncer(server_url: str, pool_size: int = POOL_SIZE) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the server at `server_url` (any database on
+    it), `pool_size` server connections per database and user."""
+    binary = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+    if binary is None:
         raise RuntimeError("pgbouncer is not installed (apt-get install pgbouncer; .ci/run does)")
     folder = Path(tempfile.mkdtemp(prefix="fisioflow-pgbouncer-"))
     target, login = _server_target(server_url)
@@ -79,7 +82,7 @@ unix_socket_dir =
 auth_type = trust
 auth_file = {folder / "users.txt"}
 pool_mode = transaction
-default_pool_size = {POOL_SIZE}
+default_pool_size = {pool_size}
 max_client_conn = 500
 logfile = {folder / "pgbouncer.log"}
 pidfile = {folder / "pgbouncer.pid"}
@@ -90,7 +93,7 @@ pidfile = {folder / "pgbouncer.pid"}
         for path in (folder, *folder.iterdir()):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     process = subprocess.Popen(
-        ["pgbouncer", str(folder / "pgbouncer.ini")],
+        [binary, str(folder / "pgbouncer.ini")],
         user=SYSTEM_USER,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
