@@ -52,7 +52,7 @@ async def app_client(database_url: str, **settings: Any) -> AsyncIterator[httpx.
 def route_settings(request: pytest.FixtureRequest, database_url: str) -> dict[str, Any]:
     """The settings of an app reaching the database `request.param` way: `direct`, or through
     PgBouncer in transaction mode (`pgbouncer`, LISTEN on the direct URL). A module whose
-    tests must pass both ways overrides its app fixture with `params=ROUTES` and these."""
+    tests must pass both ways overrides its app fixture with `routed_app`."""
     if request.param == "direct":
         return {"database_url": database_url}
     bouncer: PgBouncer = request.getfixturevalue("bouncer")
@@ -61,3 +61,11 @@ def route_settings(request: pytest.FixtureRequest, database_url: str) -> dict[st
         "pooler": "transaction",
         "direct_database_url": database_url,
     }
+
+
+async def routed_app(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Starlette]:
+    """The app of a module whose tests run both ways, direct and behind PgBouncer:
+    `app = pytest.fixture(scope="module", params=ROUTES)(routed_app)` (the `client` and
+    `statements` fixtures use it)."""
+    async with custom_app(**route_settings(request, database_url)) as application:
+        yield application

@@ -1,5 +1,6 @@
 """GraphQL over HTTP: media types, status codes, parameters, GET, batches, GraphiQL,
-production mode and CORS."""
+production mode and CORS. The tests of the module's app run twice: on direct connections and
+through PgBouncer in transaction mode."""
 
 import secrets
 from typing import Any
@@ -13,9 +14,11 @@ from strawberry.types import ExecutionResult
 from graph.core.settings import PRODUCTION_LIMITS, Settings
 from graph.http.app import create_app
 from graph.http.results import ensure_codes
-from tests.support.apps import app_client
+from tests.support.apps import ROUTES, app_client, routed_app
 from tests.support.factories import ClinicWorld, make_clinic
 from tests.support.graphql_client import error_codes
+
+app = pytest.fixture(scope="module", params=ROUTES)(routed_app)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 STRONG_SECRET = secrets.token_urlsafe(48)

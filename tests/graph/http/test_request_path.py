@@ -21,7 +21,14 @@ from graph.core.ids import parse_global_id
 from graph.extensions.compiled_queries import validated
 from graph.security.auth import issue_token
 from graph.security.persisted import Resolved
-from tests.support.apps import JWT_SECRET, ROUTES, client_of, custom_app, route_settings
+from tests.support.apps import (
+    JWT_SECRET,
+    ROUTES,
+    client_of,
+    custom_app,
+    route_settings,
+    routed_app,
+)
 from tests.support.factories import make_clinic
 from tests.support.graphql_client import StatementCounter, graphql
 
@@ -96,11 +103,7 @@ async def test_sibling_fields_share_the_transaction_safely(
     assert body["data"]["c"]["email"] == world.emails["admin"]
 
 
-@pytest.fixture(scope="module", params=ROUTES)
-async def app(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Starlette]:
-    """This module's app (the `client` fixture's), direct or behind PgBouncer."""
-    async with custom_app(**route_settings(request, database_url)) as application:
-        yield application
+app = pytest.fixture(scope="module", params=ROUTES)(routed_app)
 
 
 @pytest.fixture(params=ROUTES)

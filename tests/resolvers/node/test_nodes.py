@@ -21,7 +21,7 @@ from graph.sql import migrate
 from models.declarations import DECLARATIONS
 from resolvers.objects import is_node
 from seed.volume import seed_volume
-from tests.support.apps import JWT_SECRET, client_of, custom_app
+from tests.support.apps import JWT_SECRET, ROUTES, client_of, custom_app, route_settings
 from tests.support.database import create_database, drop_database, plain_dsn
 from tests.support.graphql_client import StatementCounter, error_codes, graphql
 
@@ -87,9 +87,10 @@ async def seeded(server_url: str) -> AsyncIterator[Seeded]:
     await drop_database(server_url, url)
 
 
-@pytest.fixture(scope="module")
-async def app(seeded: Seeded) -> AsyncIterator[Starlette]:
-    async with custom_app(seeded.url) as application:
+@pytest.fixture(scope="module", params=ROUTES)
+async def app(request: pytest.FixtureRequest, seeded: Seeded) -> AsyncIterator[Starlette]:
+    """Direct, and through PgBouncer in transaction mode: what RLS hides stays hidden both ways."""
+    async with custom_app(**route_settings(request, seeded.url)) as application:
         yield application
 
 
