@@ -16,6 +16,7 @@ import pytest
 from graph.core.identity import Identity
 from graph.sql import migrate
 from graph.sql.backup import BackupError, client_bin, embedded_bin
+from graph.sql.database import embedded_postgres
 from tests.support.database import create_database, drop_database, plain_dsn
 from tests.support.factories import (
     ClinicWorld,
@@ -193,3 +194,26 @@ def test_client_programs_match_the_servers_major_version(tmp_path: Path) -> None
         client_bin(99)
     with pytest.raises(BackupError, match="PostgreSQL 18"):
         client_bin(18, tmp_path)  # a configured folder without them
+
+
+ROLES = """
+select rolname, rolsuper, rolbypassrls, rolinherit, rolcanlogin from pg_roles
+ where rolname in ('fisioflow_owner', 'fisioflow_app') order by rolname
+"""
+
+
+async def test_a_restore_on_a_new_cluster_creates_the_roles(source: Source, tmp_path: Path) -> None:
+    """A cluster that never ran the migrations (no fisioflow roles): the restore creates them
+    as migration 0001 does, and owners, policies and RLS come back as on the first cluster."""
+    file = tmp_path / "fisioflow.dump"
+    assert (await asyncio.to_thread(fisioflow, source.url, "backup", str(file))).returncode == 0
+    with embedded_postgres(tmp_path / "second") as fresh:
+        assert await _read(fresh, ROLES) == []
+        restored = await asyncio.to_thread(fisioflow, fresh, "restore", str(file))
+        assert restored.returncode == 0, restored.stderr
+        assert await _read(fresh, ROLES) == await _read(source.url, ROLES)
+        assert await _counts(fresh) == await _counts(source.url)
+        for sql in (SECURITY, POLICIES, "select * from patients order by id"):
+            assert await _read(fresh, sql) == await _read(source.url, sql), sql
+        for world in source.clinics:
+            assert await _patients_seen_as(fresh, world.admin) == {world.clinic_id}
