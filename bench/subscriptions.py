@@ -54,7 +54,9 @@ SUBSCRIPTION = "subscription { appointmentChanged { op appointment { id startsAt
 NESTED_SUBSCRIPTION = """subscription { appointmentChanged { op appointment { id startsAt
   patient { name } physiotherapist { name } } } }"""
 # The server's stage lines (graph/realtime/stages.py).
-STAGE_LINE = re.compile(r"realtime stage (?P<stage>\w+) seq=(?P<seq>\d+) at=(?P<at>\d+)")
+STAGE_LINE = re.compile(
+    r"realtime stage (?P<stage>\w+) seq=(?P<seq>\d+) first=(?P<first>\d+) last=(?P<last>\d+)"
+)
 # Sockets: the server's and the clients' ends of 10,000 idle subscriptions live on this machine.
 HARD_FILES = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 
@@ -311,23 +313,21 @@ async def fan_out(
 
 
 def stage_report(log: str, positions: dict[int, str], commits: dict[str, int]) -> None:
-    """The server's stage timing (FISIOFLOW_REALTIME_STAGE_TIMING) per stage: the median, over
-    events, of the time from commit to the stage's last mark for that event."""
-    marks: dict[str, dict[int, int]] = defaultdict(dict)
+    """The server's stage timing (FISIOFLOW_REALTIME_STAGE_TIMING): per stage, the median over
+    events of the time from commit to the stage's first and last mark for that event."""
+    after: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for line in log.splitlines():
         found = STAGE_LINE.search(line)
-        if found:
-            stage, seq, at = found["stage"], int(found["seq"]), int(found["at"])
-            marks[stage][seq] = max(at, marks[stage].get(seq, at))
-    if not marks:
-        return
-    print("  server stages, ms after commit (median over events of each stage's last mark):")
-    for stage, by_seq in marks.items():
-        after = [
-            (at - commits[positions[seq]]) / 1e6 for seq, at in by_seq.items() if seq in positions
-        ]
-        if after:
-            print(f"    {stage:<10} {statistics.median(after):7.1f}")
+        if found and int(found["seq"]) in positions:
+            commit = commits[positions[int(found["seq"])]]
+            first, last = (int(found[end]) - commit for end in ("first", "last"))
+            after[found["stage"]].append((first / 1e6, last / 1e6))
+    if after:
+        print("  server stages, ms after commit (median over events): first  last")
+    for stage, times in after.items():
+        first = statistics.median(f for f, _ in times)
+        last = statistics.median(la for _, la in times)
+        print(f"    {stage:<10} {first:7.1f} {last:7.1f}")
 
 
 async def idle_memory(args: argparse.Namespace, database_url: str, server: psutil.Process) -> None:

@@ -176,7 +176,7 @@ class Context:
                     async with self.event_scope(primed):
                         yield event, value
                     continue
-                readers = role.take_audience()
+                readers = role.take_audience(event.seq)
                 if readers:
                     async with self.event_scope(primed, subscription.identity, readers):
                         yield event, value

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # N sockets costs N compressions of a few hundred bytes that barely shrink. Off, as in
     # most GraphQL websocket servers (graphql-ws over `ws`, Hasura); opt in for large frames.
     ws_per_message_deflate: bool = False
+    # Log when each stage of the realtime path is done per event (graph/realtime/stages.py),
+    # for bench/subscriptions.py --stages.
+    realtime_stage_timing: bool = False
     # How long the event log keeps events (graph/realtime/retention.py): how far back a
     # subscription can resume with `after` (older: CURSOR_EXPIRED).
     event_retention_days: int = Field(default=7, ge=1)

@@ -58,7 +58,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pooler=settings.pooler,
     )
     broker = Broker(
-        engine, listen_dsn(settings.direct_url()), queue_size=settings.subscription_queue_size
+        engine,
+        listen_dsn(settings.direct_url()),
+        queue_size=settings.subscription_queue_size,
+        stage_timing=settings.realtime_stage_timing,
     )
     retention = Retention(engine, settings.event_retention_days)
     routing = read_routing(engine, settings)

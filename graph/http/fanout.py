@@ -36,6 +36,7 @@ from graph.core.errors import INTERNAL
 from graph.extensions.error_masking import present
 from graph.http.ws_frames import TextFrameWebSocketAdapter
 from graph.realtime.groups import Group, GroupKey, Membership
+from graph.realtime.stages import StageClock
 
 log = logging.getLogger("fisioflow.fanout")
 
@@ -53,8 +54,9 @@ def payload_of(result: ExecutionResult) -> dict[str, Any]:
 class FanOut:
     """The process's fan-out groups, each with its source task."""
 
-    def __init__(self, schema: BaseSchema) -> None:
+    def __init__(self, schema: BaseSchema, stages: StageClock) -> None:
         self._schema = schema
+        self._stages = stages
         self._groups: dict[GroupKey, tuple[Group, asyncio.Task[None]]] = {}
 
     @property
@@ -102,6 +104,7 @@ class FanOut:
                         result.data is None and bool(result.errors)
                     )
                     group.publish(_encode(payload_of(result)), to_all=stream_error)
+                    self._stages.mark("resolved", group.position)
         except Exception:
             log.exception("a fan-out group's stream failed")
             error = GraphQLError("Internal server error", extensions={"code": INTERNAL})

@@ -49,6 +49,7 @@ from graph.http.static import asks_for_graphiql, graphiql_page
 from graph.http.ws_frames import TextFrameWebSocketAdapter
 from graph.observability.metrics import metrics_of, record_refusal
 from graph.realtime.broker import Broker
+from graph.realtime.stages import StageClock
 from graph.schema import schema
 from graph.security.auth import TokenVerifier, bearer_token
 from graph.security.credentials import login_by_external_subject
@@ -94,7 +95,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.broker = broker
         self.routing = routing
-        self.fanout = FanOut(self.schema)
+        self.fanout = FanOut(self.schema, StageClock(False) if broker is None else broker.stages)
         self.persisted = PersistedQueries.from_settings(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

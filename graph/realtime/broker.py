@@ -28,7 +28,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import Table, any_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,12 +38,13 @@ from graph.core.errors import SERVICE_UNAVAILABLE, UNAUTHENTICATED, ApiError
 from graph.core.identity import Identity, Role
 from graph.realtime.event import Event
 from graph.realtime.listener import Listener
+from graph.realtime.stages import StageClock
 from graph.sql.declared import declaration, related_tables
 from graph.sql.loaders import LOGIN_STATES, Loaders, ids_param
 from graph.sql.session import RequestDb
 
 if TYPE_CHECKING:
-    from graph.realtime.groups import Group
+    from graph.realtime.groups import Group, Payload
 
 log = logging.getLogger("fisioflow.broker")
 
@@ -123,9 +124,9 @@ async def read_related(db: RequestDb, topic: Topic, rows: list[Any]) -> Primed:
 
 
 # What a subscription's queue holds: events (with the rows primed for them) for a subscriber
-# of its own or a group's source; payload texts, then None when its group's stream is over,
+# of its own or a group's source; payloads, then None when its group's stream is over,
 # for a group's member; and last, possibly, the error that ends it.
-Item = tuple[Event, Any, Primed] | str | None | ApiError
+Item: TypeAlias = "tuple[Event, Any, Primed] | Payload | ApiError | None"
 # A live event of a subscription of its own, or a replayed one.
 Delivery = tuple[Event, Any, Primed]
 
@@ -171,8 +172,8 @@ class Subscription:
         else:
             self.queue.put_nowait((event, value, primed or {}))
 
-    def offer_payload(self, payload: str) -> None:
-        """A group member's next payload text (the same object for every member)."""
+    def offer_payload(self, payload: "Payload") -> None:
+        """A group member's next payload (the same object for every member)."""
         if not self.ended and self._room():
             self.queue.put_nowait(payload)
 
@@ -231,6 +232,7 @@ class Broker:
         *,
         queue_size: int = 256,
         reconnect_delays: Iterable[float] = (0.1, 0.5, 1, 2, 5),
+        stage_timing: bool = False,
     ) -> None:
         self._engine = engine
         self._queue_size = queue_size
@@ -239,6 +241,7 @@ class Broker:
         self._flush_task: asyncio.Task[None] | None = None
         self.listener = Listener(listen_dsn, self._on_events, reconnect_delays=reconnect_delays)
         self.websockets: set[WebSocket] = set()
+        self.stages = StageClock(stage_timing)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -309,6 +312,8 @@ class Broker:
     def _on_events(self, events: list[Event]) -> None:
         """The listener's events, in commit order: those of clinics with subscribers join
         the next batch."""
+        for event in events:
+            self.stages.mark("notified", event.seq)
         self._pending.extend(event for event in events if event.clinic_id in self._by_clinic)
         if self._pending and (self._flush_task is None or self._flush_task.done()):
             self._flush_task = asyncio.create_task(self._flush())
@@ -338,6 +343,8 @@ class Broker:
             # Logins are checked for subscribers (a group's members included); rows are re-read
             # for subscribers of their own and for the groups' sources, as a live member.
             checked = await self._end_inactive_logins([s for s in listening if s.feeds is None])
+            for event in clinic_events:
+                self.stages.mark("logins", event.seq)
             rereaders = [s for s in checked if s.fed_by is None]
             for source in listening:
                 stand_in = source.feeds.stand_in() if source.feeds is not None else None
@@ -391,6 +398,8 @@ class Broker:
         except Exception:
             log.exception("re-reading events failed")
             return
+        for event in events:
+            self.stages.mark("reread", event.seq)
         for subscription in subscriptions:
             for event, value in visible.get(subscription.topic, ()):
                 if subscription.matches(event, value):

@@ -28,6 +28,15 @@ from graph.realtime.broker import Broker, Cohort, Subscription, Topic
 from graph.realtime.event import Event
 
 
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One result's text for a group's members, and the log position of the event it answers
+    (for the stage timing, graph/realtime/stages.py)."""
+
+    text: str
+    position: int
+
+
 @dataclass(frozen=True)
 class GroupKey:
     cohort: Cohort
@@ -45,6 +54,8 @@ class Group:
     ended: bool = False
     # The members the event being resolved goes to: those whose reads were recorded.
     audience: tuple[Subscription, ...] = ()
+    # The log position of the event being resolved.
+    position: int = 0
 
     def live_members(self) -> list[Subscription]:
         return [member for member in self.members if not member.ended]
@@ -53,13 +64,16 @@ class Group:
         """A live member's identity, for the source to read as (any one: same cohort)."""
         return next((member.identity for member in self.live_members()), None)
 
-    def take_audience(self) -> list[uuid.UUID]:
-        """The event about to be resolved goes to the members live now; their user ids."""
+    def take_audience(self, position: int) -> list[uuid.UUID]:
+        """The event (at `position`) about to be resolved goes to the members live now; their
+        user ids."""
+        self.position = position
         self.audience = tuple(self.live_members())
         return list(dict.fromkeys(member.identity.user_id for member in self.audience))
 
-    def publish(self, payload: str, *, to_all: bool = False) -> None:
+    def publish(self, text: str, *, to_all: bool = False) -> None:
         """One result's payload text for the audience (`to_all`: every live member)."""
+        payload = Payload(text, self.position)
         for member in self.live_members() if to_all else self.audience:
             member.offer_payload(payload)
 
@@ -103,8 +117,9 @@ class Membership:
                     return
                 if isinstance(item, ApiError):
                     raise item
-                assert isinstance(item, str)
-                await self.send(item)
+                assert isinstance(item, Payload)
+                await self.send(item.text)
+                broker.stages.mark("written", item.position)
         finally:
             broker.unsubscribe(member)
             group.members.discard(member)
