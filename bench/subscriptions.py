@@ -303,6 +303,12 @@ async def fan_out(
         f"  commit → delivery ms: p50 {statistics.median(latencies):.1f}"
         f"  p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
     )
+    order = {key: n for n, key in enumerate(commits)}
+    slowest = sorted(per_event, key=lambda key: max(per_event[key]), reverse=True)[:3]
+    print(
+        "  slowest events (last frame, ms after commit): "
+        + ", ".join(f"#{order[key] + 1} {max(per_event[key]):.1f}" for key in slowest)
+    )
     firsts = [min(values) for values in per_event.values()]
     spreads = [max(values) - min(values) for values in per_event.values()]
     print(
