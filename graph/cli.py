@@ -145,7 +145,7 @@ def serve(
         signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             uvicorn.run(
-                "graph.http.app:create_app",
+                "graph.http.app:create_served_app",
                 factory=True,
                 host=host,
                 port=port,

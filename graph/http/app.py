@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from graph.core.settings import Settings, get_settings
+from graph.http.collector import tune_collector
 from graph.http.fast_path import FastPath
 from graph.http.operations import install
 from graph.http.view import GraphQLView
@@ -45,6 +46,14 @@ def close_websockets_on_exit_signal(broker: Broker) -> None:
             loop.call_soon_threadsafe(lambda: loop.create_task(close_then_exit()))
 
         signal.signal(signum, handler)
+
+
+def create_served_app() -> Starlette:
+    """The app `fisioflow serve` runs: `create_app`, then the process's garbage collector
+    tuned for serving (graph/http/collector.py); apps made in a test's process leave it be."""
+    app = create_app()
+    tune_collector()
+    return app
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
