@@ -1,7 +1,7 @@
 """Subscription benchmark: fan-out latency (commit → delivery) and memory per idle subscription.
 
     .venv/bin/python bench/subscriptions.py [--subscribers 1000] [--cohorts 10] [--events 40]
-                                            [--idle 3000] [--nested]
+                                            [--idle 10000] [--nested] [--clients 2] [--stages]
 
 Starts a private PostgreSQL (or uses DATABASE_URL), one `fisioflow serve` process, opens
 `--subscribers` websocket subscriptions to `appointmentChanged` spread over `--cohorts`
@@ -9,6 +9,15 @@ identity cohorts (admins, receptionists and one per physiotherapist), then inser
 appointments one at a time and measures, for every subscriber, the time from the inserting
 transaction's commit to the event's arrival. Then it opens `--idle` more idle subscriptions
 and reports the server's resident memory per subscription.
+
+The client must not be what is measured: the subscribers are split among `--clients`
+processes, each reading its sockets without a task per message (`LeanSubscriber`: websockets'
+sans-I/O protocol parses the frames of a TCP read, all stamped with that read's time) and
+checking each frame's operation id. Times are `time.monotonic_ns()`, one clock for every
+process on the machine. `--stages` has the server log when each stage was done per event
+(graph/realtime/stages.py) and prints the medians beside the commit.
+
+Figures, where the time goes and what is left: docs/operations.md, "Realtime latency".
 """
 
 import argparse
