@@ -25,6 +25,7 @@ from resolvers.aggregates import AggregateQueries
 from resolvers.care_team.mutations import CareTeamMutations
 from resolvers.clinical.mutations import ClinicalMutations
 from resolvers.clinical.queries import ClinicalQueries
+from resolvers.clinical.subscriptions import ClinicalSubscriptions
 from resolvers.clinical.types import Prontuario, VitalSigns
 from resolvers.compliance.mutations import ComplianceMutations
 from resolvers.compliance.queries import ComplianceQueries
@@ -36,10 +37,12 @@ from resolvers.exercises.subscriptions import ExerciseSubscriptions
 from resolvers.exercises.types import Exercise, ExerciseExecution, ExercisePrescription
 from resolvers.lgpd.mutations import LgpdMutations
 from resolvers.lgpd.queries import LgpdQueries
+from resolvers.lgpd.subscriptions import LgpdSubscriptions
 from resolvers.lgpd.types import AuditEntry, Consent, DataSubjectRequest
 from resolvers.node.queries import NodeQueries
 from resolvers.patients.mutations import PatientMutations
 from resolvers.patients.queries import PatientQueries
+from resolvers.patients.subscriptions import PatientSubscriptions
 from resolvers.patients.types import Patient
 from resolvers.payments.mutations import PaymentMutations
 from resolvers.payments.queries import PaymentQueries
@@ -98,6 +101,9 @@ Subscription = merge_types(
         SchedulingSubscriptions,
         PaymentSubscriptions,
         ExerciseSubscriptions,
+        ClinicalSubscriptions,
+        PatientSubscriptions,
+        LgpdSubscriptions,
         ComplianceSubscriptions,
     ),
 )

@@ -15,6 +15,7 @@ from graph.api.object_types import register
 from graph.api.relay import Node
 from models.clinical import VITAL_SIGN_RANGES
 from resolvers.clinical.data import ADDENDA_OF_PRONTUARIO
+from resolvers.events import CURSOR_DESCRIPTION
 from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 from resolvers.scheduling.data import appointment_row
@@ -150,3 +151,15 @@ class VitalSigns(Node):
     async def recorded_by(self, info: Info) -> PhysiotherapistRef:
         """The physiotherapist who measured them."""
         return await _author(info, self.recorded_by_db_id)
+
+
+@strawberry.type(description="A prontuário just written, as `prontuarioAdded` delivers it.")
+class ProntuarioEvent:
+    prontuario: Prontuario
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
+
+
+@strawberry.type(description="Vital signs just recorded, as `vitalSignsRecorded` delivers them.")
+class VitalSignsEvent:
+    vital_signs: VitalSigns
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)

@@ -14,6 +14,7 @@ from graph.api.declared_fields import declared_fields
 from graph.api.object_types import register
 from graph.api.relay import Node
 from graph.core.identity import Role
+from resolvers.events import CURSOR_DESCRIPTION, ChangeOp
 from resolvers.objects import build
 from resolvers.patients.data import required_patient_row
 
@@ -110,3 +111,17 @@ RECORD_TYPES = {
 @declared_fields
 class AuditEntry(Node):
     actor_role: Role | None
+
+
+@strawberry.type
+class ConsentEvent:
+    op: ChangeOp
+    consent: Consent
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
+
+
+@strawberry.type
+class DataSubjectRequestEvent:
+    op: ChangeOp
+    data_subject_request: DataSubjectRequest
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)

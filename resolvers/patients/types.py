@@ -24,6 +24,7 @@ from resolvers.clinical.data import (
     record_prontuario_reads,
     record_vital_signs_reads,
 )
+from resolvers.events import CURSOR_DESCRIPTION, ChangeOp
 from resolvers.exercises.data import PRESCRIPTIONS_OF_PATIENT
 from resolvers.lgpd.data import CONSENTS_OF_PATIENT
 from resolvers.objects import build, builder
@@ -261,3 +262,10 @@ class Patient(Node):
     async def consents(self, info: Info) -> list[ConsentRef]:
         rows = await info.context.loaders.all_children(CONSENTS_OF_PATIENT).load(self.db_id)
         return [build("Consent", row) for row in rows]
+
+
+@strawberry.type
+class PatientEvent:
+    op: ChangeOp
+    patient: Patient
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
