@@ -39,6 +39,7 @@ from graph.core.identity import Identity, Role
 from graph.realtime.event import Event
 from graph.realtime.listener import Listener
 from graph.realtime.stages import StageClock
+from graph.realtime.throttle import Throttles
 from graph.sql.declared import declaration, related_tables
 from graph.sql.loaders import LOGIN_STATES, Loaders, ids_param
 from graph.sql.session import RequestDb
@@ -90,6 +91,9 @@ class Topic:
     # patient then need no transaction per subscriber. Never audited tables (prontuários):
     # their reads must be recorded as each reader's own.
     related: Mapping[str, Table] = field(default_factory=dict)
+    # At least this many seconds between two deliveries to a clinic's subscribers: changes
+    # within the interval wait and go together (graph/realtime/throttle.py). 0: each batch.
+    min_interval: float = 0.0
 
 
 def table_topic(name: str, table: Table, related: Mapping[str, Table] | None = None) -> Topic:
@@ -239,6 +243,8 @@ class Broker:
         self._by_clinic: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
         self._pending: list[Event] = []
         self._flush_task: asyncio.Task[None] | None = None
+        self._throttles = Throttles(self._release_held)
+        self._released: set[asyncio.Task[None]] = set()
         self.listener = Listener(listen_dsn, self._on_events, reconnect_delays=reconnect_delays)
         self.websockets: set[WebSocket] = set()
         self.stages = StageClock(stage_timing)
@@ -284,6 +290,7 @@ class Broker:
             clinic.discard(subscription)
             if not clinic:
                 del self._by_clinic[subscription.identity.clinic_id]
+                self._throttles.forget(subscription.identity.clinic_id)
 
     @property
     def subscriber_count(self) -> int:
@@ -325,8 +332,14 @@ class Broker:
             batch, self._pending = self._pending, []
             await self.deliver(batch)
 
-    async def deliver(self, events: list[Event]) -> None:
-        """Re-read the events once per cohort and hand each subscriber what it may see."""
+    def _release_held(self, events: list[Event], topic: Topic) -> None:
+        task = asyncio.create_task(self.deliver(events, only=topic))
+        self._released.add(task)
+        task.add_done_callback(self._released.discard)
+
+    async def deliver(self, events: list[Event], only: Topic | None = None) -> None:
+        """Re-read the events once per cohort and hand each subscriber what it may see (with
+        `only`: the subscribers of that topic, its events held by its throttle)."""
         by_clinic: dict[uuid.UUID, list[Event]] = defaultdict(list)
         for event in events:
             by_clinic[event.clinic_id].append(event)
@@ -345,7 +358,20 @@ class Broker:
             checked = await self._end_inactive_logins([s for s in listening if s.feeds is None])
             for event in clinic_events:
                 self.stages.mark("logins", event.seq)
-            rereaders = [s for s in checked if s.fed_by is None]
+            # Re-read only for the topics whose events go now.
+            if only is not None:
+                now = {only}
+            else:
+                now = {s.topic for s in listening}
+                now -= {
+                    topic
+                    for topic in now
+                    if topic.min_interval
+                    and topic.tables & tables
+                    and not self._throttles.admit(clinic_id, topic, clinic_events)
+                }
+            listening = [s for s in listening if s.topic in now]
+            rereaders = [s for s in checked if s.fed_by is None and s.topic in now]
             for source in listening:
                 stand_in = source.feeds.stand_in() if source.feeds is not None else None
                 if stand_in is not None:

@@ -1,4 +1,5 @@
-"""`complianceStatusChanged`: the clinic's status, again, whenever a check or an issue changes."""
+"""`complianceStatusChanged`: the clinic's status, again, whenever an input of its score changes
+(the tables `compliance_metrics()` and the checks read), at most once a second per clinic."""
 
 import dataclasses
 from collections.abc import AsyncGenerator
@@ -26,18 +27,29 @@ def _every_event(event: Event, status: Any) -> bool:
     return True
 
 
-COMPLIANCE = Topic(
-    "complianceStatusChanged",
-    frozenset({"compliance_checks", "compliance_issues"}),
-    _recompute_status,
+# What the score reads: the recorded checks and issues, and the live data the computed checks
+# count (migration 0005's compliance_metrics()).
+SCORE_INPUTS = frozenset(
+    {
+        "compliance_checks",
+        "compliance_issues",
+        "patients",
+        "consents",
+        "data_subject_requests",
+        "appointments",
+        "prontuarios",
+    }
 )
+COMPLIANCE = Topic("complianceStatusChanged", SCORE_INPUTS, _recompute_status, min_interval=1.0)
 
 
 async def compliance_status_changed(
     info: Info, after: After = None
 ) -> AsyncGenerator[ComplianceStatus, None]:
-    """The clinic's compliance status, again, whenever a check or an issue changes (one
-    status per batch of changes, replayed ones included: the status as it is now)."""
+    """The clinic's compliance status, again, whenever an input of its score changes: a
+    check or an issue, a patient, a consent, a data-subject request, an appointment or a
+    prontuário (one status per second at most, however many change; replayed ones: the
+    status as it is now)."""
     info.context.require_role(*STAFF)
     async for event, status in info.context.events(COMPLIANCE, _every_event, after=after):
         yield dataclasses.replace(status, cursor=event_cursor(info, event))

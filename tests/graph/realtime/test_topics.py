@@ -3,8 +3,13 @@
 third-party `gql` client: each under the access matrix (RLS re-reads every event as the
 subscriber), clinical deliveries in the audit log as each subscriber's read, live and replayed."""
 
+import asyncio
+import contextlib
+import math
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -12,7 +17,13 @@ import httpx
 import pytest
 
 from graph.core.ids import to_global_id
-from tests.support.factories import ClinicWorld, add_prontuario, add_vital_signs, make_clinic
+from tests.support.factories import (
+    ClinicWorld,
+    add_appointment,
+    add_prontuario,
+    add_vital_signs,
+    make_clinic,
+)
 from tests.support.servers import Server, running_server
 from tests.support.subscribers import Connection, Subscription, subscribed
 
@@ -237,3 +248,74 @@ async def test_consents_and_requests_reach_their_clinic_and_patient(
     assert event["op"] == "UPDATED" and event["dataSubjectRequest"]["fulfilledAt"]
     for subscription in foreign:
         assert await subscription.silent_for(0.5)
+
+
+COMPLIANCE = "subscription { complianceStatusChanged { overallScore cursor } }"
+STATUS = "{ complianceStatus { overallScore } }"
+
+
+async def test_compliance_status_follows_every_input_of_its_score(
+    server: Server, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    officer = await _subscribed(server, world.token(world.admin), COMPLIANCE)
+    patient = world.patient_ids[0]
+    changes = {
+        "patient": lambda: superuser.execute(
+            "update patients set phone = '11 99999-0000' where id = $1", patient
+        ),
+        "consent": lambda: _mutate(
+            server,
+            GRANT,
+            {
+                "input": {
+                    "patientId": to_global_id("Patient", patient),
+                    "purpose": "Tratamento fisioterapêutico",
+                    "legalBasis": "Tutela da saúde (LGPD art. 11, II, f)",
+                    "policyVersion": "2026.1",
+                }
+            },
+            world.token(world.receptionist),
+        ),
+        "request": lambda: _mutate(
+            server, FILE, {"input": {"kind": "ACCESS"}}, world.token(world.patient)
+        ),
+        "appointment": lambda: add_appointment(
+            superuser, world, patient, _physio(world), datetime.now(UTC) - timedelta(days=2)
+        ),
+        "prontuario": lambda: add_prontuario(superuser, world, patient, _physio(world)),
+    }
+    cursors = set()
+    for name, change in changes.items():
+        await change()
+        status = (await officer.data(within=10))["complianceStatusChanged"]
+        assert status["cursor"] not in cursors, name
+        cursors.add(status["cursor"])
+    assert len(cursors) == len(changes)
+
+
+async def test_a_burst_of_changes_gives_one_status_a_second_per_clinic(
+    server: Server, superuser: asyncpg.Connection
+) -> None:
+    world, elsewhere = await make_clinic(superuser), await make_clinic(superuser)
+    officer = await _subscribed(server, world.token(world.admin), COMPLIANCE)
+    front_desk = await _subscribed(server, world.token(world.receptionist), COMPLIANCE)
+    other_clinic = await _subscribed(server, elsewhere.token(elsewhere.admin), COMPLIANCE)
+    commits = 6
+    started = time.monotonic()
+    for n in range(commits):  # one change every 0.15 s: each its own batch at the broker
+        await superuser.execute(
+            "update patients set phone = $1 where id = $2", f"11 9000-000{n}", world.patient_ids[0]
+        )
+        await asyncio.sleep(0.15)
+    seconds = time.monotonic() - started
+    now = (await _mutate(server, STATUS, {}, world.token(world.admin)))["complianceStatus"]
+    for subscriber in (officer, front_desk):
+        received = [(await subscriber.data())["complianceStatusChanged"]]
+        with contextlib.suppress(TimeoutError):
+            while True:
+                received.append((await subscriber.data(within=1.5))["complianceStatusChanged"])
+        # The first change at once, the others together at the end of each second after it.
+        assert len(received) <= 1 + math.ceil(seconds) < commits, (len(received), seconds)
+        assert received[-1]["overallScore"] == now["overallScore"]
+    assert await other_clinic.silent_for(0.5)
