@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # How long the event log keeps events (graph/realtime/retention.py): how far back a
     # subscription can resume with `after` (older: CURSOR_EXPIRED).
     event_retention_days: int = Field(default=7, ge=1)
+    # How often each process ticks the compliance clock (graph/realtime/compliance_clock.py): a
+    # deadline that passes reaches `complianceStatusChanged` within this many seconds.
+    compliance_clock_seconds: float = Field(default=30.0, gt=0)
     # Safe to expose (graph/extensions/request_limits.py, graph/http/view.py,
     # graph/security/persisted.py, graph/security/ratelimit.py).
     # None = on in development, off in production; set true/false to force either way.

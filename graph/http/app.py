@@ -21,6 +21,7 @@ from graph.http.operations import install
 from graph.http.view import GraphQLView
 from graph.integrations.reminders import ReminderWorker
 from graph.realtime.broker import Broker
+from graph.realtime.compliance_clock import ComplianceClock
 from graph.realtime.retention import Retention
 from graph.sql.database import create_engine, listen_dsn, read_routing
 from graph.sql.migrate import current_revision, head_revision
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         stage_timing=settings.realtime_stage_timing,
     )
     retention = Retention(engine, settings.event_retention_days)
+    clock = ComplianceClock(engine, settings.compliance_clock_seconds)
     routing = read_routing(engine, settings)
     view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker, routing)
     fast_path = FastPath(settings, view.tokens, view.persisted, view.cursors, routing)
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await broker.start()
         retention.start()
+        clock.start()
         if routing is not None:
             await routing.start()
         if view.tokens.jwks is not None:
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await reminders.stop()
             await retention.stop()
+            await clock.stop()
             if routing is not None:
                 await routing.stop()
             await broker.stop()

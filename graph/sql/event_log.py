@@ -1,9 +1,10 @@
 """Reading the event log (migration 0020): the server's own reads and a subscriber's replay.
 
-The server's statements (`LOG_END`, `CATCH_UP`, `PURGE`) run as its own login without an
-identity, on the broker's LISTEN connection (asyncpg, `$n` parameters) or a plain engine
-connection; `events_after` and `purge_events` are executable by that login only. `REPLAY_PAGE`
-runs in a subscriber's RLS transaction: it sees the clinic's events (a patient's own only).
+The server's statements (`LOG_END`, `CATCH_UP`, `PURGE`, `COMPLIANCE_CLOCK_TICK`) run as its
+own login without an identity, on the broker's LISTEN connection (asyncpg, `$n` parameters) or
+a plain engine connection; `events_after`, `purge_events` and `compliance_clock_tick` are
+executable by that login only. `REPLAY_PAGE` runs in a subscriber's RLS transaction: it sees
+the clinic's events (a patient's own only).
 """
 
 from sqlalchemy import bindparam, text
@@ -23,6 +24,10 @@ CATCH_UP = "select seq, clinic_id, table_name, op, row_id from events_after($1, 
 PURGE = text("select purge_events(make_interval(days => :days))").bindparams(
     bindparam("days", type_=Integer())
 )
+
+# The compliance clock (migration 0026): an event for each clinic whose deadline passed since
+# the last tick; how many.
+COMPLIANCE_CLOCK_TICK = text("select compliance_clock_tick()")
 
 # A subscriber's events of :tables after :after up to :through (at most :limit), and, in
 # the same snapshot, the log's horizon: a position below `purged_through` lost events.

@@ -27,10 +27,12 @@ def _every_event(event: Event, status: Any) -> bool:
     return True
 
 
-# What the score reads: the recorded checks and issues, and the live data the computed checks
-# count (migration 0005's compliance_metrics()).
+# What the score reads: the recorded checks and issues, the live data the computed checks
+# count (migration 0005's compliance_metrics()), and time: the deadlines passed, told by the
+# compliance clock (migration 0026, graph/realtime/compliance_clock.py).
 SCORE_INPUTS = frozenset(
     {
+        "compliance_clock",
         "compliance_checks",
         "compliance_issues",
         "patients",

@@ -48,7 +48,7 @@ UPDATE_PATIENT = """mutation($input: UpdatePatientInput!) { updatePatient(input:
 
 @pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[Server]:
-    with running_server(database_url) as s:
+    with running_server(database_url, FISIOFLOW_COMPLIANCE_CLOCK_SECONDS="0.3") as s:
         yield s
 
 
@@ -319,3 +319,31 @@ async def test_a_burst_of_changes_gives_one_status_a_second_per_clinic(
         assert len(received) <= 1 + math.ceil(seconds) < commits, (len(received), seconds)
         assert received[-1]["overallScore"] == now["overallScore"]
     assert await other_clinic.silent_for(0.5)
+
+
+LGPD_FINDINGS = """subscription { complianceStatusChanged {
+  cursor frameworks { framework findings } } }"""
+
+
+def _overdue(status: dict[str, Any]) -> bool:
+    (lgpd,) = [f for f in status["frameworks"] if f["framework"] == "LGPD"]
+    return any("prazo de 15 dias vencido" in finding for finding in lgpd["findings"])
+
+
+async def test_a_deadline_passing_sends_the_status_again_with_no_write(
+    server: Server, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    officer = await _subscribed(server, world.token(world.admin), LGPD_FINDINGS)
+    await superuser.execute(
+        "insert into data_subject_requests (clinic_id, patient_id, kind, requested_at)"
+        " values ($1, $2, 'access', now() - interval '15 days' + interval '2 seconds')",
+        world.clinic_id,
+        world.patient_ids[0],
+    )
+    filed = (await officer.data())["complianceStatusChanged"]  # the request itself
+    assert not _overdue(filed)
+    # Two seconds later the request is overdue: the compliance clock tells, nobody writes.
+    due = (await officer.data(within=15))["complianceStatusChanged"]
+    assert _overdue(due) and due["cursor"] != filed["cursor"]
+    assert await officer.silent_for(1.5)
