@@ -347,3 +347,50 @@ async def test_a_deadline_passing_sends_the_status_again_with_no_write(
     due = (await officer.data(within=15))["complianceStatusChanged"]
     assert _overdue(due) and due["cursor"] != filed["cursor"]
     assert await officer.silent_for(1.5)
+
+
+async def test_forged_cursors_on_prontuario_added_replay_nothing_foreign(
+    server: Server, superuser: asyncpg.Connection
+) -> None:
+    world, elsewhere = await make_clinic(superuser), await make_clinic(superuser)
+    token = world.token(world.physio)
+    for forged in ("garbage", "", to_global_id("Prontuario", uuid.uuid4())):
+        refused = await _subscribed(server, token, PRONTUARIO_ADDED, {"after": forged})
+        (error,) = await refused.errors()
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+    # Another clinic's cursor: a valid position, but it replays only what this subscriber sees.
+    foreign_watch = await _subscribed(server, elsewhere.token(elsewhere.physio), PRONTUARIO_ADDED)
+    foreign = await add_prontuario(
+        superuser, elsewhere, elsewhere.patient_ids[0], _physio(elsewhere)
+    )
+    cursor = (await foreign_watch.data())["prontuarioAdded"]["cursor"]
+    foreign_later = await add_prontuario(
+        superuser, elsewhere, elsewhere.patient_ids[0], _physio(elsewhere)
+    )
+    own = await add_prontuario(superuser, world, world.patient_ids[0], _physio(world))
+    resumed = await _subscribed(server, token, PRONTUARIO_ADDED, {"after": cursor})
+    event = (await resumed.data())["prontuarioAdded"]
+    assert event["prontuario"]["id"] == to_global_id("Prontuario", own)
+    assert await resumed.silent_for(0.5)
+    for record in (foreign, foreign_later):
+        assert await _reads(superuser, "prontuarios", record, world.physio.user_id) == 0
+
+
+async def test_a_login_deactivated_mid_stream_gets_no_further_prontuario(
+    server: Server, superuser: asyncpg.Connection
+) -> None:
+    world = await make_clinic(superuser)
+    watcher = await _subscribed(server, world.token(world.physio), PRONTUARIO_ADDED)
+    first = await add_prontuario(superuser, world, world.patient_ids[0], _physio(world))
+    assert (await watcher.data())["prontuarioAdded"]["prontuario"]["id"] == to_global_id(
+        "Prontuario", first
+    )
+    deactivate = "mutation($id: ID!) { deactivateLogin(input: {userId: $id}) { active } }"
+    staff = {"id": to_global_id("StaffUser", world.physio.user_id)}
+    await _mutate(server, deactivate, staff, world.token(world.admin))
+    errors = await watcher.errors(within=5)
+    assert [error["extensions"]["code"] for error in errors] == ["UNAUTHENTICATED"], errors
+    later = await add_prontuario(superuser, world, world.patient_ids[0], _physio(world))
+    assert await watcher.silent_for(0.5)
+    assert await _reads(superuser, "prontuarios", later, world.physio.user_id) == 0
