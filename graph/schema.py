@@ -57,6 +57,8 @@ from resolvers.scheduling.types import Appointment, AppointmentSeries
 from resolvers.staff.mutations import StaffMutations
 from resolvers.staff.queries import StaffQueries
 from resolvers.staff.types import Physiotherapist
+from resolvers.webhooks.mutations import WebhookMutations
+from resolvers.webhooks.queries import WebhookQueries
 
 # Each area's root fields, in the order schema.graphql lists them.
 Query = merge_types(
@@ -74,6 +76,7 @@ Query = merge_types(
         LgpdQueries,
         ComplianceQueries,
         AggregateQueries,
+        WebhookQueries,
     ),
 )
 Mutation = each_field_its_own_transaction(
@@ -92,6 +95,7 @@ Mutation = each_field_its_own_transaction(
             ExerciseMutations,
             LgpdMutations,
             ComplianceMutations,
+            WebhookMutations,
         ),
     )
 )

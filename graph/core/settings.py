@@ -115,6 +115,14 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     reminder_email_attempts: int = Field(default=5, ge=1)
+    # Webhooks (graph/integrations/webhooks.py): how often each server process dispatches
+    # new events and sends due deliveries (0: this process never does), attempts before a
+    # delivery is dead, the timeout of each send, and whether URLs may point to private or
+    # loopback addresses (None: only in development).
+    webhook_interval_seconds: float = Field(default=1.0, ge=0)
+    webhook_attempts: int = Field(default=8, ge=1)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_allow_private_urls: bool | None = None
 
     @field_validator("smtp_url")
     @classmethod
@@ -181,6 +189,12 @@ class Settings(BaseSettings):
             and parts.scheme in ("http", "https")
             and parts.hostname in LOOPBACK_HOSTS
         )
+
+    def webhook_private_urls(self) -> bool:
+        """Whether webhook URLs may reach private addresses: explicit, else development only."""
+        if self.webhook_allow_private_urls is None:
+            return self.env == "development"
+        return self.webhook_allow_private_urls
 
     def resolved_jwt_secret(self) -> str:
         """The HS256 key; in development an unset key is made once and kept in the data folder."""

@@ -20,6 +20,7 @@ from graph.http.fast_path import FastPath
 from graph.http.operations import install
 from graph.http.view import GraphQLView
 from graph.integrations.reminders import ReminderWorker
+from graph.integrations.webhooks import WebhookWorker
 from graph.realtime.broker import Broker
 from graph.realtime.compliance_clock import ComplianceClock
 from graph.realtime.retention import Retention
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     view = GraphQLView(settings, engine, settings.resolved_jwt_secret(), broker, routing)
     fast_path = FastPath(settings, view.tokens, view.persisted, view.cursors, routing)
     reminders = ReminderWorker(engine, settings)
+    webhooks = WebhookWorker(engine, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -91,9 +93,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await view.tokens.jwks.refresh()
         close_websockets_on_exit_signal(broker)
         reminders.start()
+        webhooks.start()
         try:
             yield
         finally:
+            await webhooks.stop()
             await reminders.stop()
             await retention.stop()
             await clock.stop()
@@ -132,5 +136,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.broker = broker
     app.state.fast_path = fast_path
     app.state.reminders = reminders
+    app.state.webhooks = webhooks
     install(app, settings)  # /metrics, logs, limits, CORS, GraphiQL files
     return app
