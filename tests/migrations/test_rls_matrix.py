@@ -66,6 +66,10 @@ ROWS: dict[str, frozenset[str]] = {
     "vital_signs": frozenset({"vs_x", "vs_y", "vs_z"}),
     # The reminder of each appointment, written by the server's worker only (0021).
     "appointment_reminders": frozenset({"rem_x", "rem_y", "rem_z"}),
+    # Webhooks (0023): a webhook, a delivery, and its attempt (labelled by its delivery).
+    "webhooks": frozenset({"hook"}),
+    "webhook_deliveries": frozenset({"dlv"}),
+    "webhook_delivery_attempts": frozenset({"dlv"}),
 }
 
 # fmt: off
@@ -97,6 +101,9 @@ READ: dict[str, tuple[Any, ...]] = {
     "clinical_profiles":      (ALL,  {"cp_x"},          NONE,     {"cp_x"},      NONE),
     "vital_signs":            (ALL,  {"vs_x", "vs_y"},  NONE,     {"vs_x"},      NONE),
     "appointment_reminders":  (ALL,  ALL,               ALL,      {"rem_x"},     NONE),
+    "webhooks":               (ALL,  NONE,              NONE,     NONE,          NONE),
+    "webhook_deliveries":     (ALL,  NONE,              NONE,     NONE,          NONE),
+    "webhook_delivery_attempts": (ALL, NONE,            NONE,     NONE,          NONE),
 }
 
 # INSERT of a plausible clinic-A row (see insert_statement) by each role.
@@ -127,6 +134,9 @@ INSERT: dict[str, tuple[str, ...]] = {
     "clinical_profiles":      (RLS,  OK,    RLS,   RLS,   RLS),
     "vital_signs":            (RLS,  OK,    RLS,   RLS,   RLS),
     "appointment_reminders":  (PRIV, PRIV,  PRIV,  PRIV,  PRIV),
+    "webhooks":               (OK,   RLS,   RLS,   RLS,   RLS),
+    "webhook_deliveries":     (OK,   RLS,   RLS,   RLS,   RLS),  # a redelivery
+    "webhook_delivery_attempts": (PRIV, PRIV, PRIV, PRIV, PRIV),
 }
 
 # UPDATE of every row of the table (no WHERE): which of clinic A's rows each role changes.
@@ -158,6 +168,9 @@ UPDATE: dict[str, tuple[Any, ...]] = {
     "clinical_profiles":      (NONE, {"cp_x"},              NONE,     NONE,       NONE),
     "vital_signs":            (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
     "appointment_reminders":  (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "webhooks":               (ALL,  NONE,                  NONE,     NONE,       NONE),
+    "webhook_deliveries":     (PRIV, PRIV,                  PRIV,     PRIV,       PRIV),
+    "webhook_delivery_attempts": (PRIV, PRIV,               PRIV,     PRIV,       PRIV),
 }
 
 # DELETE: nothing clinical is ever deleted; only clinic-made exercises (the unreferenced one;
@@ -201,7 +214,13 @@ SET_CLAUSE = {
     "clinical_profiles": "allergies = '{Látex}'",
     "vital_signs": "pain_level = 0",
     "appointment_reminders": "email_status = 'sent'",
+    "webhooks": "enabled = false, disabled_at = now()",
+    "webhook_deliveries": "status = 'pending'",
+    "webhook_delivery_attempts": "error = 'x'",
 }
+
+# The column a table's rows are labelled by, where it is not `id`.
+KEY_COLUMN = {"webhook_delivery_attempts": "delivery_id"}
 
 IDS: dict[str, uuid.UUID] = {}
 
@@ -414,6 +433,21 @@ def insert_statement(table: str, c: str) -> tuple[str, list[Any]]:
             " VALUES ($1, $2, $3, $4, now() + interval '2 hours', 'none')",
             [clinic, i(f"{c}.appt_x"), i(f"{c}.pat_x"), i(f"{c}.physio")],
         ),
+        "webhooks": (
+            "INSERT INTO webhooks (clinic_id, url, events, secret)"
+            " VALUES ($1, 'https://hooks.example/in', '{PAYMENT_CHANGED}', repeat('s', 40))",
+            [clinic],
+        ),
+        "webhook_deliveries": (
+            "INSERT INTO webhook_deliveries (clinic_id, webhook_id, event_seq, event_type, payload)"
+            " VALUES ($1, $2, 1, 'PAYMENT_CHANGED', '{}')",
+            [clinic, i(f"{c}.hook")],
+        ),
+        "webhook_delivery_attempts": (
+            "INSERT INTO webhook_delivery_attempts (delivery_id, attempt, clinic_id, attempted_at,"
+            " duration_ms) VALUES ($2, 9, $1, now(), 1)",
+            [clinic, i(f"{c}.dlv")],
+        ),
     }
     return rows[table]
 
@@ -580,6 +614,21 @@ async def seed_clinic(conn: asyncpg.Connection, c: str) -> None:
             " FROM appointments WHERE id = $2",
             k(f"rem_{x}"), k(f"appt_{x}"),
         )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO webhooks (id, clinic_id, url, events, secret)"
+        " VALUES ($1, $2, 'https://hooks.example/in', '{PAYMENT_CHANGED}', repeat('s', 40))",
+        k("hook"), clinic,
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO webhook_deliveries (id, clinic_id, webhook_id, event_seq, event_type, payload)"
+        " VALUES ($1, $2, $3, 1, 'PAYMENT_CHANGED', '{}')",
+        k("dlv"), clinic, k("hook"),
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO webhook_delivery_attempts (delivery_id, attempt, clinic_id, attempted_at,"
+        " response_status, duration_ms) VALUES ($1, 1, $2, now(), 200, 12)",
+        k("dlv"), clinic,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -628,7 +677,7 @@ async def visible(conn: asyncpg.Connection, table: str) -> set[str]:
             "SELECT id FROM exercises WHERE clinic_id IS NOT NULL OR id = $1", i("shared_ex")
         )
     else:
-        rows = await conn.fetch(f"SELECT id FROM {table}")
+        rows = await conn.fetch(f"SELECT {KEY_COLUMN.get(table, 'id')} AS id FROM {table}")
     return {label_of(row["id"]) for row in rows}
 
 
@@ -666,7 +715,9 @@ async def test_access_matrix(conn: asyncpg.Connection, table: str) -> None:
             check(role, f"INSERT(clinic {clinic})", await attempt(conn, me, insert), expected)
 
         async def update(c: asyncpg.Connection) -> set[str]:
-            return returned(await c.fetch(f"UPDATE {table} SET {SET_CLAUSE[table]} RETURNING id"))
+            key = KEY_COLUMN.get(table, "id")
+            sql = f"UPDATE {table} SET {SET_CLAUSE[table]} RETURNING {key} AS id"
+            return returned(await c.fetch(sql))
 
         check(role, "UPDATE", await attempt(conn, me, update), expand(table, UPDATE[table][n]))
 
@@ -675,7 +726,8 @@ async def test_access_matrix(conn: asyncpg.Connection, table: str) -> None:
                 targets = [i("A.ex_spare"), i("shared_ex"), i("B.ex_spare")]
                 sql = "DELETE FROM exercises WHERE id = ANY($1::uuid[]) RETURNING id"
                 return returned(await c.fetch(sql, targets))
-            return returned(await c.fetch(f"DELETE FROM {table} RETURNING id"))
+            key = KEY_COLUMN.get(table, "id")
+            return returned(await c.fetch(f"DELETE FROM {table} RETURNING {key} AS id"))
 
         check(role, "DELETE", await attempt(conn, me, delete), expand(table, DELETE[table][n]))
 
@@ -689,12 +741,11 @@ async def test_every_table_is_in_the_matrix_with_rls_forced(conn: asyncpg.Connec
         " JOIN pg_roles r ON r.oid = c.relowner"
         " WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'alembic_version'"
     )
-    # The event log's tables have an access rule of their own (tests/migrations/test_event_log.py).
-    assert {row["relname"] for row in rows} == set(ROWS) | {
-        "events",
-        "event_log_state",
-        "compliance_clock",  # the server's alone (tests/migrations/test_compliance_clock.py)
-    }
+    # The event log's tables have an access rule of their own (tests/migrations/test_event_log.py),
+    # and so have the compliance clock (tests/migrations/test_compliance_clock.py) and the
+    # webhook worker's position (test_webhook_position_is_the_servers_alone).
+    own_rule = {"events", "event_log_state", "compliance_clock", "webhook_dispatch_position"}
+    assert {row["relname"] for row in rows} == set(ROWS) | own_rule
     for row in rows:
         assert row["relrowsecurity"] and row["relforcerowsecurity"], row["relname"]
         assert row["owner"] == "fisioflow_owner", row["relname"]
@@ -720,6 +771,36 @@ async def test_app_privileges_are_minimal(conn: asyncpg.Connection) -> None:
     assert await conn.fetchval(
         "SELECT has_column_privilege('fisioflow_app', 'users', 'email', 'SELECT')"
     )
+
+
+async def test_webhook_secret_is_unreadable_and_unchangeable(conn: asyncpg.Connection) -> None:
+    for query in (
+        "SELECT secret FROM webhooks",
+        "SELECT * FROM webhooks",
+        "SELECT id FROM webhooks WHERE secret LIKE 's%'",
+        "UPDATE webhooks SET secret = repeat('t', 40) RETURNING id",
+        "UPDATE webhooks SET url = 'https://evil.example/' RETURNING id",
+        "UPDATE webhooks SET events = '{PATIENT_CHANGED}' RETURNING id",
+    ):
+
+        async def run(c: asyncpg.Connection, query: str = query) -> Any:
+            return await c.fetch(query)
+
+        for role in ROLES:
+            assert await attempt(conn, identity(role), run) == PRIV, (role, query)
+
+
+async def test_webhook_position_is_the_servers_alone(conn: asyncpg.Connection) -> None:
+    for query in (
+        "SELECT * FROM webhook_dispatch_position",
+        "UPDATE webhook_dispatch_position SET last_seq = 0",
+    ):
+
+        async def run(c: asyncpg.Connection, query: str = query) -> Any:
+            return await c.fetch(query)
+
+        for role in ROLES:
+            assert await attempt(conn, identity(role), run) == PRIV, (role, query)
 
 
 async def test_password_hash_is_unreadable(conn: asyncpg.Connection) -> None:
@@ -1241,7 +1322,7 @@ def visible_ids_sql(table: str) -> str:
     where = ""
     if table == "exercises":
         where = " WHERE clinic_id IS NOT NULL OR id = ($1::text[])[1]::uuid"
-    return f"SELECT string_agg(id::text, ',') FROM {table}{where}"
+    return f"SELECT string_agg({KEY_COLUMN.get(table, 'id')}::text, ',') FROM {table}{where}"
 
 
 async def gql_execute(
