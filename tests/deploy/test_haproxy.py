@@ -18,9 +18,11 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 
 from tests.support.factories import ClinicWorld, make_clinic, session_booking
+from tests.support.receiver import http_receiver
 from tests.support.servers import Server, free_port, running_server
 from tests.support.subscribers import Connection, Subscription
 
@@ -277,3 +279,41 @@ async def test_a_forged_forwarded_for_does_not_escape_the_address_limit(
     # addresses counted, all 8 would be failures).
     assert set(codes) == {"UNAUTHENTICATED", "RATE_LIMITED"}, codes
     assert 3 <= codes.count("UNAUTHENTICATED") <= 6, codes
+
+
+CREATE_WEBHOOK = """mutation($input: CreateWebhookInput!) {
+  createWebhook(input: $input) { webhook { id } } }"""
+
+
+async def test_a_webhook_delivery_goes_out_once_with_two_processes(
+    balanced: Balanced, world: ClinicWorld, superuser: asyncpg.Connection
+) -> None:
+    """Both processes run the webhook worker against one database: each delivery is sent by
+    one of them, once."""
+    with http_receiver() as receiver:
+        try:
+            async with httpx.AsyncClient(base_url=balanced.url) as http:
+                body = await _post(
+                    http,
+                    CREATE_WEBHOOK,
+                    {"input": {"url": receiver.url, "events": ["APPOINTMENT_CREATED"]}},
+                    world.token(world.admin),
+                )
+                assert "errors" not in body, body
+                booked = {await _schedule(http, world) for _ in range(12)}
+
+            async def all_delivered() -> bool:
+                states = await superuser.fetch(
+                    "SELECT status FROM webhook_deliveries WHERE clinic_id = $1", world.clinic_id
+                )
+                return len(states) == len(booked) and {s["status"] for s in states} == {"delivered"}
+
+            await _until(all_delivered, seconds=60)
+        finally:
+            await superuser.execute(
+                "UPDATE webhooks SET enabled = false WHERE clinic_id = $1", world.clinic_id
+            )
+    deliveries = [request.headers["X-FisioFlow-Delivery"] for request in receiver.received]
+    assert len(deliveries) == len(set(deliveries)) == len(booked)
+    sent = {orjson.loads(request.body)["data"]["id"] for request in receiver.received}
+    assert sent == booked
