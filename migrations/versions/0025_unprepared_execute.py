@@ -1,7 +1,7 @@
 """`gql_execute_statement`: the fast path's one round trip without a prepared statement.
 
 Revision ID: 0025_unprepared_execute
-Revises: 0022_group_reads
+Revises: 0023_webhooks
 Create Date: 2026-11-28
 
 `gql_execute` (0016) runs a statement the connection prepared by name, which a pooler in
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from migrations.sql import run_script
 
 revision: str = "0025_unprepared_execute"
-down_revision: str | None = "0022_group_reads"
+down_revision: str | None = "0023_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
