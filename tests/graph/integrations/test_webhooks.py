@@ -33,7 +33,7 @@ from tests.support.factories import (
     add_prontuario,
     make_clinic,
 )
-from tests.support.graphql_client import error_codes, graphql
+from tests.support.graphql_client import StatementCounter, error_codes, graphql
 from tests.support.receiver import Receiver, http_receiver
 
 CREATE = """mutation($input: CreateWebhookInput!) {
@@ -615,3 +615,24 @@ async def test_public_addresses() -> None:
     assert (
         await resolve("http://127.0.0.1:81/", allow_private=True)
     ).host_header() == "127.0.0.1:81"
+
+
+async def test_a_page_of_deliveries_costs_the_same_statements_whatever_its_size(
+    client: httpx.AsyncClient,
+    superuser: asyncpg.Connection,
+    engine: AsyncEngine,
+    world: ClinicWorld,
+    receiver: Receiver,
+    sender: Sender,
+    statements: StatementCounter,
+) -> None:
+    webhook, _ = await create(client, world, receiver.url, ["PAYMENT_CHANGED"])
+    for _ in range(6):
+        await add_payment(superuser, world, world.patient_ids[0])
+    await round_at(engine, sender, datetime.now(UTC))
+    counts = []
+    for first in (1, 6):
+        statements.reset()
+        assert len(await deliveries(client, world, webhook, first=first)) == first
+        counts.append(statements.count)
+    assert counts[0] == counts[1]
