@@ -51,20 +51,30 @@ async def create_webhook(info: Info, input: CreateWebhookInput) -> CreateWebhook
     return CreateWebhookPayload(webhook=Webhook.of(row), secret=secret)
 
 
-async def disable_webhook(info: Info, id: strawberry.ID) -> Webhook:
+@strawberry.input
+class DisableWebhookInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class RedeliverWebhookInput:
+    delivery_id: strawberry.ID
+
+
+async def disable_webhook(info: Info, input: DisableWebhookInput) -> Webhook:
     """Its pending deliveries stay pending and are not sent; nothing new is made for it."""
     info.context.require_role(Role.ADMIN)
-    webhook = parse_uuid_id(id, "Webhook")
+    webhook = parse_uuid_id(input.id, "Webhook")
     row = await info.context.db.fetch_one(DISABLE_WEBHOOK, {"id": webhook})
     if row is None:
         raise not_found("Webhook", "id")
     return Webhook.of(row)
 
 
-async def redeliver_webhook(info: Info, delivery_id: strawberry.ID) -> WebhookDelivery:
+async def redeliver_webhook(info: Info, input: RedeliverWebhookInput) -> WebhookDelivery:
     """The same event again, as a new delivery due now (a dead one stays dead)."""
     info.context.require_role(Role.ADMIN)
-    delivery = parse_uuid_id(delivery_id, "WebhookDelivery", field="deliveryId")
+    delivery = parse_uuid_id(input.delivery_id, "WebhookDelivery", field="deliveryId")
     db = info.context.db
     found = await db.fetch_one(DELIVERY, {"id": delivery})
     if found is None:

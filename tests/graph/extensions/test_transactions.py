@@ -604,6 +604,40 @@ async def _remove_holiday(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dic
     )
 
 
+async def _create_webhook(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    return (
+        {"url": "http://127.0.0.1:9/hooks", "events": ["DATA_SUBJECT_REQUEST_CHANGED"]},
+        f"select exists(select 1 from webhooks where clinic_id = '{w.clinic_id}')",
+    )
+
+
+async def _webhook(conn: asyncpg.Connection, w: ClinicWorld) -> uuid.UUID:
+    webhook: uuid.UUID = await conn.fetchval(
+        "insert into webhooks (clinic_id, url, events, secret) values ($1,"
+        " 'http://127.0.0.1:9/hooks', '{DATA_SUBJECT_REQUEST_CHANGED}', repeat('s', 40))"
+        " returning id",
+        w.clinic_id,
+    )
+    return webhook
+
+
+async def _disable_webhook(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    webhook = await _webhook(conn, w)
+    return {"id": gid("Webhook", webhook)}, "select not enabled from webhooks where id = $1"
+
+
+async def _redeliver(conn: asyncpg.Connection, w: ClinicWorld) -> tuple[dict[str, Any], str]:
+    delivery = await conn.fetchval(
+        "insert into webhook_deliveries (clinic_id, webhook_id, event_seq, event_type, payload,"
+        " status) values ($1, $2, 1, 'DATA_SUBJECT_REQUEST_CHANGED', '{}', 'dead') returning id",
+        w.clinic_id, await _webhook(conn, w),
+    )  # fmt: skip
+    return (
+        {"deliveryId": gid("WebhookDelivery", delivery)},
+        "select redelivery_of is not null from webhook_deliveries where id = $1",
+    )
+
+
 # The nullable field that fails under a physiotherapist: one of their patients'.
 FAILS_UNDER_PATIENTS = f"patients(first: 1) {{ edges {{ node {{ {FAILS_UNDER_PHYSIO} }} }} }}"
 CASES += [
@@ -615,6 +649,10 @@ CASES += [
          f"physiotherapist {{ {FAILS_UNDER_PATIENTS} }}", "TimeOff"),
     Case("addClinicHoliday", "receptionist", _add_holiday, None, "ClinicHoliday"),
     Case("removeClinicHoliday", "admin", _remove_holiday, None, "ClinicHoliday"),
+    # Webhooks: no field of theirs can fail.
+    Case("createWebhook", "admin", _create_webhook, None, None, answered="secret webhook { id }"),
+    Case("disableWebhook", "admin", _disable_webhook, None, "Webhook"),
+    Case("redeliverWebhook", "admin", _redeliver, None, "WebhookDelivery"),
 ]  # fmt: skip
 
 

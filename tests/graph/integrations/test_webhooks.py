@@ -39,13 +39,15 @@ from tests.support.receiver import Receiver, http_receiver
 CREATE = """mutation($input: CreateWebhookInput!) {
   createWebhook(input: $input) { secret webhook { id url events description enabled } } }"""
 LIST = "{ webhooks { id url events enabled disabledAt } }"
-DISABLE = "mutation($id: ID!) { disableWebhook(id: $id) { id enabled disabledAt } }"
+DISABLE = """mutation($id: ID!) {
+  disableWebhook(input: {id: $id}) { id enabled disabledAt } }"""
 DELIVERIES = """query($id: ID!, $first: Int, $after: String) {
   webhookDeliveries(webhookId: $id, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
     edges { node { id event status attemptCount payload redeliveryOf
                    attempts { attempt responseStatus durationMs error } } } } }"""
-REDELIVER = "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id status redeliveryOf } }"
+REDELIVER = """mutation($id: ID!) {
+  redeliverWebhook(input: {deliveryId: $id}) { id status redeliveryOf } }"""
 ALL_EVENTS = [event.name for event in WebhookEvent]
 
 
