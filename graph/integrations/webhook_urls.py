@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_LENGTH = 2048
+# A resolver that does not answer in this time does not resolve the host.
+RESOLVE_SECONDS = 5.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -81,8 +83,9 @@ async def resolve(url: str, allow_private: bool) -> Target:
     except ValueError:
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
+            async with asyncio.timeout(RESOLVE_SECONDS):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, ValueError, TimeoutError):  # ValueError: a NUL, a label IDNA refuses
             raise UnsafeUrl("The URL's host does not resolve") from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:

@@ -638,3 +638,9 @@ async def test_a_page_of_deliveries_costs_the_same_statements_whatever_its_size(
         assert len(await deliveries(client, world, webhook, first=first)) == first
         counts.append(statements.count)
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("url", ["http://a\x00b/", "http://" + "a" * 70 + ".example/", "http:///x"])
+async def test_hostile_hosts_are_refused_not_crashed_on(url: str) -> None:
+    with pytest.raises(UnsafeUrl):
+        await resolve(url, allow_private=True)
