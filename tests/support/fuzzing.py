@@ -56,7 +56,7 @@ CUSTOM_SCALARS = {
 
 # What an error message must never contain: SQL, driver and library names, paths, traces.
 LEAKS = re.compile(
-    r"asyncpg|sqlalchemy|psycopg|postgres|SQLSTATE|DETAIL|Traceback|site-packages|/work/|\.py\b"
+    r"asyncpg|sqlalchemy|psycopg|postgres|SQLSTATE|DETAIL:|Traceback|site-packages|/work/|\.py\b"
     r"|\b(?:SELECT|INSERT|UPDATE|DELETE)\s|\bfrom\s+\w+\s+where\b|relation \"|column \"|violates",
     re.IGNORECASE,
 )
