@@ -21,7 +21,6 @@ Logs carry reminder ids and error classes, never names or addresses.
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from graph.core.periodic import Periodic
 from graph.core.settings import Settings
 from graph.core.smtp import SmtpAddress
 from graph.integrations.mail import SendFailure, SmtpServer, classify
@@ -163,15 +163,14 @@ async def _attempt(mailer: Mailer, row: Any) -> tuple[str, str | None]:
     return "sent", None
 
 
-class ReminderWorker:
-    """Runs the rounds in the background of a server process (graph/http/app.py)."""
+class ReminderWorker(Periodic):
+    """Runs the rounds in the background of a server process (graph/http/app.py); an e-mail cut
+    off mid-send by a stop goes again when its lease ends."""
 
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        super().__init__(settings.reminder_interval_seconds, first_at_start=True, log=log)
         self.engine = engine
-        self.interval = settings.reminder_interval_seconds
         self.mailer = Mailer.from_settings(settings)
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, at: datetime | None = None) -> Sequence[uuid.UUID]:
         at = at or datetime.now(UTC)
@@ -180,23 +179,5 @@ class ReminderWorker:
             await send_due_emails(self.engine, self.mailer, at)
         return fired
 
-    def start(self) -> None:
-        if self.interval > 0:
-            self._task = asyncio.create_task(self._run(), name="reminders")
-
-    async def stop(self) -> None:
-        """Ends the rounds; an e-mail cut off mid-send goes again when its lease ends."""
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the database away for a moment: the next round tries again
-                log.exception("reminder round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+    async def round(self) -> None:
+        await self.run_once()

@@ -19,7 +19,6 @@ transaction-mode pooler, on the primary engine. Logs carry delivery ids and erro
 """
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -36,6 +35,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from graph.core.ids import to_global_id
+from graph.core.periodic import Periodic
 from graph.core.settings import Settings
 from graph.integrations.webhook_events import WebhookEvent, event_of, payload
 from graph.integrations.webhook_urls import UnsafeUrl, resolve
@@ -279,39 +279,23 @@ async def send_due(
             return outcomes
 
 
-class WebhookWorker:
-    """Runs the rounds in the background of a server process (graph/http/app.py)."""
+class WebhookWorker(Periodic):
+    """Runs the rounds in the background of a server process (graph/http/app.py); a delivery
+    cut off mid-send by a stop goes again when its lease ends."""
 
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        super().__init__(settings.webhook_interval_seconds, first_at_start=True, log=log)
         self.engine = engine
-        self.interval = settings.webhook_interval_seconds
         self.attempts = settings.webhook_attempts
         self.sender = Sender(settings.webhook_timeout_seconds, settings.webhook_private_urls())
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, at: datetime | None = None) -> dict[str, int]:
         await dispatch(self.engine)
         return await send_due(self.engine, self.sender, self.attempts, at or datetime.now(UTC))
 
-    def start(self) -> None:
-        if self.interval > 0:
-            self._task = asyncio.create_task(self._run(), name="webhooks")
+    async def round(self) -> None:
+        await self.run_once()
 
     async def stop(self) -> None:
-        """Ends the rounds; a delivery cut off mid-send goes again when its lease ends."""
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         await self.sender.close()
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the database away for a moment: the next round tries again
-                log.exception("webhook round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)

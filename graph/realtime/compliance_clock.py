@@ -8,7 +8,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from graph.realtime.periodic import Periodic
+from graph.core.periodic import Periodic
 from graph.sql.event_log import COMPLIANCE_CLOCK_TICK
 
 log = logging.getLogger("fisioflow.compliance_clock")

@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from graph.realtime.periodic import Periodic
+from graph.core.periodic import Periodic
 from graph.sql.event_log import PURGE
 
 log = logging.getLogger("fisioflow.retention")

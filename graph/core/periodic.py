@@ -1,6 +1,7 @@
-"""A server process's background chores (the event log's retention, the compliance clock): a
-round every so many seconds until the process stops; a failed round is logged in one line
-(a database away now is back at the next round) and the next one comes as planned."""
+"""A server process's background chores (the event log's retention, the compliance clock,
+appointment reminders, webhooks): a round every so many seconds until the process stops (none
+when the interval is 0); a failed round is logged in one line (a database away now is back at
+the next round) and the next one comes as planned."""
 
 import asyncio
 import logging
@@ -19,7 +20,8 @@ class Periodic(ABC):
         """One round of the chore."""
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        if self._seconds > 0:
+            self._task = asyncio.create_task(self._run(), name=type(self).__name__)
 
     async def stop(self) -> None:
         if self._task is not None:
