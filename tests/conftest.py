@@ -22,6 +22,7 @@ from tests.support.apps import JWT_SECRET, close_app
 from tests.support.database import create_database, drop_database, plain_dsn
 from tests.support.graphql_client import DifferentialClient, StatementCounter
 from tests.support.pgbouncer import PgBouncer, pgbouncer
+from tests.support.subscribers import close_test_connections
 
 os.environ["FISIOFLOW_JWT_SECRET"] = JWT_SECRET
 
@@ -101,3 +102,10 @@ def statements(app: Starlette) -> Iterator[StatementCounter]:
     yield counter
     listeners.remove(counter.fast_read)
     event.remove(sync_engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+async def close_connections() -> AsyncIterator[None]:
+    """Closes the websocket connections the test opened (tests/support/subscribers.py)."""
+    yield
+    await close_test_connections()

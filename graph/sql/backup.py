@@ -23,19 +23,8 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-# What migration 0001 creates, when the target cluster lacks it (its attributes, not its grants).
-ROLES_SQL = """
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fisioflow_owner') THEN
-        CREATE ROLE fisioflow_owner NOLOGIN NOSUPERUSER NOBYPASSRLS;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fisioflow_app') THEN
-        CREATE ROLE fisioflow_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
-    END IF;
-END
-$$
-"""
+from migrations.roles import CREATE_ROLES
+
 # Relations of the target's `public` schema: a restore goes into a database without any.
 EXISTING_SQL = """
 select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -131,7 +120,7 @@ async def prepare_target(url: str) -> None:
                 "the target database is not empty: restore into a new one (createdb, or"
                 " CREATE DATABASE) and point DATABASE_URL at it"
             )
-        await connection.execute(ROLES_SQL)
+        await connection.execute(CREATE_ROLES)
     finally:
         await connection.close()
 

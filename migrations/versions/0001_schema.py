@@ -12,6 +12,7 @@ at another clinic's row even when the referencing code is wrong.
 
 from collections.abc import Sequence
 
+from migrations.roles import CREATE_ROLES
 from migrations.sql import run_script
 
 revision: str = "0001_schema"
@@ -19,17 +20,9 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ROLES = """
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fisioflow_owner') THEN
-        CREATE ROLE fisioflow_owner NOLOGIN NOSUPERUSER NOBYPASSRLS;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fisioflow_app') THEN
-        CREATE ROLE fisioflow_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
-    END IF;
-END
-$$;
+ROLES = (
+    CREATE_ROLES
+    + """
 DO $$
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
@@ -47,6 +40,7 @@ BEGIN
 END
 $$;
 """
+)
 
 TABLES = """
 SET LOCAL ROLE fisioflow_owner;

@@ -128,3 +128,26 @@ async def subscribed(
     """A new connection with one subscription running on it."""
     connection = await Connection.open(url, token, protocol)
     return connection, await connection.subscribe(query, variables)
+
+
+# Connections a test opened, closed when it ends (the `close_connections` fixture).
+_open: list[Connection] = []
+
+
+def closed_at_test_end(connection: Connection) -> Connection:
+    _open.append(connection)
+    return connection
+
+
+async def subscribed_for_test(
+    url: str, token: str, query: str, variables: dict[str, Any] | None = None
+) -> Subscription:
+    """A subscription on a connection of its own, closed when the test ends."""
+    connection, subscription = await subscribed(url, token, query, variables)
+    closed_at_test_end(connection)
+    return subscription
+
+
+async def close_test_connections() -> None:
+    while _open:
+        await _open.pop().close()

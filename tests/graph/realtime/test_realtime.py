@@ -39,8 +39,12 @@ from tests.support.subscribers import (
     Connection,
     Subscription,
     close_code,
-    subscribed,
+    close_test_connections,
+    closed_at_test_end,
+    subscribed_for_test,
 )
+
+pytestmark = pytest.mark.usefixtures("close_connections")
 
 APPOINTMENT_CHANGED = """subscription($physio: ID, $patient: ID) {
   appointmentChanged(physiotherapistId: $physio, patientId: $patient) {
@@ -94,32 +98,15 @@ async def _schedule(http: httpx.AsyncClient, world: ClinicWorld, patient_index: 
     return appointment_id
 
 
-async def _subscribed(
-    server: Server, token: str, query: str, variables: dict[str, Any] | None = None
-) -> Subscription:
-    """A subscription on a connection of its own, closed when the test's loop ends it."""
-    connection, subscription = await subscribed(server.ws, token, query, variables)
-    _open.append(connection)
-    return subscription
-
-
-_open: list[Connection] = []
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections() -> AsyncIterator[None]:
-    yield
-    while _open:
-        await _open.pop().close()
-
-
 async def test_events_reach_their_clinic_only(
     server: Server, http: httpx.AsyncClient, superuser: asyncpg.Connection
 ) -> None:
     mine = await make_clinic(superuser, "Clínica Realtime A")
     theirs = await make_clinic(superuser, "Clínica Realtime B")
-    watcher = await _subscribed(server, mine.token(mine.receptionist), APPOINTMENT_CHANGED)
-    outsider = await _subscribed(server, theirs.token(theirs.admin), APPOINTMENT_CHANGED)
+    watcher = await subscribed_for_test(
+        server.ws, mine.token(mine.receptionist), APPOINTMENT_CHANGED
+    )
+    outsider = await subscribed_for_test(server.ws, theirs.token(theirs.admin), APPOINTMENT_CHANGED)
 
     appointment = await _schedule(http, mine)
     event = (await watcher.data())["appointmentChanged"]
@@ -147,7 +134,7 @@ async def test_legacy_protocol_delivers_events_too(
     """gql over the legacy graphql-ws ("apollo") protocol: text frames, `data` messages."""
     world = await make_clinic(superuser)
     connection = await Connection.open(server.ws, world.token(world.admin), LEGACY_WS)
-    _open.append(connection)
+    closed_at_test_end(connection)
     assert connection.subprotocol == "graphql-ws"
     watcher = await connection.subscribe(APPOINTMENT_CHANGED)
     appointment = await _schedule(http, world)
@@ -160,9 +147,9 @@ async def test_patient_receives_only_own_events(
 ) -> None:
     world = await make_clinic(superuser)
     patient = world.token(world.patient)
-    own = await _subscribed(server, patient, APPOINTMENT_CHANGED)
-    snooping = await _subscribed(
-        server,
+    own = await subscribed_for_test(server.ws, patient, APPOINTMENT_CHANGED)
+    snooping = await subscribed_for_test(
+        server.ws,
         patient,
         APPOINTMENT_CHANGED,
         {"patient": to_global_id("Patient", world.patient_ids[1])},
@@ -180,7 +167,7 @@ async def test_roles_without_access_cannot_subscribe(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    refused = await _subscribed(server, world.token(world.physio), PAYMENT_CHANGED)
+    refused = await subscribed_for_test(server.ws, world.token(world.physio), PAYMENT_CHANGED)
     assert (await refused.errors())[0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -204,15 +191,19 @@ async def test_clinical_events_reach_only_those_who_may_read_them(
         exercise_id=await library_exercise(superuser),
         starts_on=date.today() - timedelta(days=7),
     )
-    treating = await _subscribed(server, world.token(world.physio), EXECUTION_LOGGED)
-    not_treating = await _subscribed(server, world.token(world.other_physio), EXECUTION_LOGGED)
-    reception = await _subscribed(server, world.token(world.receptionist), EXECUTION_LOGGED)
+    treating = await subscribed_for_test(server.ws, world.token(world.physio), EXECUTION_LOGGED)
+    not_treating = await subscribed_for_test(
+        server.ws, world.token(world.other_physio), EXECUTION_LOGGED
+    )
+    reception = await subscribed_for_test(
+        server.ws, world.token(world.receptionist), EXECUTION_LOGGED
+    )
     assert (await reception.errors())[0]["extensions"]["code"] == "FORBIDDEN"
     agenda_query = (
         "subscription { appointmentChanged { appointment { id prontuario { diagnosis } } } }"
     )
-    front_desk = await _subscribed(server, world.token(world.receptionist), agenda_query)
-    admin = await _subscribed(server, world.token(world.admin), agenda_query)
+    front_desk = await subscribed_for_test(server.ws, world.token(world.receptionist), agenda_query)
+    admin = await subscribed_for_test(server.ws, world.token(world.admin), agenda_query)
 
     logged = await _mutate(
         http,
@@ -250,7 +241,7 @@ async def test_listen_connection_comes_back_after_being_killed(
     server: Server, http: httpx.AsyncClient, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    watcher = await _subscribed(server, world.token(world.admin), APPOINTMENT_CHANGED)
+    watcher = await subscribed_for_test(server.ws, world.token(world.admin), APPOINTMENT_CHANGED)
     killed = await superuser.fetchval(
         "select count(pg_terminate_backend(pid)) from pg_stat_activity"
         " where application_name = 'fisioflow-listener' and datname = current_database()"
@@ -272,7 +263,9 @@ async def test_mutation_on_one_process_reaches_subscriber_on_another(
     server: Server, database_url: str, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    watcher = await _subscribed(server, world.token(world.receptionist), APPOINTMENT_CHANGED)
+    watcher = await subscribed_for_test(
+        server.ws, world.token(world.receptionist), APPOINTMENT_CHANGED
+    )
     with running_server(database_url) as other:
         async with httpx.AsyncClient(base_url=other.http) as other_http:
             appointment = await _schedule(other_http, world)
@@ -376,7 +369,7 @@ async def test_protocol_close_codes(server: Server, superuser: asyncpg.Connectio
 
 async def test_queries_go_over_http(server: Server, superuser: asyncpg.Connection) -> None:
     world = await make_clinic(superuser)
-    query = await _subscribed(server, world.token(world.admin), "{ me { email } }")
+    query = await subscribed_for_test(server.ws, world.token(world.admin), "{ me { email } }")
     assert (await query.errors())[0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -385,7 +378,7 @@ async def test_subscriptions_per_connection_are_capped(
 ) -> None:
     world = await make_clinic(superuser)
     connection = await Connection.open(server.ws, world.token(world.admin))
-    _open.append(connection)
+    closed_at_test_end(connection)
     running = [await connection.subscribe(APPOINTMENT_CHANGED, settle=0) for _ in range(3)]
     await asyncio.sleep(0.3)
     overflow = await connection.subscribe(APPOINTMENT_CHANGED)
@@ -416,7 +409,7 @@ async def test_an_expiring_token_ends_the_connection(
 ) -> None:
     world = await make_clinic(superuser)
     token = issue_token(world.admin, JWT_SECRET, 2)[0]
-    watcher = await _subscribed(server, token, APPOINTMENT_CHANGED)
+    watcher = await subscribed_for_test(server.ws, token, APPOINTMENT_CHANGED)
     assert await watcher.closed_with(within=8) == 4403
 
 
@@ -435,7 +428,9 @@ async def test_shutdown_closes_sockets_going_away(
 ) -> None:
     world = await make_clinic(superuser)
     with running_server(database_url) as doomed:
-        watcher = await _subscribed(doomed, world.token(world.admin), APPOINTMENT_CHANGED)
+        watcher = await subscribed_for_test(
+            doomed.ws, world.token(world.admin), APPOINTMENT_CHANGED
+        )
         stopping = asyncio.get_running_loop().run_in_executor(None, doomed.stop)
         assert await watcher.closed_with(within=20) == 1001
         await stopping
@@ -465,7 +460,9 @@ async def test_several_workers_serve_and_deliver(
     """`--workers 2`: whichever worker takes a mutation, the subscriber's worker delivers it."""
     world = await make_clinic(superuser)
     with running_server(database_url, "--workers", "2") as workers:
-        watcher = await _subscribed(workers, world.token(world.admin), APPOINTMENT_CHANGED)
+        watcher = await subscribed_for_test(
+            workers.ws, world.token(world.admin), APPOINTMENT_CHANGED
+        )
         async with httpx.AsyncClient(base_url=workers.http) as warm_up:
             await _until_live(watcher, warm_up, world)
         created = []
@@ -476,8 +473,7 @@ async def test_several_workers_serve_and_deliver(
             (await watcher.data())["appointmentChanged"]["appointment"]["id"] for _ in created
         ]
         assert received == created
-        while _open:
-            await _open.pop().close()
+        await close_test_connections()
 
 
 async def test_compliance_status_follows_checks(
@@ -485,9 +481,9 @@ async def test_compliance_status_follows_checks(
 ) -> None:
     world = await make_clinic(superuser)
     query = "subscription { complianceStatusChanged { overallScore recentChecks { checkType } } }"
-    officer = await _subscribed(server, world.token(world.admin), query)
-    front_desk = await _subscribed(server, world.token(world.receptionist), query)
-    patient = await _subscribed(server, world.token(world.patient), query)
+    officer = await subscribed_for_test(server.ws, world.token(world.admin), query)
+    front_desk = await subscribed_for_test(server.ws, world.token(world.receptionist), query)
+    patient = await subscribed_for_test(server.ws, world.token(world.patient), query)
     assert (await patient.errors())[0]["extensions"]["code"] == "FORBIDDEN"
 
     run = """mutation { runComplianceCheck(input: {framework: LGPD,

@@ -8,7 +8,7 @@ import contextlib
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,12 @@ from tests.support.factories import (
     make_clinic,
 )
 from tests.support.servers import Server, running_server
-from tests.support.subscribers import Connection, Subscription, subscribed
+from tests.support.subscribers import (
+    subscribed,
+    subscribed_for_test,
+)
+
+pytestmark = pytest.mark.usefixtures("close_connections")
 
 PRONTUARIO_ADDED = """subscription($patient: ID, $after: String) {
   prontuarioAdded(patientId: $patient, after: $after) {
@@ -50,24 +55,6 @@ UPDATE_PATIENT = """mutation($input: UpdatePatientInput!) { updatePatient(input:
 def server(database_url: str) -> Iterator[Server]:
     with running_server(database_url, FISIOFLOW_COMPLIANCE_CLOCK_SECONDS="0.3") as s:
         yield s
-
-
-_open: list[Connection] = []
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections() -> AsyncIterator[None]:
-    yield
-    while _open:
-        await _open.pop().close()
-
-
-async def _subscribed(
-    server: Server, token: str, query: str, variables: dict[str, Any] | None = None
-) -> Subscription:
-    connection, subscription = await subscribed(server.ws, token, query, variables)
-    _open.append(connection)
-    return subscription
 
 
 async def _mutate(server: Server, query: str, variables: dict[str, Any], token: str) -> Any:
@@ -102,17 +89,23 @@ async def test_prontuarios_reach_who_may_read_them_and_each_delivery_is_a_logged
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world, elsewhere = await make_clinic(superuser), await make_clinic(superuser)
-    treating = await _subscribed(server, world.token(world.physio), PRONTUARIO_ADDED)
-    not_treating = await _subscribed(server, world.token(world.other_physio), PRONTUARIO_ADDED)
-    own = await _subscribed(server, world.token(world.patient), PRONTUARIO_ADDED)
-    admin = await _subscribed(
-        server,
+    treating = await subscribed_for_test(server.ws, world.token(world.physio), PRONTUARIO_ADDED)
+    not_treating = await subscribed_for_test(
+        server.ws, world.token(world.other_physio), PRONTUARIO_ADDED
+    )
+    own = await subscribed_for_test(server.ws, world.token(world.patient), PRONTUARIO_ADDED)
+    admin = await subscribed_for_test(
+        server.ws,
         world.token(world.admin),
         PRONTUARIO_ADDED,
         {"patient": to_global_id("Patient", world.patient_ids[1])},
     )
-    other_clinic = await _subscribed(server, elsewhere.token(elsewhere.admin), PRONTUARIO_ADDED)
-    front_desk = await _subscribed(server, world.token(world.receptionist), PRONTUARIO_ADDED)
+    other_clinic = await subscribed_for_test(
+        server.ws, elsewhere.token(elsewhere.admin), PRONTUARIO_ADDED
+    )
+    front_desk = await subscribed_for_test(
+        server.ws, world.token(world.receptionist), PRONTUARIO_ADDED
+    )
     assert (await front_desk.errors())[0]["extensions"]["code"] == "FORBIDDEN"
 
     record = await add_prontuario(superuser, world, world.patient_ids[0], _physio(world))
@@ -139,7 +132,7 @@ async def test_a_resumed_prontuario_subscription_replays_and_logs_the_read(
     cursor = (await live.data())["prontuarioAdded"]["cursor"]
     await connection.close()
     missed = await add_prontuario(superuser, world, world.patient_ids[1], _physio(world))
-    resumed = await _subscribed(server, token, PRONTUARIO_ADDED, {"after": cursor})
+    resumed = await subscribed_for_test(server.ws, token, PRONTUARIO_ADDED, {"after": cursor})
     event = (await resumed.data())["prontuarioAdded"]
     assert event["prontuario"]["id"] == to_global_id("Prontuario", missed)
     assert await _reads(superuser, "prontuarios", missed, world.physio.user_id) == 1
@@ -152,11 +145,15 @@ async def test_vital_signs_reach_clinical_readers_only_and_are_logged(
 ) -> None:
     world = await make_clinic(superuser)
     mine = to_global_id("Patient", world.patient_ids[0])
-    treating = await _subscribed(
-        server, world.token(world.physio), VITAL_SIGNS_RECORDED, {"patient": mine}
+    treating = await subscribed_for_test(
+        server.ws, world.token(world.physio), VITAL_SIGNS_RECORDED, {"patient": mine}
     )
-    not_treating = await _subscribed(server, world.token(world.other_physio), VITAL_SIGNS_RECORDED)
-    front_desk = await _subscribed(server, world.token(world.receptionist), VITAL_SIGNS_RECORDED)
+    not_treating = await subscribed_for_test(
+        server.ws, world.token(world.other_physio), VITAL_SIGNS_RECORDED
+    )
+    front_desk = await subscribed_for_test(
+        server.ws, world.token(world.receptionist), VITAL_SIGNS_RECORDED
+    )
     assert (await front_desk.errors())[0]["extensions"]["code"] == "FORBIDDEN"
     reading = await add_vital_signs(
         superuser, world, world.patient_ids[0], _physio(world), pain_level=6
@@ -177,16 +174,18 @@ async def test_patient_changes_reach_staff_and_the_patient_themself_only(
 ) -> None:
     world = await make_clinic(superuser)
     mine, theirs = world.patient_ids[0], world.patient_ids[1]
-    front_desk = await _subscribed(
-        server,
+    front_desk = await subscribed_for_test(
+        server.ws,
         world.token(world.receptionist),
         PATIENT_CHANGED,
         {"patient": to_global_id("Patient", mine)},
     )
-    own = await _subscribed(server, world.token(world.patient), PATIENT_CHANGED)
+    own = await subscribed_for_test(server.ws, world.token(world.patient), PATIENT_CHANGED)
     # A patient naming another patient's id sees nothing of them (RLS), not an error.
     other = {"patient": to_global_id("Patient", theirs)}
-    prying = await _subscribed(server, world.token(world.patient), PATIENT_CHANGED, other)
+    prying = await subscribed_for_test(
+        server.ws, world.token(world.patient), PATIENT_CHANGED, other
+    )
     for patient_id, name in ((theirs, "Outra Pessoa"), (mine, "Maria Nova")):
         await _mutate(
             server,
@@ -208,12 +207,14 @@ async def test_consents_and_requests_reach_their_clinic_and_patient(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world, elsewhere = await make_clinic(superuser), await make_clinic(superuser)
-    consents = await _subscribed(server, world.token(world.receptionist), CONSENT_CHANGED)
-    own_consents = await _subscribed(server, world.token(world.patient), CONSENT_CHANGED)
-    requests = await _subscribed(server, world.token(world.admin), REQUEST_CHANGED)
-    own_requests = await _subscribed(server, world.token(world.patient), REQUEST_CHANGED)
+    consents = await subscribed_for_test(
+        server.ws, world.token(world.receptionist), CONSENT_CHANGED
+    )
+    own_consents = await subscribed_for_test(server.ws, world.token(world.patient), CONSENT_CHANGED)
+    requests = await subscribed_for_test(server.ws, world.token(world.admin), REQUEST_CHANGED)
+    own_requests = await subscribed_for_test(server.ws, world.token(world.patient), REQUEST_CHANGED)
     foreign = [
-        await _subscribed(server, elsewhere.token(elsewhere.admin), query)
+        await subscribed_for_test(server.ws, elsewhere.token(elsewhere.admin), query)
         for query in (CONSENT_CHANGED, REQUEST_CHANGED)
     ]
     granted = await _mutate(
@@ -258,7 +259,7 @@ async def test_compliance_status_follows_every_input_of_its_score(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    officer = await _subscribed(server, world.token(world.admin), COMPLIANCE)
+    officer = await subscribed_for_test(server.ws, world.token(world.admin), COMPLIANCE)
     patient = world.patient_ids[0]
     changes = {
         "patient": lambda: superuser.execute(
@@ -298,9 +299,11 @@ async def test_a_burst_of_changes_gives_one_status_a_second_per_clinic(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world, elsewhere = await make_clinic(superuser), await make_clinic(superuser)
-    officer = await _subscribed(server, world.token(world.admin), COMPLIANCE)
-    front_desk = await _subscribed(server, world.token(world.receptionist), COMPLIANCE)
-    other_clinic = await _subscribed(server, elsewhere.token(elsewhere.admin), COMPLIANCE)
+    officer = await subscribed_for_test(server.ws, world.token(world.admin), COMPLIANCE)
+    front_desk = await subscribed_for_test(server.ws, world.token(world.receptionist), COMPLIANCE)
+    other_clinic = await subscribed_for_test(
+        server.ws, elsewhere.token(elsewhere.admin), COMPLIANCE
+    )
     commits = 6
     started = time.monotonic()
     for n in range(commits):  # one change every 0.15 s: each its own batch at the broker
@@ -334,7 +337,7 @@ async def test_a_deadline_passing_sends_the_status_again_with_no_write(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    officer = await _subscribed(server, world.token(world.admin), LGPD_FINDINGS)
+    officer = await subscribed_for_test(server.ws, world.token(world.admin), LGPD_FINDINGS)
     await superuser.execute(
         "insert into data_subject_requests (clinic_id, patient_id, kind, requested_at)"
         " values ($1, $2, 'access', now() - interval '15 days' + interval '2 seconds')",
@@ -355,12 +358,14 @@ async def test_forged_cursors_on_prontuario_added_replay_nothing_foreign(
     world, elsewhere = await make_clinic(superuser), await make_clinic(superuser)
     token = world.token(world.physio)
     for forged in ("garbage", "", to_global_id("Prontuario", uuid.uuid4())):
-        refused = await _subscribed(server, token, PRONTUARIO_ADDED, {"after": forged})
+        refused = await subscribed_for_test(server.ws, token, PRONTUARIO_ADDED, {"after": forged})
         (error,) = await refused.errors()
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
 
     # Another clinic's cursor: a valid position, but it replays only what this subscriber sees.
-    foreign_watch = await _subscribed(server, elsewhere.token(elsewhere.physio), PRONTUARIO_ADDED)
+    foreign_watch = await subscribed_for_test(
+        server.ws, elsewhere.token(elsewhere.physio), PRONTUARIO_ADDED
+    )
     foreign = await add_prontuario(
         superuser, elsewhere, elsewhere.patient_ids[0], _physio(elsewhere)
     )
@@ -369,7 +374,7 @@ async def test_forged_cursors_on_prontuario_added_replay_nothing_foreign(
         superuser, elsewhere, elsewhere.patient_ids[0], _physio(elsewhere)
     )
     own = await add_prontuario(superuser, world, world.patient_ids[0], _physio(world))
-    resumed = await _subscribed(server, token, PRONTUARIO_ADDED, {"after": cursor})
+    resumed = await subscribed_for_test(server.ws, token, PRONTUARIO_ADDED, {"after": cursor})
     event = (await resumed.data())["prontuarioAdded"]
     assert event["prontuario"]["id"] == to_global_id("Prontuario", own)
     assert await resumed.silent_for(0.5)
@@ -381,7 +386,7 @@ async def test_a_login_deactivated_mid_stream_gets_no_further_prontuario(
     server: Server, superuser: asyncpg.Connection
 ) -> None:
     world = await make_clinic(superuser)
-    watcher = await _subscribed(server, world.token(world.physio), PRONTUARIO_ADDED)
+    watcher = await subscribed_for_test(server.ws, world.token(world.physio), PRONTUARIO_ADDED)
     first = await add_prontuario(superuser, world, world.patient_ids[0], _physio(world))
     assert (await watcher.data())["prontuarioAdded"]["prontuario"]["id"] == to_global_id(
         "Prontuario", first
